@@ -1,0 +1,162 @@
+"""The model protocol every architecture implements.
+
+A model is an ``nn.Module`` built for one :class:`~arstudio.spec.DataSpec`.
+Subclasses implement :meth:`ARModel.conditionals` (teacher forcing: every
+p(x_i | x_<i) at once); the base class derives the likelihood, bits/dim,
+naive sampling, completion (``known``/``mask``) and the stepwise sampler the
+studio animates. Models with a fast generation path override
+:meth:`ARModel.make_stepper` to return a cached stepper; the sampling loop,
+the random stream and the completion logic stay shared, which is what makes
+"same seed -> same samples" between naive and cached paths hold.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Iterator
+
+import torch
+from torch import nn
+
+from arstudio.distributions import Conditionals
+from arstudio.spec import DataSpec
+
+
+@dataclass
+class SampleStep:
+    """One step of generation: ``x`` is the live (n, *shape) buffer."""
+
+    step: int  # 0-based position in the generation order
+    index: int  # flattened dimension just generated
+    total: int  # dimensions to generate in all
+    x: torch.Tensor
+
+
+class NaiveStepper:
+    """Reruns the whole network for every dimension: O(D) full passes."""
+
+    def __init__(self, model: "ARModel", x: torch.Tensor):
+        self.model = model
+
+    def conditional(self, index: int, x: torch.Tensor) -> Conditionals:
+        return self.model.conditionals(x).at(index)
+
+
+class ARModel(nn.Module):
+    """Base class: ``Config`` is the frozen dataclass of hyper-parameters."""
+
+    registry_name = "?"
+
+    @dataclass(frozen=True)
+    class Config:
+        pass
+
+    def __init__(self, spec: DataSpec, config):
+        super().__init__()
+        self.spec = spec
+        self.config = config
+
+    # --- to implement ----------------------------------------------------------
+    def conditionals(self, x: torch.Tensor) -> Conditionals:
+        """Every dimension's distribution given its predecessors in ``order``."""
+        raise NotImplementedError
+
+    # --- protocol ----------------------------------------------------------------
+    @property
+    def order(self) -> torch.Tensor:
+        """Generation order: a permutation of the flattened dimensions."""
+        return torch.arange(self.spec.num_dims)
+
+    @property
+    def num_dims(self) -> int:
+        return self.spec.num_dims
+
+    @property
+    def device(self) -> torch.device:
+        for p in self.parameters():
+            return p.device
+        for b in self.buffers():
+            return b.device
+        return torch.device("cpu")
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+    def config_dict(self) -> dict:
+        return dataclasses.asdict(self.config)
+
+    def log_prob(self, x: torch.Tensor, reduce: bool = True) -> torch.Tensor:
+        """Exact log-likelihood in nats: (B,), or (B, *shape) per-dimension terms."""
+        terms = self.conditionals(x).log_prob(x)
+        return terms.flatten(1).sum(1) if reduce else terms
+
+    def loss(self, x: torch.Tensor) -> torch.Tensor:
+        """Training objective: mean negative log-likelihood in nats per example."""
+        return -self.log_prob(x).mean()
+
+    def bits_per_dim(self, x: torch.Tensor) -> torch.Tensor:
+        return -self.log_prob(x) / (self.num_dims * math.log(2.0))
+
+    # --- generation ------------------------------------------------------------------
+    def make_stepper(self, x: torch.Tensor):
+        return NaiveStepper(self, x)
+
+    def _prepare(self, n, known, mask):
+        shape = (n, *self.spec.shape)
+        dtype = torch.long if self.spec.discrete else torch.float32
+        x = torch.zeros(shape, dtype=dtype, device=self.device)
+        if mask is None:
+            return x, torch.zeros(shape, dtype=torch.bool, device=self.device)
+        if known is None:
+            raise ValueError("a mask needs the known values it keeps")
+        mask = torch.as_tensor(mask, device=self.device).bool().expand(shape).clone()
+        known = torch.as_tensor(known, device=self.device).to(dtype).expand(shape)
+        x = torch.where(mask, known, x)
+        return x, mask
+
+    @torch.no_grad()
+    def sample_steps(self, n: int, known=None, mask=None, temperature: float = 1.0,
+                     generator: torch.Generator | None = None,
+                     naive: bool = False) -> Iterator[SampleStep]:
+        """Generate dimension by dimension, yielding after each one.
+
+        Entries where ``mask`` is true are kept from ``known`` (completion);
+        dimensions known in every sample are skipped without a network pass.
+        ``naive=True`` forces the full-recompute path (for benchmarks/tests).
+        """
+        was_training = self.training
+        self.eval()
+        try:
+            x, mask = self._prepare(n, known, mask)
+            flat_x, flat_mask = x.view(n, -1), mask.view(n, -1)
+            stepper = NaiveStepper(self, x) if naive else self.make_stepper(x)
+            order = self.order.tolist()
+            for step, i in enumerate(order):
+                if bool(flat_mask[:, i].all()):
+                    yield SampleStep(step, i, len(order), x)
+                    continue
+                dist = stepper.conditional(i, x)
+                value = dist.sample(temperature, generator).to(x.dtype)
+                flat_x[:, i] = torch.where(flat_mask[:, i], flat_x[:, i], value)
+                yield SampleStep(step, i, len(order), x)
+        finally:
+            self.train(was_training)
+
+    @torch.no_grad()
+    def sample(self, n: int, known=None, mask=None, temperature: float = 1.0,
+               generator: torch.Generator | None = None, naive: bool = False) -> torch.Tensor:
+        """n samples (n, *shape); entries where ``mask`` is true come from ``known``."""
+        last = None
+        for last in self.sample_steps(n, known, mask, temperature, generator, naive):
+            pass
+        if last is None:
+            raise ValueError("nothing to sample: the spec has no dimensions")
+        return last.x.clone()
+
+    # --- helpers for subclasses ---------------------------------------------------------
+    def scale_input(self, x: torch.Tensor) -> torch.Tensor:
+        """Discrete levels -> floats in [-1, 1]; real values pass through."""
+        if self.spec.levels is None:
+            return x.float()
+        return x.float() * (2.0 / (self.spec.levels - 1)) - 1.0
