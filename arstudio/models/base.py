@@ -36,11 +36,11 @@ class SampleStep:
 class NaiveStepper:
     """Reruns the whole network for every dimension: O(D) full passes."""
 
-    def __init__(self, model: "ARModel", x: torch.Tensor):
-        self.model = model
+    def __init__(self, model: "ARModel", x: torch.Tensor, **cond):
+        self.model, self.cond = model, cond
 
     def conditional(self, index: int, x: torch.Tensor) -> Conditionals:
-        return self.model.conditionals(x).at(index)
+        return self.model.conditionals(x, **self.cond).at(index)
 
 
 class ARModel(nn.Module):
@@ -58,8 +58,12 @@ class ARModel(nn.Module):
         self.config = config
 
     # --- to implement ----------------------------------------------------------
-    def conditionals(self, x: torch.Tensor) -> Conditionals:
-        """Every dimension's distribution given its predecessors in ``order``."""
+    def conditionals(self, x: torch.Tensor, **cond) -> Conditionals:
+        """Every dimension's distribution given its predecessors in ``order``.
+
+        ``cond`` carries optional conditioning inputs of conditional models
+        (e.g. ``label=`` class ids, ``local=`` a slower series); unconditional
+        models ignore it."""
         raise NotImplementedError
 
     # --- protocol ----------------------------------------------------------------
@@ -86,21 +90,21 @@ class ARModel(nn.Module):
     def config_dict(self) -> dict:
         return dataclasses.asdict(self.config)
 
-    def log_prob(self, x: torch.Tensor, reduce: bool = True) -> torch.Tensor:
+    def log_prob(self, x: torch.Tensor, reduce: bool = True, **cond) -> torch.Tensor:
         """Exact log-likelihood in nats: (B,), or (B, *shape) per-dimension terms."""
-        terms = self.conditionals(x).log_prob(x)
+        terms = self.conditionals(x, **cond).log_prob(x)
         return terms.flatten(1).sum(1) if reduce else terms
 
-    def loss(self, x: torch.Tensor) -> torch.Tensor:
+    def loss(self, x: torch.Tensor, **cond) -> torch.Tensor:
         """Training objective: mean negative log-likelihood in nats per example."""
-        return -self.log_prob(x).mean()
+        return -self.log_prob(x, **cond).mean()
 
     def bits_per_dim(self, x: torch.Tensor) -> torch.Tensor:
         return -self.log_prob(x) / (self.num_dims * math.log(2.0))
 
     # --- generation ------------------------------------------------------------------
-    def make_stepper(self, x: torch.Tensor):
-        return NaiveStepper(self, x)
+    def make_stepper(self, x: torch.Tensor, **cond):
+        return NaiveStepper(self, x, **cond)
 
     def _prepare(self, n, known, mask):
         shape = (n, *self.spec.shape)
@@ -118,7 +122,7 @@ class ARModel(nn.Module):
     @torch.no_grad()
     def sample_steps(self, n: int, known=None, mask=None, temperature: float = 1.0,
                      generator: torch.Generator | None = None,
-                     naive: bool = False) -> Iterator[SampleStep]:
+                     naive: bool = False, **cond) -> Iterator[SampleStep]:
         """Generate dimension by dimension, yielding after each one.
 
         Entries where ``mask`` is true are kept from ``known`` (completion);
@@ -130,7 +134,7 @@ class ARModel(nn.Module):
         try:
             x, mask = self._prepare(n, known, mask)
             flat_x, flat_mask = x.view(n, -1), mask.view(n, -1)
-            stepper = NaiveStepper(self, x) if naive else self.make_stepper(x)
+            stepper = NaiveStepper(self, x, **cond) if naive else self.make_stepper(x, **cond)
             order = self.order.tolist()
             for step, i in enumerate(order):
                 if bool(flat_mask[:, i].all()):
@@ -145,10 +149,11 @@ class ARModel(nn.Module):
 
     @torch.no_grad()
     def sample(self, n: int, known=None, mask=None, temperature: float = 1.0,
-               generator: torch.Generator | None = None, naive: bool = False) -> torch.Tensor:
+               generator: torch.Generator | None = None, naive: bool = False,
+               **cond) -> torch.Tensor:
         """n samples (n, *shape); entries where ``mask`` is true come from ``known``."""
         last = None
-        for last in self.sample_steps(n, known, mask, temperature, generator, naive):
+        for last in self.sample_steps(n, known, mask, temperature, generator, naive, **cond):
             pass
         if last is None:
             raise ValueError("nothing to sample: the spec has no dimensions")

@@ -75,7 +75,7 @@ class PixelCNN(ARModel):
         # raster over pixels, R -> G -> B within a pixel
         return torch.arange(C * H * W).view(C, H * W).t().reshape(-1)
 
-    def conditionals(self, x):
+    def conditionals(self, x, **cond):
         B = x.shape[0]
         C, H, W = self.spec.shape
         h = self.blocks(self.input(self.scale_input(x)))  # (B, ch, H, W)
