@@ -1,0 +1,176 @@
+"""WaveNet: dilated causal convolutions with gated units, residual and skip paths.
+
+van den Oord, Dieleman, Zen, Simonyan, Vinyals, Graves, Kalchbrenner, Senior,
+Kavukcuoglu, "WaveNet: A Generative Model for Raw Audio", arXiv 2016.
+Fast generation with per-layer queues follows Paine et al., "Fast Wavenet
+Generation Algorithm", arXiv 2016.
+
+Input: one-hot levels (256 mu-law levels for audio) into a type-A causal
+convolution, then ``stacks`` × ``layers_per_stack`` residual layers whose
+dilations double (1, 2, 4, ...) within a stack. Each layer computes
+``tanh(W_f * h + V_f c) ⊙ sigmoid(W_g * h + V_g c)`` where ``c`` is the
+optional conditioning: a global label embedding (``label=`` ids, e.g. a pitch
+or speaker) and/or a local series (``local=`` (B, local_channels, T_local))
+upsampled to the sample rate by a transposed convolution. Skip outputs of all
+layers are summed, then ReLU-1×1-ReLU-1×1 gives K logits per step.
+
+Conditioning is optional at call time: without ``label=`` the model uses a
+learned "no label" embedding, without ``local=`` zeros, so the plain protocol
+(trainer, contract tests) still works on a conditioned model.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from arstudio.distributions import Categorical
+from arstudio.models.base import ARModel
+from arstudio.models.registry import register_model
+from arstudio.nn import CausalConv1d
+
+
+class GatedResidualLayer(nn.Module):
+    """One dilated layer: (B, R, T) -> residual (B, R, T), skip (B, S, T)."""
+
+    def __init__(self, residual, dilation_channels, skip, kernel, dilation):
+        super().__init__()
+        self.conv = CausalConv1d(residual, 2 * dilation_channels, kernel, "B", dilation)
+        self.to_residual = nn.Conv1d(dilation_channels, residual, 1)
+        self.to_skip = nn.Conv1d(dilation_channels, skip, 1)
+
+    def gate(self, pre):  # (B, 2D, ...) -> (B, D, ...)
+        filt, gate = pre.chunk(2, dim=1)
+        return torch.tanh(filt) * torch.sigmoid(gate)
+
+    def forward(self, h, cond_bias):  # cond_bias: (B, 2D, T) or (B, 2D, 1)
+        z = self.gate(self.conv(h) + cond_bias)  # (B, D, T)
+        return h + self.to_residual(z), self.to_skip(z)
+
+    def step(self, queue, h, cond_bias):  # h (n, R), cond_bias (n, 2D)
+        z = self.gate(self.conv.step(queue, h) + cond_bias)  # (n, D)
+        res = F.linear(z, self.to_residual.weight[..., 0], self.to_residual.bias)
+        return h + res, F.linear(z, self.to_skip.weight[..., 0], self.to_skip.bias)
+
+
+@register_model(
+    "wavenet",
+    family="Sequence models",
+    modalities=("sequence",),
+    paper="van den Oord et al., WaveNet: A Generative Model for Raw Audio, arXiv 2016",
+    summary=("Dilated causal convolutions (dilations 1, 2, 4, ... per stack) with gated "
+             "tanh·sigmoid units, residual and skip connections and a 256-way mu-law "
+             "softmax. Optional global (label) and local (slow series) conditioning. "
+             "Generation keeps a queue per layer (Fast WaveNet): O(layers) per sample."),
+    factorisation="p(x) = prod_t p(x_t | x_{t-R..t-1}, label, local), R = receptive field",
+    presets={"tiny": {"residual_channels": 16, "dilation_channels": 16, "skip_channels": 32,
+                      "layers_per_stack": 2, "stacks": 1, "num_labels": 3},
+             "quick demo": {"residual_channels": 32, "dilation_channels": 32,
+                            "skip_channels": 64, "layers_per_stack": 8, "stacks": 2},
+             "quality": {"residual_channels": 64, "dilation_channels": 64,
+                         "skip_channels": 128, "layers_per_stack": 10, "stacks": 3}},
+)
+class WaveNet(ARModel):
+    @dataclass(frozen=True)
+    class Config:
+        residual_channels: int = 32  # width of the residual stream
+        dilation_channels: int = 32  # width of each gated unit
+        skip_channels: int = 64  # width of the summed skip path
+        kernel: int = 2  # taps of each dilated convolution (2 in the paper)
+        layers_per_stack: int = 8  # dilations 1, 2, ..., 2**(layers-1)
+        stacks: int = 2  # repeats of the dilation cycle
+        num_labels: int = 0  # global conditioning classes (0 = none)
+        local_channels: int = 0  # channels of the local conditioning series (0 = none)
+        local_hop: int = 64  # samples per local-series step (transposed-conv stride)
+
+    def __init__(self, spec, config: Config):
+        super().__init__(spec, config)
+        c, K = config, spec.levels
+        self.input = CausalConv1d(K, c.residual_channels, c.kernel, "A")
+        self.layers = nn.ModuleList(
+            GatedResidualLayer(c.residual_channels, c.dilation_channels, c.skip_channels,
+                               c.kernel, 2 ** i)
+            for _ in range(c.stacks) for i in range(c.layers_per_stack))
+        gates = 2 * c.dilation_channels * len(self.layers)  # every layer's V c, in one go
+        # index num_labels is the learned "no label given" embedding
+        self.label_embedding = nn.Embedding(c.num_labels + 1, gates) if c.num_labels else None
+        if c.local_channels:
+            self.upsample = nn.ConvTranspose1d(c.local_channels, c.local_channels,
+                                               c.local_hop, stride=c.local_hop)
+            self.local_proj = nn.Conv1d(c.local_channels, gates, 1)
+        self.head = nn.Sequential(nn.ReLU(), nn.Conv1d(c.skip_channels, c.skip_channels, 1),
+                                  nn.ReLU(), nn.Conv1d(c.skip_channels, K, 1))
+
+    @property
+    def receptive_field(self) -> int:
+        """Past samples one prediction can depend on: x_{t-R} .. x_{t-1}."""
+        return self.input.history + sum(layer.conv.history for layer in self.layers)
+
+    def conditioning(self, n, T, label=None, local=None, device=None):
+        """Per-layer gate biases: (n, layers, 2D, T) or (n, layers, 2D, 1) or None."""
+        c, bias = self.config, None
+        if self.label_embedding is not None:
+            if label is None:
+                label = torch.full((n,), c.num_labels, dtype=torch.long, device=device)
+            label = torch.as_tensor(label, device=device).long().expand(n)
+            bias = self.label_embedding(label).view(n, len(self.layers), -1, 1)
+        elif label is not None:
+            raise ValueError("this WaveNet has no global conditioning (num_labels=0)")
+        if c.local_channels and local is not None:
+            local = torch.as_tensor(local, device=device).float().expand(n, -1, -1)
+            up = self.upsample(local)  # (n, Lc, T_local * hop)
+            if up.shape[-1] < T:
+                raise ValueError(f"local series covers {up.shape[-1]} samples, need {T}")
+            loc = self.local_proj(up[..., :T]).view(n, len(self.layers), -1, T)
+            bias = loc if bias is None else bias + loc
+        elif local is not None:
+            raise ValueError("this WaveNet has no local conditioning (local_channels=0)")
+        return bias
+
+    def conditionals(self, x, label=None, local=None, **cond):
+        B, T = x.shape
+        h = self.input(F.one_hot(x.long(), self.spec.levels).float().transpose(1, 2))  # (B, R, T)
+        bias = self.conditioning(B, T, label, local, x.device)
+        skips = 0
+        for i, layer in enumerate(self.layers):
+            h, s = layer(h, 0 if bias is None else bias[:, i])
+            skips = skips + s  # (B, S, T)
+        return Categorical(self.head(skips).transpose(1, 2))  # (B, T, K)
+
+    def make_stepper(self, x, label=None, local=None, **cond):
+        return FastWaveNetStepper(self, x, label, local)
+
+
+class FastWaveNetStepper:
+    """Fast WaveNet: every layer keeps a queue of its past inputs.
+
+    Step t pushes one new column per layer and reads ``kernel`` taps from its
+    queue, so a sample costs O(layers), independent of the receptive field."""
+
+    def __init__(self, model: WaveNet, x, label=None, local=None):
+        n, T = x.shape
+        self.model, self.next = model, 0
+        dev = x.device
+        self.input_queue = model.input.make_queue(n, dev)
+        self.queues = [layer.conv.make_queue(n, dev) for layer in model.layers]
+        bias = model.conditioning(n, T, label, local, dev)  # (n, L, 2D, T or 1) or None
+        self.bias = None if bias is None else bias.expand(-1, -1, -1, T)
+        self.zeros = torch.zeros(n, model.spec.levels, device=dev)
+
+    def _advance(self, x):  # logits (n, K) for position self.next
+        t, m = self.next, self.model
+        prev = self.zeros if t == 0 else F.one_hot(x[:, t - 1].long(), m.spec.levels).float()
+        h = m.input.step(self.input_queue, prev)  # type A: fed x_{t-1}
+        skips = 0
+        for i, (layer, queue) in enumerate(zip(m.layers, self.queues)):
+            h, s = layer.step(queue, h, 0 if self.bias is None else self.bias[:, i, :, t])
+            skips = skips + s  # (n, S)
+        self.next += 1
+        return m.head(skips.unsqueeze(-1)).squeeze(-1)
+
+    def conditional(self, index, x):
+        while self.next < index:  # skipped (known) positions: catch up
+            self._advance(x)
+        return Categorical(self._advance(x))
