@@ -1,0 +1,173 @@
+"""Sound in and out: playback, recording, WAV export and audio-file loading.
+
+This is the only module that imports ``sounddevice`` (the PortAudio binding),
+and only when a sound is played or recorded, so everything else — saving a
+WAV, reading files, the whole core — works on a machine without PortAudio
+or without a sound device. When playback cannot work, :class:`AudioUnavailable`
+says why and what to install.
+
+Waves are float arrays in [-1, 1] (numpy or torch), mono.
+"""
+from __future__ import annotations
+
+import math
+import wave as wavelib
+from pathlib import Path
+
+import numpy as np
+
+PORTAUDIO_HINT = ("install the PortAudio library (Debian/Ubuntu: `sudo apt install libportaudio2`; "
+                  "macOS: `brew install portaudio`)")
+DEVICE_HINT = ("connect an audio device or start a sound server (PulseAudio or PipeWire; "
+               "on a headless Linux box `pulseaudio --start` gives a virtual one)")
+SOUNDFILE_HINT = "install the Python package `soundfile` (pip install soundfile) to read FLAC and OGG"
+
+
+class AudioUnavailable(RuntimeError):
+    """Playback or recording cannot work here; the message says what to install."""
+
+
+class AudioFileError(ValueError):
+    """A file that is not readable audio; the message names the file."""
+
+
+def _sounddevice():
+    try:
+        import sounddevice
+    except OSError as e:  # the binding is installed but the PortAudio library is not
+        raise AudioUnavailable(f"no sound: {e}; {PORTAUDIO_HINT}") from None
+    except ImportError:
+        raise AudioUnavailable("no sound: the Python package `sounddevice` is not installed "
+                               f"(pip install sounddevice), and {PORTAUDIO_HINT}") from None
+    return sounddevice
+
+
+def _device(sd, kind: str):
+    try:
+        sd.query_devices(kind=kind)
+    except Exception as e:  # PortAudio reports a missing device as a generic error
+        raise AudioUnavailable(f"no sound {kind} device ({e}); {DEVICE_HINT}") from None
+
+
+def availability() -> tuple[bool, str]:
+    """(True, device name) when playback can work, else (False, what to install)."""
+    try:
+        sd = _sounddevice()
+        _device(sd, "output")
+        return True, str(sd.query_devices(kind="output")["name"])
+    except AudioUnavailable as e:
+        return False, str(e)
+
+
+def _mono_float(wave) -> np.ndarray:
+    a = np.asarray(wave.detach().cpu() if hasattr(wave, "detach") else wave, dtype=np.float32)
+    if a.ndim == 2:  # (frames, channels) -> mono
+        a = a.mean(axis=1)
+    if a.ndim != 1:
+        raise ValueError(f"a wave must be 1-D (frames,) or (frames, channels), got shape {a.shape}")
+    return np.clip(a, -1.0, 1.0)
+
+
+def play(wave, rate: int, blocking: bool = False) -> None:
+    """Play a mono float wave at ``rate`` Hz (returns at once unless ``blocking``)."""
+    sd = _sounddevice()
+    _device(sd, "output")
+    sd.play(_mono_float(wave), int(rate), blocking=blocking)
+
+
+def stop() -> None:
+    """Stop whatever :func:`play` started; a no-op when sound is unavailable."""
+    try:
+        _sounddevice().stop()
+    except AudioUnavailable:
+        pass
+
+
+def record(seconds: float, rate: int) -> np.ndarray:
+    """Record ``seconds`` of mono audio from the default input: float32 (frames,)."""
+    sd = _sounddevice()
+    _device(sd, "input")
+    frames = sd.rec(int(round(seconds * rate)), samplerate=int(rate), channels=1, dtype="float32")
+    sd.wait()
+    return frames[:, 0].copy()
+
+
+def save_wav(path, wave, rate: int) -> Path:
+    """Write 16-bit mono PCM; needs nothing beyond the standard library."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pcm = (np.round(_mono_float(wave) * 32767.0)).astype("<i2")
+    with wavelib.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(int(rate))
+        w.writeframes(pcm.tobytes())
+    return path
+
+
+def _read_wav(path: Path) -> tuple[np.ndarray, int]:
+    try:
+        with wavelib.open(str(path), "rb") as w:
+            channels, width, rate = w.getnchannels(), w.getsampwidth(), w.getframerate()
+            raw = w.readframes(w.getnframes())
+    except (wavelib.Error, EOFError) as e:
+        raise AudioFileError(f"{path}: not a PCM WAV file the standard library can read ({e})") from None
+    if width == 1:  # 8-bit WAV is unsigned
+        data = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
+    elif width == 2:
+        data = np.frombuffer(raw, "<i2").astype(np.float32) / 32768.0
+    elif width == 3:  # 24-bit: widen each little-endian triple to int32
+        b = np.frombuffer(raw, np.uint8).reshape(-1, 3).astype(np.int32)
+        data = ((b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)) << 8 >> 8).astype(np.float32) / 8388608.0
+    elif width == 4:
+        data = np.frombuffer(raw, "<i4").astype(np.float32) / 2147483648.0
+    else:
+        raise AudioFileError(f"{path}: unsupported sample width of {width} bytes")
+    return data.reshape(-1, channels), rate
+
+
+def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
+    try:
+        import soundfile
+    except (ImportError, OSError):
+        raise AudioFileError(f"{path}: cannot read {path.suffix} files here; {SOUNDFILE_HINT}") from None
+    try:
+        data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    except Exception as e:  # soundfile raises its own error types for damaged files
+        raise AudioFileError(f"{path}: not readable audio ({e})") from None
+    return data, rate
+
+
+def resample(wave: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    """Band-limited polyphase resampling (scipy), mono float32."""
+    if rate_in == rate_out:
+        return wave.astype(np.float32)
+    from scipy.signal import resample_poly
+
+    g = math.gcd(int(rate_in), int(rate_out))
+    return resample_poly(wave, rate_out // g, rate_in // g).astype(np.float32)
+
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+
+
+def load_audio(path, rate: int) -> np.ndarray:
+    """Any WAV (stdlib) or FLAC/OGG (``soundfile``) file -> mono float32 at ``rate`` Hz.
+
+    Raises :class:`AudioFileError` naming the file when it is not audio, is
+    empty, or its format needs a package that is missing."""
+    path = Path(path)
+    if not path.is_file():
+        raise AudioFileError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise AudioFileError(f"{path}: the file is empty")
+    suffix = path.suffix.lower()
+    if suffix == ".wav":
+        data, file_rate = _read_wav(path)
+    elif suffix in (".flac", ".ogg"):
+        data, file_rate = _read_soundfile(path)
+    else:
+        raise AudioFileError(f"{path}: not an audio file (expected {', '.join(AUDIO_SUFFIXES)})")
+    if data.size == 0:
+        raise AudioFileError(f"{path}: contains no audio frames")
+    return np.clip(resample(data.mean(axis=1), file_rate, rate), -1.0, 1.0)
