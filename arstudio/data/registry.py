@@ -79,7 +79,9 @@ def list_datasets() -> list[DatasetInfo]:
 
 def load_dataset(name: str) -> Dataset:
     """A registered set by name, or a folder of files: ``idx:PATH``,
-    ``cifar10:PATH`` (see :mod:`arstudio.data.files`)."""
+    ``cifar10:PATH`` (see :mod:`arstudio.data.files`), ``audio:PATH`` /
+    ``audio-16k:PATH`` (a folder of sound files, :mod:`arstudio.data.audio_files`)
+    or ``text:PATH`` (one text file, :mod:`arstudio.data.text`)."""
     if ":" in name and name.split(":", 1)[0] in ("idx", "idx-binary", "cifar10"):
         from arstudio.data import files
 
@@ -87,6 +89,16 @@ def load_dataset(name: str) -> Dataset:
         if kind == "cifar10":
             return files.load_cifar10(path)
         return files.load_idx(path, binarize=kind == "idx-binary")
+    if ":" in name and name.split(":", 1)[0] in ("audio", "audio-16k", "text"):
+        kind, path = name.split(":", 1)
+        if kind == "text":
+            from arstudio.data.text import load_text_file
+
+            return load_text_file(path)
+        from arstudio.data.audio_files import load_audio_folder
+
+        return load_audio_folder(path, rate=16000 if kind == "audio-16k" else 8000,
+                                 chunk=4096 if kind == "audio-16k" else 2048)
     sets = load_all()
     if name not in sets:
         raise KeyError(f"unknown dataset {name!r}; registered: {', '.join(sorted(sets))}")
