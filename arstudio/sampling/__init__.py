@@ -1,0 +1,1 @@
+"""Generation paths that go beyond the shared step-by-step sampler."""
