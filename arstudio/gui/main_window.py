@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget
 
 import arstudio
 from arstudio.gui.qt_samples import SamplesPanel
+from arstudio.gui.state import StudioState
 
 
 class MainWindow(QMainWindow):
@@ -13,14 +14,22 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("ARStudio")
         self.resize(1100, 720)
+        self.state = StudioState()
         self.tabs = QTabWidget()
         self.setCentralWidget(self.tabs)
         self.samples = SamplesPanel()
         self.samples.message.connect(lambda text: self.statusBar().showMessage(text))
+        self.samples.list.currentRowChanged.connect(self._bundled_chosen)
         self.tabs.addTab(self.samples, "Samples")
         self._menus()
         self.statusBar().showMessage("ready")
         self.samples.start()
+
+    def _bundled_chosen(self, row: int):
+        model = self.samples.current()
+        if model is not None:
+            self.state.set("dataset", model.dataset)
+            self.state.set("checkpoint", model.path)
 
     def _menus(self):
         file_menu = self.menuBar().addMenu("&File")

@@ -39,6 +39,7 @@ class TrainConfig:
     device: str = "auto"  # "auto", "cpu", "cuda", "mps"
     bf16: bool = True  # bf16 autocast when on CUDA
     eval_batch_size: int = 256
+    keep_best: bool = True  # end on the weights with the best validation NLL (early stopping)
 
     def total_steps(self, train_size: int) -> int:
         if self.epochs is not None:
@@ -110,6 +111,7 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
     step = start_step
     stopped = False
     last_val = None
+    best = {"nats": math.inf, "state": None, "step": 0}
     while step < total:
         if control is not None:
             action = control()
@@ -153,11 +155,18 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
         if step % config.eval_every == 0 or step == total:
             nats, bpd = evaluate(model, dataset.val, config.eval_batch_size, dataset.labels.get("val"))
             last_val = {"val_nats": nats, "val_bpd": bpd}
+            if config.keep_best and nats < best["nats"]:
+                best = {"nats": nats, "step": step,
+                        "state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
             yield Eval(step, "val", nats, bpd)
         if config.sample_every and (step % config.sample_every == 0 or step == total):
             yield Samples(step, _samples(model, config, dataset))
         if step % config.checkpoint_every == 0 and step < total:
             yield Checkpoint(step, dict(last_val or {}), model)
+    if best["state"] is not None and best["step"] != step:
+        model.load_state_dict(best["state"])  # early stopping: validation picked these weights
+        last_val = {"val_nats": best["nats"], "val_bpd": best["nats"] / (model.num_dims * math.log(2)),
+                    "best_step": best["step"]}
     test_nats, test_bpd = evaluate(model, dataset.test, config.eval_batch_size, dataset.labels.get("test"))
     yield Eval(step, "test", test_nats, test_bpd)
     metrics = {**(last_val or {}), "test_nats": test_nats, "test_bpd": test_bpd}
