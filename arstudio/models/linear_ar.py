@@ -7,10 +7,12 @@ before the start of a sequence count as zero. :meth:`LinearAR.fit` solves for
 (a, c) by least squares and sets sigma to the residual RMS, which is the
 maximum-likelihood fit for real data; gradient training works too.
 
-Discrete data (e.g. 256-level mu-law audio) are modelled in the [-1, 1]
-scale of :meth:`ARModel.scale_input` with a *discretised* Gaussian: level k
-gets the Gaussian mass of its bin, the end bins take the tails, so the K
-probabilities sum to one exactly.
+Discrete data are modelled with a *discretised* Gaussian: level k gets the
+Gaussian mass of its bin, the end bins take the tails, so the K
+probabilities sum to one exactly. Levels sit evenly in [-1, 1]
+(:meth:`ARModel.scale_input`), or, with ``companding="mu-law"`` for 256-level
+audio, at their decoded amplitudes with the bins' true non-uniform edges —
+the regression then runs on the waveform itself.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from arstudio.distributions import Categorical, GaussianMixture
+from arstudio.distributions import Categorical, GaussianMixture, mu_law_decode
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
 
@@ -35,17 +37,17 @@ def _log_diff_ndtr(upper, lower):
     return torch.where(upper + lower < 0, left, right)
 
 
-def discretised_gaussian_logits(mean, log_std, levels: int):
-    """(…,) means and log-stds in [-1, 1] units -> (…, K) log bin probabilities."""
-    centres = torch.linspace(-1.0, 1.0, levels, device=mean.device)
-    half = 1.0 / (levels - 1)
+def discretised_gaussian_logits(mean, log_std, edges):
+    """(…,) means and log-stds, (K-1,) inner bin edges -> (…, K) log bin probabilities.
+
+    Level k gets the Gaussian mass between edges k-1 and k; level 0 all mass
+    below the first edge, level K-1 all mass above the last."""
     inv = torch.exp(-log_std).unsqueeze(-1)
-    upper = (centres + half - mean.unsqueeze(-1)) * inv  # (…, K)
-    lower = (centres - half - mean.unsqueeze(-1)) * inv
-    mid = _log_diff_ndtr(upper, lower)
-    first = torch.special.log_ndtr(upper[..., :1])  # all mass below the top of bin 0
-    last = torch.special.log_ndtr(-lower[..., -1:])  # all mass above the bottom of bin K-1
-    return torch.cat([first, mid[..., 1:-1], last], dim=-1)
+    z = (edges - mean.unsqueeze(-1)) * inv  # (…, K-1)
+    mid = _log_diff_ndtr(z[..., 1:], z[..., :-1])
+    first = torch.special.log_ndtr(z[..., :1])
+    last = torch.special.log_ndtr(-z[..., -1:])
+    return torch.cat([first, mid, last], dim=-1)
 
 
 @register_model(
@@ -70,9 +72,15 @@ class LinearAR(ARModel):
         # them divided by this gain is a fixed preconditioner: the same
         # optimum, reached `gain` times faster. fit() needs no such help.
         gain: float = 10.0
+        # "mu-law": discrete levels are mu-law codes; predict in the decoded
+        # (linear audio) domain, where a sum of sinusoids is exactly linear-AR,
+        # with the bins' true, non-uniform edges. "none": levels evenly in [-1, 1].
+        companding: str = "none"
 
     def __init__(self, spec, config: Config):
         super().__init__(spec, config)
+        if config.companding not in ("none", "mu-law"):
+            raise ValueError(f"companding must be 'none' or 'mu-law', got {config.companding!r}")
         # raw parameters; the model uses gain * raw (see Config.gain)
         self.raw_coefficients = nn.Parameter(torch.zeros(config.order))  # a_1 .. a_p
         self.raw_bias = nn.Parameter(torch.zeros(()))  # c
@@ -95,8 +103,21 @@ class LinearAR(ARModel):
         padded = F.pad(s, (p, 0))  # (B, T + p)
         return padded[:, :T + p - 1].unfold(1, p, 1).flip(-1)
 
+    def values(self, x):  # (B, T) data -> the real values the regression runs on
+        if self.spec.levels is not None and self.config.companding == "mu-law":
+            return mu_law_decode(x, self.spec.levels)
+        return self.scale_input(x)
+
+    def bin_edges(self, device):  # (K-1,) boundaries between neighbouring levels
+        K = self.spec.levels
+        y = (torch.arange(K - 1, device=device) + 0.5) * (2.0 / (K - 1)) - 1.0  # in [-1, 1]
+        if self.config.companding == "mu-law":
+            mu = K - 1
+            return torch.sign(y) * ((1 + mu) ** y.abs() - 1) / mu  # mu-law expansion
+        return y
+
     def means(self, x):  # (B, T)
-        return self.lags(self.scale_input(x)) @ self.coefficients + self.bias
+        return self.lags(self.values(x)) @ self.coefficients + self.bias
 
     def conditionals(self, x, **cond):
         mean = self.means(x)  # (B, T)
@@ -104,12 +125,12 @@ class LinearAR(ARModel):
         if self.spec.levels is None:
             return GaussianMixture(torch.zeros_like(mean).unsqueeze(-1), mean.unsqueeze(-1),
                                    log_std.unsqueeze(-1))
-        return Categorical(discretised_gaussian_logits(mean, log_std, self.spec.levels))
+        return Categorical(discretised_gaussian_logits(mean, log_std, self.bin_edges(x.device)))
 
     @torch.no_grad()
     def fit(self, data: torch.Tensor) -> "LinearAR":
         """Least squares for (a, c) on every position of ``data`` (N, T); sigma = residual RMS."""
-        s = self.scale_input(torch.as_tensor(data).to(self.device)).double()  # (N, T)
+        s = self.values(torch.as_tensor(data).to(self.device)).double()  # (N, T)
         design = torch.cat([self.lags(s), torch.ones_like(s).unsqueeze(-1)], -1).reshape(-1, self.config.order + 1)
         target = s.reshape(-1, 1)
         solution = torch.linalg.lstsq(design, target, driver="gelsd" if s.device.type == "cpu" else None).solution
