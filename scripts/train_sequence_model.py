@@ -2,7 +2,7 @@
 
 Used for the figures in notes/issue-5.md and to make the bundled WaveNet:
 
-    python scripts/train_sequence_model.py --model wavenet --data tones --preset bundled \
+    python scripts/train_sequence_model.py --model wavenet --data tones --preset fast \
         --labels --steps 3000 --batch 32 --device cuda --out models/wavenet-tones.safetensors
 
 Training uses random crops (``--crop``) of the training sequences for the
@@ -22,11 +22,6 @@ from arstudio.checkpoint import save_checkpoint
 from arstudio.data import load_dataset
 from arstudio.models.registry import build_model, get_model_info
 
-# the bundled WaveNet: small enough to beat real time on a GPU, a 128-sample view
-BUNDLED_WAVENET = {"residual_channels": 32, "dilation_channels": 32, "skip_channels": 64,
-                   "layers_per_stack": 6, "stacks": 2}
-
-
 @torch.no_grad()
 def test_bits(model, data, labels=None, batch=64):
     total, device = 0.0, model.device
@@ -41,7 +36,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", required=True)
     p.add_argument("--data", required=True)
-    p.add_argument("--preset", default="quick demo", help='a registry preset, or "bundled"')
+    p.add_argument("--preset", default="quick demo", help="a preset of the model's registry entry")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                    help="config overrides on top of the preset, e.g. companding=mu-law")
     p.add_argument("--steps", type=int, default=300)
@@ -58,7 +53,7 @@ def main(argv=None):
     torch.manual_seed(args.seed)
     data = load_dataset(args.data)
     info = get_model_info(args.model)
-    config = dict(BUNDLED_WAVENET) if args.preset == "bundled" else dict(info.presets.get(args.preset, {}))
+    config = dict(info.presets.get(args.preset, {}))
     for item in args.set:
         key, value = item.split("=", 1)
         try:

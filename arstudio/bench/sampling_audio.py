@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from arstudio.models.registry import build_model
+from arstudio.models.registry import build_model, get_model_info
 from arstudio.paths import BUNDLED_MODELS
 from arstudio.sampling.fast_wavenet import WaveNetGenerator
 from arstudio.spec import DataSpec
@@ -55,7 +55,8 @@ def load_for_length(checkpoint, length, device):
         source = f"{checkpoint.name} ({trained.num_parameters():,} parameters)"
     else:
         torch.manual_seed(0)
-        model = build_model("wavenet", DataSpec((length,), 256), layers_per_stack=6, stacks=2)
+        fast = get_model_info("wavenet").presets["fast"]  # the bundled model's size
+        model = build_model("wavenet", DataSpec((length,), 256), **fast)
         source = f"untrained WaveNet, bundled size ({model.num_parameters():,} parameters)"
     return model.to(device).eval(), source
 

@@ -62,11 +62,15 @@ class CausalConvARM(ARModel):
     def _one_hot(self, x):  # (B, T) -> (B, K, T)
         return F.one_hot(x.long(), self.spec.levels).float().transpose(1, 2)
 
-    def conditionals(self, x, **cond):
-        h = self._one_hot(x)
+    def logits(self, one_hot):
+        """(B, K, T) one-hot (or soft input, for autograd probes) -> (B, T, K) logits."""
+        h = one_hot
         for conv in self.convs:
             h = F.leaky_relu(conv(h), self.config.negative_slope)  # (B, C, T)
-        return Categorical(self.head(h).transpose(1, 2))  # (B, T, K)
+        return self.head(h).transpose(1, 2)
+
+    def conditionals(self, x, **cond):
+        return Categorical(self.logits(self._one_hot(x)))  # (B, T, K)
 
     def make_stepper(self, x, **cond):
         return _ConvARMStepper(self, x.shape[0], x.device)

@@ -1,0 +1,218 @@
+"""Model-specific checks for the sequence family (the shared contract tests
+cover the protocol): receptive fields by autograd, conditioning, the
+device-resident WaveNet generator, least-squares AR recovery, top-k, GRU."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from arstudio.checkpoint import load_checkpoint
+from arstudio.distributions import mu_law_decode
+from arstudio.models.registry import build_model
+from arstudio.paths import BUNDLED_MODELS
+from arstudio.sampling.fast_wavenet import WaveNetGenerator
+from arstudio.spec import DataSpec
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Step-by-step sampling is thousands of tiny ops: on a busy machine a
+    second intra-op thread costs far more in hand-offs than it saves."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def dependence(logits_fn, K, T, t):
+    """Input positions the logits at time t depend on (autograd), over a batch of
+    random inputs so that no ReLU happens to be off for all of them."""
+    torch.manual_seed(0)
+    x = torch.randint(0, K, (16, T))
+    one_hot = torch.nn.functional.one_hot(x, K).float().transpose(1, 2).requires_grad_(True)
+    logits_fn(one_hot)[:, t].pow(2).sum().backward()
+    return set(torch.nonzero(one_hot.grad.abs().sum((0, 1))).flatten().tolist())
+
+
+@pytest.mark.parametrize("kernel,layers,stacks", [(2, 3, 2), (3, 2, 1)])
+def test_wavenet_receptive_field_matches_autograd(kernel, layers, stacks):
+    torch.manual_seed(1)
+    model = build_model("wavenet", DataSpec((64,), 5), kernel=kernel, layers_per_stack=layers,
+                        stacks=stacks, residual_channels=8, dilation_channels=8, skip_channels=8)
+    R, t = model.receptive_field, 60
+    assert R < t
+    assert dependence(model.logits, 5, 64, t) == set(range(t - R, t))
+    assert dependence(model.logits, 5, 64, 3) == set(range(0, 3))  # clipped at the start
+
+
+def test_causal_conv_arm_receptive_field_matches_autograd():
+    torch.manual_seed(1)
+    model = build_model("causal-conv-arm", DataSpec((64,), 4), layers=3, kernel=3,
+                        dilation_growth=2, channels=8)
+    R = model.receptive_field
+    assert R == 3 + 4 + 8  # type A: (3-1)*1 + 1; type B: (3-1)*2, (3-1)*4
+    assert dependence(model.logits, 4, 64, 50) == set(range(50 - R, 50))
+
+
+def conditioned_wavenet(T=200):
+    torch.manual_seed(0)
+    model = build_model("wavenet", DataSpec((T,), 16), layers_per_stack=4, stacks=2,
+                        residual_channels=8, dilation_channels=8, skip_channels=8,
+                        num_labels=3, local_channels=2, local_hop=8).eval()
+    with torch.no_grad():  # sharpen so that sampling mistakes show
+        for p in model.parameters():
+            p.mul_(2.0)
+    return model
+
+
+def test_wavenet_conditioning_changes_the_distribution_and_stays_causal(gen):
+    model = conditioned_wavenet()
+    x = torch.randint(0, 16, (2, 200), generator=gen)
+    local = torch.randn(2, 2, 25, generator=gen)
+    a = model.log_prob(x, label=torch.tensor([0, 0]), local=local)
+    b = model.log_prob(x, label=torch.tensor([1, 1]), local=local)
+    c = model.log_prob(x, label=torch.tensor([0, 0]), local=local * 0)
+    assert (a - b).abs().min() > 1e-3 and (a - c).abs().min() > 1e-3
+    model.log_prob(x)  # no conditioning given: the learned "no label" embedding
+    with pytest.raises(ValueError, match="local series covers"):
+        model.log_prob(x, local=local[..., :10])
+    # the AR property with conditioning: x_t never reaches earlier terms
+    terms = model.log_prob(x, reduce=False, label=torch.tensor([2, 1]), local=local)
+    x2 = x.clone()
+    x2[:, 120] = (x2[:, 120] + 3) % 16
+    terms2 = model.log_prob(x2, reduce=False, label=torch.tensor([2, 1]), local=local)
+    torch.testing.assert_close(terms[:, :120], terms2[:, :120])
+
+
+def test_wavenet_cached_naive_and_device_resident_agree_with_conditioning():
+    model = conditioned_wavenet()
+    cond = {"label": torch.tensor([2, 0]), "local": torch.randn(2, 2, 25)}
+    seed = lambda: torch.Generator().manual_seed(11)  # noqa: E731
+    naive = model.sample(2, generator=seed(), naive=True, **cond)
+    cached = model.sample(2, generator=seed(), **cond)
+    fast = WaveNetGenerator(model, 2, **cond).generate(seed())
+    assert torch.equal(naive, cached) and torch.equal(cached, fast)
+    assert naive.unique().numel() > 4  # not a degenerate constant sequence
+    hot = model.sample(2, generator=seed(), temperature=0.7, **cond)
+    assert torch.equal(hot, WaveNetGenerator(model, 2, temperature=0.7, **cond).generate(seed()))
+
+
+def test_wavenet_completion_with_cached_stepper_keeps_known_prefix(gen):
+    model = conditioned_wavenet()
+    known = torch.randint(0, 16, (200,), generator=gen)
+    mask = torch.zeros(200, dtype=torch.bool)
+    mask[:50] = True
+    a = model.sample(2, known=known, mask=mask, generator=torch.Generator().manual_seed(3), naive=True)
+    b = model.sample(2, known=known, mask=mask, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(a, b) and torch.equal(b[:, :50], known[:50].expand(2, -1))
+
+
+def simulate_ar(coeffs, bias, sigma, n, T, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.zeros(n, T, dtype=torch.float64)
+    noise = torch.randn(n, T, generator=g, dtype=torch.float64) * sigma
+    for t in range(T):
+        past = sum(a * x[:, t - 1 - i] for i, a in enumerate(coeffs) if t - 1 - i >= 0)
+        x[:, t] = past + bias + noise[:, t]
+    return x.float()
+
+
+def test_linear_ar_recovers_known_coefficients():
+    true, bias, sigma = [1.6, -0.8], 0.1, 0.05
+    data = simulate_ar(true, bias, sigma, n=64, T=300)
+    model = build_model("linear-ar", DataSpec((300,), None), order=4).fit(data)
+    a = model.coefficients.detach()
+    torch.testing.assert_close(a, torch.tensor(true + [0.0, 0.0]), atol=0.02, rtol=0)
+    assert abs(model.bias.item() - bias) < 0.01
+    assert abs(model.log_std.exp().item() - sigma) / sigma < 0.03
+    # the fit is the likelihood optimum: nudging any coefficient lowers it
+    best = model.log_prob(data).mean()
+    with torch.no_grad():
+        model.raw_coefficients[0] += 0.002
+    assert model.log_prob(data).mean() < best
+
+
+@pytest.mark.parametrize("companding", ["none", "mu-law"])
+def test_linear_ar_discretised_gaussian_is_normalised(companding, gen):
+    model = build_model("linear-ar", DataSpec((50,), 256), order=3, companding=companding)
+    with torch.no_grad():
+        model.raw_coefficients.copy_(torch.tensor([0.15, -0.05, 0.02]))
+        model.raw_log_std.fill_(-0.3)
+    x = torch.randint(0, 256, (3, 50), generator=gen)
+    logits = model.conditionals(x).logits  # (3, 50, 256): log bin masses before any softmax
+    torch.testing.assert_close(logits.logsumexp(-1), torch.zeros(3, 50), atol=1e-4, rtol=0)
+
+
+def test_linear_ar_on_mu_law_audio_fits_a_sinusoid():
+    t = torch.arange(400)
+    wave = 0.5 * torch.sin(2 * math.pi * 0.03 * t + torch.linspace(0, 3, 8)[:, None])
+    from arstudio.distributions import mu_law_encode
+
+    codes = mu_law_encode(wave)
+    model = build_model("linear-ar", DataSpec((400,), 256), order=2, companding="mu-law").fit(codes)
+    # a pure sinusoid obeys x_t = 2 cos(w) x_{t-1} - x_{t-2}: the fitted recursion
+    # must resonate at w (quantisation noise and the zero-padded start damp it a little)
+    a1, a2 = model.coefficients.tolist()
+    assert -1.0 <= a2 < -0.85
+    resonance = math.acos(a1 / (2 * math.sqrt(-a2))) / (2 * math.pi)
+    assert abs(resonance - 0.03) < 0.03 * 0.03, resonance
+    assert model.bits_per_dim(codes).mean() < 4.0  # uniform over 256 levels is 8
+
+
+def test_top_k_restricts_support():
+    torch.manual_seed(0)
+    spec = DataSpec((6,), 10)
+    model = build_model("text-transformer", spec, width=16, heads=2, blocks=1).eval()
+    g = torch.Generator().manual_seed(0)
+    samples = model.sample(500, generator=g, top_k=3)
+    logits = model.conditionals(samples).logits  # unrestricted, given each sample's prefix
+    rank = (logits > logits.gather(-1, samples.unsqueeze(-1))).sum(-1)
+    assert rank.max() <= 2, "a sample fell outside the top 3 levels"
+    full = model.sample(500, generator=torch.Generator().manual_seed(0))
+    rank_full = (logits.new_tensor(0) + (model.conditionals(full).logits >
+                                          model.conditionals(full).logits.gather(-1, full.unsqueeze(-1))).sum(-1))
+    assert rank_full.max() >= 3  # without top-k the tail is reachable: the test has teeth
+    restricted = model.conditionals(samples, top_k=3).probs()
+    assert ((restricted > 0).sum(-1) == 3).all()
+    a = model.sample(4, generator=torch.Generator().manual_seed(2), top_k=3, naive=True)
+    b = model.sample(4, generator=torch.Generator().manual_seed(2), top_k=3)
+    assert torch.equal(a, b)
+
+
+def test_gru_rnn_arm_cached_matches_naive_and_is_causal(gen):
+    torch.manual_seed(0)
+    model = build_model("rnn-arm", DataSpec((12,), 5), cell="gru", hidden=16, embedding=8).eval()
+    a = model.sample(3, generator=torch.Generator().manual_seed(4), naive=True)
+    b = model.sample(3, generator=torch.Generator().manual_seed(4))
+    assert torch.equal(a, b)
+    x = torch.randint(0, 5, (2, 12), generator=gen)
+    x2 = x.clone()
+    x2[:, 7] = (x2[:, 7] + 1) % 5
+    torch.testing.assert_close(model.log_prob(x, reduce=False)[:, :7],
+                               model.log_prob(x2, reduce=False)[:, :7])
+
+
+BUNDLED = BUNDLED_MODELS / "wavenet-tones.safetensors"
+
+
+def test_bundled_wavenet_sings_in_tune():
+    """A generated note has clear harmonic peaks at the pitch it was asked for."""
+    assert BUNDLED.is_file(), f"{BUNDLED} is missing: scripts/train_sequence_model.py makes it"
+    model = load_checkpoint(BUNDLED)
+    rate, names = model.checkpoint_meta["sample_rate"], model.checkpoint_meta["label_names"]
+    label = names.index("A3")  # 220 Hz
+    codes = WaveNetGenerator(model, 1, label=torch.tensor([label])).generate(
+        torch.Generator().manual_seed(0))
+    wave = mu_law_decode(codes[0]).numpy()
+    assert np.abs(wave).max() > 0.1, "the model generated silence"
+    power = np.abs(np.fft.rfft(wave * np.hanning(len(wave)))) ** 2
+    freqs = np.fft.rfftfreq(len(wave), 1.0 / rate)
+    peak = freqs[power.argmax()]
+    harmonic = peak / 220.0
+    assert abs(harmonic - round(harmonic)) < 0.06 and round(harmonic) >= 1, f"peak at {peak:.0f} Hz"
+    flatness = np.exp(np.log(power + 1e-12).mean()) / power.mean()
+    assert flatness < 0.05, f"spectral flatness {flatness:.3f}: noise-like, not tonal"
+    # the strongest bins sit on harmonics of 220 Hz
+    top = freqs[np.argsort(power)[-5:]]
+    assert all(abs(f / 220.0 - round(f / 220.0)) < 0.08 for f in top), top
