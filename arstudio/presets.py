@@ -29,6 +29,23 @@ PRESETS: dict[str, Preset] = {
         "pixelcnn", "mnist5k-binary", {"channels": 64, "blocks": 7},
         {"steps": 4000, "batch_size": 64, "lr": 1e-3, "eval_every": 250},
         published="PixelCNN 81.3 nats (full binarized MNIST, 60k train)"),
+    # sequence family (issue 5); audio sets are 0.256 s mu-law chunks, text 128 chars
+    "wavenet-tones": Preset(
+        "wavenet", "tones", {"residual_channels": 24, "dilation_channels": 24, "skip_channels": 48,
+                             "layers_per_stack": 5, "stacks": 2, "num_labels": 12},
+        {"steps": 2000, "batch_size": 16, "lr": 3e-3, "eval_every": 250, "sample_every": 1000}),
+    "causal-conv-arm-tones": Preset(
+        "causal-conv-arm", "tones", {"channels": 64, "layers": 5, "kernel": 3, "dilation_growth": 2},
+        {"steps": 2000, "batch_size": 16, "lr": 2e-3, "eval_every": 250, "sample_every": 1000}),
+    "linear-ar-tones": Preset(
+        "linear-ar", "tones", {"order": 32, "companding": "mu-law"},
+        {"steps": 2000, "batch_size": 64, "lr": 3e-3, "eval_every": 250, "sample_every": 0}),
+    "rnn-arm-text": Preset(
+        "rnn-arm", "text", {"hidden": 256, "embedding": 32, "layers": 1},
+        {"steps": 3000, "batch_size": 64, "lr": 2e-3, "eval_every": 250}),
+    "text-transformer-text": Preset(
+        "text-transformer", "text", {"width": 128, "heads": 4, "blocks": 4},
+        {"steps": 3000, "batch_size": 64, "lr": 1e-3, "eval_every": 250}),
 }
 
 

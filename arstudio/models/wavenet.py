@@ -108,6 +108,11 @@ class WaveNet(ARModel):
                                   nn.ReLU(), nn.Conv1d(c.skip_channels, K, 1))
 
     @property
+    def uses_labels(self) -> bool:
+        """The trainer passes class ids as ``label=`` to models that say so."""
+        return self.config.num_labels > 0
+
+    @property
     def receptive_field(self) -> int:
         """Past samples one prediction can depend on: x_{t-R} .. x_{t-1}."""
         return self.input.history + sum(layer.conv.history for layer in self.layers)
