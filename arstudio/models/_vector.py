@@ -4,7 +4,7 @@ Vector models see any spec as a flat vector of D = spec.num_dims entries
 (images are flattened in raster order, channel-major like the tensor). Each
 entry becomes F input features and each conditional O output logits:
 
-    binary      F = 1 (x itself, 0/1)   O = 1 (a sigmoid, as in the papers)
+    binary      F = 1 (2x - 1, ±1)      O = 1 (a sigmoid, as in the papers)
     K levels    F = K (one-hot)         O = K (the softmax generalisation)
     real        F = 1 (x itself)        -- the model brings its own head
 """
@@ -31,8 +31,12 @@ def output_logits(spec) -> int:
 def encode(x: torch.Tensor, spec) -> torch.Tensor:
     """(B, *shape) data -> (B, D, F) float features."""
     flat = x.reshape(x.shape[0], -1)
-    if spec.levels in (None, 2):
+    if spec.levels is None:
         return flat.float().unsqueeze(-1)
+    if spec.levels == 2:
+        # ±1 rather than 0/1: the same model family (a shift of the biases), but
+        # every observed bit moves the units it feeds, so training starts faster
+        return (2.0 * flat.float() - 1.0).unsqueeze(-1)
     return F.one_hot(flat.long(), spec.levels).float()
 
 

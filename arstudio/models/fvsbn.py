@@ -57,9 +57,5 @@ class FVSBN(ARModel):
     def conditionals(self, x, **cond):
         B = x.shape[0]
         u = encode(x, self.spec).reshape(B, -1)  # (B, D*F)
-        if self.spec.levels == 2:
-            # x in {-1, +1}: the same model family as {0, 1} (a bias shift), but
-            # every input moves every later logit, which speeds up learning
-            u = 2.0 * u - 1.0
         logits = self.linear(u).view(B, self.num_dims, -1)  # (B, D, O)
         return categorical_head(logits, self.spec)
