@@ -98,6 +98,10 @@ class MASDE(ARModel):
             labels = unit_labels
         out_sets = parents.repeat_interleave(self.out, 0)  # output (i, o) may see B_i
         self.layers[-1].set_mask(0, subset_mask(labels, out_sets))
+        with torch.no_grad():  # nn.Linear scales its init by the full fan-in; ours is sparse
+            for layer in self.layers:
+                fan_in = layer.masks[0].sum(1, keepdim=True).clamp(min=1)
+                layer.weight.mul_((layer.in_features / fan_in).sqrt())
         if config.direct:
             self.direct = MaskedLinear(D * self.fin, D * self.out, bias=False)
             self.direct.set_mask(0, parents.repeat_interleave(self.out, 0).repeat_interleave(self.fin, 1))
