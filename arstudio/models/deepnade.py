@@ -22,13 +22,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import pairwise
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from arstudio.models._vector import (VECTOR_MODALITIES, categorical_head, encode, input_features,
-                                     output_logits, ranks_of)
+from arstudio.models._vector import (
+    VECTOR_MODALITIES,
+    categorical_head,
+    encode,
+    input_features,
+    output_logits,
+    ranks_of,
+)
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
 
@@ -58,7 +64,7 @@ class DeepNADE(ARModel):
         D = spec.num_dims
         self.fin, self.out = input_features(spec), output_logits(spec)
         widths = [D * self.fin + D, *config.hidden]
-        self.body = nn.Sequential(*[m for a, b in zip(widths[:-1], widths[1:])
+        self.body = nn.Sequential(*[m for a, b in pairwise(widths)
                                     for m in (nn.Linear(a, b), nn.ReLU())])
         self.head = nn.Linear(widths[-1], D * self.out)
         self.register_buffer("order_", torch.arange(D))  # ordering used by log_prob / sample

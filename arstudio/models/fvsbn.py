@@ -17,8 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from arstudio.models._vector import (VECTOR_MODALITIES, categorical_head, encode, input_features,
-                                     output_logits)
+from arstudio.models._vector import VECTOR_MODALITIES, categorical_head, encode, input_features, output_logits
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
 from arstudio.nn import MaskedLinear, degree_mask, free_parameters

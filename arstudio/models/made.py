@@ -26,14 +26,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import pairwise
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from arstudio.distributions import Categorical
-from arstudio.models._vector import (VECTOR_MODALITIES, categorical_head, encode, input_features,
-                                     output_logits, ranks_of)
+from arstudio.models._vector import (
+    VECTOR_MODALITIES,
+    categorical_head,
+    encode,
+    input_features,
+    output_logits,
+    ranks_of,
+)
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
 from arstudio.nn import MaskedLinear, degree_mask, free_parameters, hidden_degrees
@@ -67,7 +74,7 @@ class MADE(ARModel):
         D, M = spec.num_dims, config.masks
         self.fin, self.out = input_features(spec), output_logits(spec)
         widths = [D * self.fin, *config.hidden, D * self.out]
-        self.layers = nn.ModuleList(MaskedLinear(a, b, M) for a, b in zip(widths[:-1], widths[1:]))
+        self.layers = nn.ModuleList(MaskedLinear(a, b, M) for a, b in pairwise(widths))
         g = torch.Generator().manual_seed(config.seed)
         orders = [torch.arange(D)] + [torch.randperm(D, generator=g) if config.order_agnostic
                                       else torch.arange(D) for _ in range(M - 1)]

@@ -26,13 +26,13 @@ those), which is why it needs less data.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from arstudio.models._vector import (VECTOR_MODALITIES, categorical_head, encode, input_features,
-                                     output_logits)
+from arstudio.models._vector import VECTOR_MODALITIES, categorical_head, encode, input_features, output_logits
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
 from arstudio.nn import MaskedLinear, free_parameters
@@ -46,7 +46,7 @@ def local_parent_sets(shape: tuple[int, ...], radius: int) -> torch.Tensor:
     idx = torch.arange(D)
     earlier = idx[None, :] < idx[:, None]
     if len(shape) == 3:
-        C, H, W = shape
+        _, H, W = shape
         y, x = (idx // W) % H, idx % W
         near = ((y[:, None] - y[None, :]).abs() <= radius) & ((x[:, None] - x[None, :]).abs() <= radius)
     else:
@@ -89,7 +89,7 @@ class MASDE(ARModel):
         has_parents = torch.nonzero(parents.any(1)).flatten()
         targets = has_parents if len(has_parents) else torch.arange(D)
         widths = [D * self.fin, *config.hidden, D * self.out]
-        self.layers = nn.ModuleList(MaskedLinear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        self.layers = nn.ModuleList(MaskedLinear(a, b) for a, b in pairwise(widths))
         # labels of the previous layer's units; inputs are labelled by themselves
         labels = torch.eye(D, dtype=torch.bool).repeat_interleave(self.fin, 0)
         for layer in self.layers[:-1]:

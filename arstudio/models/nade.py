@@ -21,8 +21,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from arstudio.models._vector import (VECTOR_MODALITIES, categorical_head, encode, input_features,
-                                     output_logits)
+from arstudio.models._vector import VECTOR_MODALITIES, categorical_head, encode, input_features, output_logits
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
 from arstudio.nn.nade_hidden import NADEHidden, NADEStepper

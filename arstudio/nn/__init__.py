@@ -3,5 +3,11 @@
 from arstudio.nn.masked_conv import MaskedConv2d, channel_groups
 from arstudio.nn.masked_linear import MaskedLinear, degree_mask, free_parameters, hidden_degrees
 
-__all__ = ["MaskedConv2d", "channel_groups", "MaskedLinear", "degree_mask", "free_parameters",
-           "hidden_degrees"]
+__all__ = [
+           "MaskedConv2d",
+           "MaskedLinear",
+           "channel_groups",
+           "degree_mask",
+           "free_parameters",
+           "hidden_degrees",
+]

@@ -43,7 +43,7 @@ class NADEHidden(nn.Module):
             a = a + u[:, i] @ self.W[:, i].t()  # (B, H)
         return torch.stack(out, dim=1)
 
-    def running_sum(self, n: int) -> "RunningSum":
+    def running_sum(self, n: int) -> RunningSum:
         return RunningSum(self, n)
 
 
