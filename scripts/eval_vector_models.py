@@ -64,7 +64,7 @@ def run_discrete(args, data):
             continue
         torch.manual_seed(0)
         model = build_model(name, data.spec, **cfg)
-        tc = TrainConfig(steps=args.steps, batch_size=64, lr=lr, device=str(device), seed=0,
+        tc = TrainConfig(steps=args.steps, batch_size=64, lr=args.lr or lr, device=str(device), seed=0,
                          eval_every=args.eval_every or max(50, args.steps // 10), sample_every=0,
                          checkpoint_every=10 ** 9, log_every=50, bf16=False)
         t0 = time.perf_counter()
@@ -138,6 +138,7 @@ def main(argv=None) -> int:
     p.add_argument("--models", nargs="*", help="registry names to run (default: all)")
     p.add_argument("--train-size", type=int, help="use only the first N training examples")
     p.add_argument("--device", default="auto")
+    p.add_argument("--lr", type=float, help="one learning rate for every model (default: per model)")
     p.add_argument("--eval-every", type=int, help="validation every N steps (default steps/10)")
     p.add_argument("--eonade", type=int, default=8, help="orderings averaged for EoNADE (0: skip)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads (the machine is shared)")
