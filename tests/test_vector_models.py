@@ -250,3 +250,15 @@ def test_toy_sets_are_deterministic_2d(name):
     again = real_valued._toy(name, getattr(real_valued, f"{name}_points"), {"moons": 0, "rings": 1,
                                                                             "checkerboard": 2}[name])
     assert torch.equal(again.test, d.test)
+
+
+def test_hidden_widths_from_the_cli_round_trip_through_a_checkpoint(tmp_path, gen):
+    from arstudio.checkpoint import load_checkpoint, save_checkpoint
+
+    spec = DataSpec((6,), 2, "vector")
+    for name in ("made", "deepnade", "masde"):
+        model = build_model(name, spec, hidden="12,8").eval()  # as `--set hidden=12,8` gives it
+        assert [m.out_features for m in model.modules() if isinstance(m, torch.nn.Linear)][:2] == [12, 8]
+        x = torch.randint(0, 2, (3, 6), generator=gen)
+        loaded = load_checkpoint(save_checkpoint(model, tmp_path / f"{name}.safetensors"))
+        torch.testing.assert_close(loaded.log_prob(x), model.log_prob(x), atol=0, rtol=0)

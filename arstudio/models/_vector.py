@@ -55,3 +55,17 @@ def ranks_of(order: torch.Tensor) -> torch.Tensor:
     ranks = torch.empty_like(order)
     ranks[order] = torch.arange(order.numel(), device=order.device)
     return ranks
+
+
+def hidden_widths(hidden) -> tuple[int, ...]:
+    """Hidden-layer widths from a config value: (500, 500), [500], 500 or "500,500".
+
+    The CLI's ``--set hidden=256,256`` arrives as a string; checkpoints store JSON lists."""
+    if isinstance(hidden, str):
+        hidden = [h for h in hidden.strip("[]() ").replace(" ", "").split(",") if h]
+    if isinstance(hidden, int):
+        hidden = [hidden]
+    widths = tuple(int(h) for h in hidden)
+    if not widths or min(widths) < 1:
+        raise ValueError(f"hidden must list positive widths, got {hidden!r}")
+    return widths

@@ -31,6 +31,7 @@ from arstudio.models._vector import (
     VECTOR_MODALITIES,
     categorical_head,
     encode,
+    hidden_widths,
     input_features,
     output_logits,
     ranks_of,
@@ -57,13 +58,13 @@ ROWS_PER_PASS = 8192  # rows (example, prefix) per network call when evaluating 
 class DeepNADE(ARModel):
     @dataclass(frozen=True)
     class Config:
-        hidden: tuple = (500, 500)  # widths of the ReLU hidden layers (2 × 500 in the paper)
+        hidden: tuple = (500, 500)  # ReLU hidden-layer widths (2 × 500 in the paper); CLI: hidden=500,500
 
     def __init__(self, spec, config: Config):
         super().__init__(spec, config)
         D = spec.num_dims
         self.fin, self.out = input_features(spec), output_logits(spec)
-        widths = [D * self.fin + D, *config.hidden]
+        widths = [D * self.fin + D, *hidden_widths(config.hidden)]
         self.body = nn.Sequential(*[m for a, b in pairwise(widths)
                                     for m in (nn.Linear(a, b), nn.ReLU())])
         self.head = nn.Linear(widths[-1], D * self.out)

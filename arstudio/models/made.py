@@ -37,6 +37,7 @@ from arstudio.models._vector import (
     VECTOR_MODALITIES,
     categorical_head,
     encode,
+    hidden_widths,
     input_features,
     output_logits,
     ranks_of,
@@ -63,7 +64,7 @@ from arstudio.nn import MaskedLinear, degree_mask, free_parameters, hidden_degre
 class MADE(ARModel):
     @dataclass(frozen=True)
     class Config:
-        hidden: tuple = (500,)  # widths of the hidden layers (one layer of 500 in the paper)
+        hidden: tuple = (500,)  # hidden-layer widths (one layer of 500 in the paper); CLI: hidden=500,500
         masks: int = 1  # connectivity masks drawn from during training (32 in the paper's best)
         order_agnostic: bool = False  # masks after the first also get a random input ordering
         ensemble: int = 1  # masks averaged at test time (probabilities, not logits)
@@ -73,7 +74,7 @@ class MADE(ARModel):
         super().__init__(spec, config)
         D, M = spec.num_dims, config.masks
         self.fin, self.out = input_features(spec), output_logits(spec)
-        widths = [D * self.fin, *config.hidden, D * self.out]
+        widths = [D * self.fin, *hidden_widths(config.hidden), D * self.out]
         self.layers = nn.ModuleList(MaskedLinear(a, b, M) for a, b in pairwise(widths))
         g = torch.Generator().manual_seed(config.seed)
         orders = [torch.arange(D)] + [torch.randperm(D, generator=g) if config.order_agnostic

@@ -32,7 +32,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from arstudio.models._vector import VECTOR_MODALITIES, categorical_head, encode, input_features, output_logits
+from arstudio.models._vector import (
+    VECTOR_MODALITIES,
+    categorical_head,
+    encode,
+    hidden_widths,
+    input_features,
+    output_logits,
+)
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
 from arstudio.nn import MaskedLinear, free_parameters
@@ -76,7 +83,7 @@ def subset_mask(inner: torch.Tensor, outer: torch.Tensor) -> torch.Tensor:
 class MASDE(ARModel):
     @dataclass(frozen=True)
     class Config:
-        hidden: tuple = (500,)  # widths of the ReLU hidden layers
+        hidden: tuple = (500,)  # ReLU hidden-layer widths; CLI: hidden=500,500
         radius: int = 2  # parent window: rows/cols for images, previous dims for 1-D data
         direct: bool = True  # also connect each output to its parents linearly
 
@@ -88,7 +95,7 @@ class MASDE(ARModel):
         self.register_buffer("parents", parents, persistent=False)
         has_parents = torch.nonzero(parents.any(1)).flatten()
         targets = has_parents if len(has_parents) else torch.arange(D)
-        widths = [D * self.fin, *config.hidden, D * self.out]
+        widths = [D * self.fin, *hidden_widths(config.hidden), D * self.out]
         self.layers = nn.ModuleList(MaskedLinear(a, b) for a, b in pairwise(widths))
         # labels of the previous layer's units; inputs are labelled by themselves
         labels = torch.eye(D, dtype=torch.bool).repeat_interleave(self.fin, 0)
