@@ -1,0 +1,69 @@
+"""Inspector core: per-pixel conditionals, surprise maps and receptive fields on real models."""
+import math
+
+import pytest
+import torch
+
+import arstudio
+from arstudio.inspect.conditionals import pixel_conditional
+from arstudio.models.registry import load_all
+from arstudio.spec import DataSpec
+
+SPEC = DataSpec((1, 8, 8), levels=4)
+
+
+def blind_spot(field, row, col, width):
+    """Pixels earlier in raster order than (row, col) whose input never reaches its output."""
+    earlier = torch.arange(field.numel()).view(field.shape) < row * width + col
+    return earlier & (field == 0)
+
+
+def test_pixel_conditional_is_exp_of_the_per_dimension_log_prob():
+    torch.manual_seed(0)
+    model = arstudio.build_model("pixelcnn", SPEC, channels=8, blocks=1)
+    x = torch.randint(0, 4, SPEC.shape)
+    terms = model.log_prob(x[None], reduce=False)[0].reshape(-1)
+    for index in (0, 9, 27, 63):
+        c = pixel_conditional(model, x, index)
+        assert c.discrete and c.probs.shape == (4,)
+        assert math.isclose(float(c.probs.sum()), 1.0, rel_tol=1e-5)
+        level = int(x.reshape(-1)[index])
+        assert c.value == level
+        assert math.isclose(float(c.probs[level]), math.exp(float(terms[index])), rel_tol=1e-5)
+        assert math.isclose(c.log_prob, float(terms[index]), rel_tol=1e-5, abs_tol=1e-6)
+
+
+def test_nll_map_sums_to_the_bits_per_dim():
+    torch.manual_seed(1)
+    model = arstudio.build_model("pixelcnn", SPEC, channels=8, blocks=1)
+    x = torch.randint(0, 4, SPEC.shape)
+    surprise = arstudio.nll_map(model, x)
+    assert surprise.shape == SPEC.shape and (surprise >= 0).all()
+    assert math.isclose(float(surprise.mean()), float(model.bits_per_dim(x[None])[0]), rel_tol=1e-5)
+
+
+def test_pixelcnn_has_a_blind_spot_above_right():
+    torch.manual_seed(2)
+    model = arstudio.build_model("pixelcnn", SPEC, channels=16, blocks=3, first_kernel=3)
+    x = torch.randint(0, 4, SPEC.shape)
+    row, col = 5, 2
+    field = arstudio.receptive_field(model, x, row * 8 + col)[0]  # (8, 8)
+    assert (field.reshape(-1)[row * 8 + col:] == 0).all()  # nothing at or after the pixel
+    assert field[row - 1, col] > 0 and field[row - 1, col + 1] > 0 and field[row, col - 1] > 0
+    blind = blind_spot(field, row, col, 8)
+    # the row just above, two or more columns to the right, never reaches the output
+    assert blind[row - 1, col + 2:].all()
+    # ...although pixels further up and to the right do: a hole, not the edge of the field
+    assert field[row - 2, col + 2] > 0
+
+
+@pytest.mark.skipif("gated-pixelcnn" not in load_all(), reason="gated-pixelcnn not merged yet")
+def test_gated_pixelcnn_has_no_blind_spot():
+    torch.manual_seed(3)
+    model = arstudio.build_model("gated-pixelcnn", SPEC, **arstudio.get_model_info("gated-pixelcnn").presets["tiny"])
+    x = torch.randint(0, 4, SPEC.shape)
+    row, col = 5, 2
+    field = arstudio.receptive_field(model, x, row * 8 + col)[0]
+    assert (field.reshape(-1)[row * 8 + col:] == 0).all()
+    # where PixelCNN is blind (the row above, to the right) the gated stacks see
+    assert (field[row - 1, col:col + 3] > 0).all()
