@@ -1,0 +1,378 @@
+"""The Complete tab: paint, let the model finish the image pixel by pixel, inspect any pixel.
+
+Left: the canvas. Middle: n completions side by side, animated while they
+are generated (speed slider, pause, single step, the current pixel
+highlighted); the method selector says what each method lets a pixel see.
+Right: the inspector, following the selected completion live.
+
+Generation runs in ``CompletionRun``, a plain thread that loads its own copy
+of the model, walks :func:`arstudio.sampling.complete_steps` and leaves the
+latest NumPy snapshot for a ~30 Hz timer to draw. The panel follows
+``state.checkpoint`` for the current model.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QPushButton,
+                               QSlider, QSpinBox, QSplitter, QVBoxLayout, QWidget)
+
+from arstudio.gui.qt_canvas import CanvasPanel, PixelView, levels_to_rgb
+from arstudio.gui.qt_inspector import InspectorPanel
+from arstudio.sampling.completion import METHODS, NOTES
+
+MAX_SPEED = 11  # slider value meaning "as fast as the model goes"
+
+
+def steps_per_second(slider_value: int) -> float:
+    """Slider 1..10 -> 1..1000 pixels per second (log scale); 11 -> unlimited."""
+    return float("inf") if slider_value >= MAX_SPEED else 10 ** ((slider_value - 1) / 3)
+
+
+class CompletionRun:
+    """Runs one completion in a thread; the GUI reads ``latest`` and ``result``."""
+
+    def __init__(self, path: Path, known: np.ndarray, mask: np.ndarray, n: int, method: str,
+                 temperature: float, seed: int, speed: float):
+        self.args = (path, known, mask, n, method, temperature, seed)
+        self.speed = speed  # steps per second; inf = no waiting
+        self.paused = threading.Event()
+        self.stopped = threading.Event()
+        self._tokens = 0  # single steps granted while paused
+        self._lock = threading.Lock()
+        self.latest: dict | None = None  # {"x", "index", "step", "total", "phase"} (NumPy)
+        self.result: dict | None = None
+        self.error: str | None = None
+        self.finished = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="arstudio-complete", daemon=True)
+
+    def start(self):
+        self.thread.start()
+
+    def step_once(self):
+        with self._lock:
+            self._tokens += 1
+
+    def take_latest(self) -> dict | None:
+        with self._lock:
+            latest, self.latest = self.latest, None
+            return latest
+
+    def _wait_turn(self, last_time: float) -> float:
+        while self.paused.is_set() and not self.stopped.is_set():
+            with self._lock:
+                if self._tokens:
+                    self._tokens -= 1
+                    return time.monotonic()
+            time.sleep(0.01)
+        if self.speed != float("inf"):
+            delay = 1.0 / self.speed - (time.monotonic() - last_time)
+            while delay > 0 and not self.stopped.is_set() and not self.paused.is_set():
+                time.sleep(min(delay, 0.02))
+                delay = 1.0 / self.speed - (time.monotonic() - last_time)
+        return time.monotonic()
+
+    def _run(self):
+        try:
+            import torch
+
+            from arstudio.checkpoint import load_checkpoint
+            from arstudio.sampling.completion import complete_steps
+
+            path, known, mask, n, method, temperature, seed = self.args
+            model = load_checkpoint(path)
+            generator = torch.Generator().manual_seed(seed)
+            painted = np.asarray(mask).reshape(-1)
+            last = time.monotonic()
+            for s in complete_steps(model, torch.as_tensor(known), torch.as_tensor(mask), n, method,
+                                    temperature, generator):
+                if self.stopped.is_set():
+                    return
+                if s.result is not None:
+                    r = s.result
+                    self.result = {"x": r.samples.cpu().numpy(), "method": r.method, "note": r.note,
+                                   "unseen": r.unseen.cpu().numpy(), "ess": r.effective_samples}
+                    break
+                snapshot = {"x": s.x[:n].cpu().numpy().copy(), "index": s.index, "step": s.step,
+                            "total": s.total, "phase": s.phase}
+                with self._lock:
+                    self.latest = snapshot
+                if not painted[s.index]:  # painted pixels are kept, not drawn: no pause for them
+                    last = self._wait_turn(last)
+        except Exception as e:  # reported in the panel; the window lives on
+            self.error = f"{type(e).__name__}: {e}"
+        finally:
+            self.finished.set()
+
+
+class CompletePanel(QWidget):
+    message = Signal(str)
+    completed = Signal()  # a completion finished and is on screen
+
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.path: Path | None = None
+        self.spec = None
+        self.run: CompletionRun | None = None
+        self.results: np.ndarray | None = None  # (n, C, H, W) the last finished completions
+        self.frames: np.ndarray | None = None  # (n, C, H, W) what the views show now
+        self.selected = 0
+        self._seed = 0
+
+        self.canvas_panel = CanvasPanel()
+        self.canvas = self.canvas_panel.canvas
+        self.canvas_panel.load_example_requested.connect(self.load_example)
+        self.canvas.pixel_clicked.connect(self._canvas_pixel)
+
+        self.model_label = QLabel("no model: pick one in the Samples tab or train one")
+        self.model_label.setWordWrap(True)
+        self.count = QSpinBox(minimum=1, maximum=16, value=4, prefix="n = ")
+        self.temperature = QDoubleSpinBox(minimum=0.05, maximum=3.0, singleStep=0.1, value=1.0,
+                                          prefix="T = ")
+        self.method = QComboBox()
+        self.method.addItems(METHODS)
+        self.method.currentTextChanged.connect(self._method_changed)
+        self.note = QLabel(NOTES["raster"])
+        self.note.setWordWrap(True)
+        self.speed = QSlider(Qt.Orientation.Horizontal, minimum=1, maximum=MAX_SPEED, value=7)
+        self.speed.valueChanged.connect(self._speed_changed)
+        self.speed_label = QLabel()
+        self.complete_button = QPushButton("Complete", shortcut="Ctrl+Return")
+        self.complete_button.clicked.connect(self.start_completion)
+        self.pause_button = QPushButton("Pause", checkable=True)
+        self.pause_button.toggled.connect(self._pause_toggled)
+        self.step_button = QPushButton("Step", toolTip="one pixel, while paused")
+        self.step_button.clicked.connect(self._single_step)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.clicked.connect(self.stop)
+        self.to_canvas_button = QPushButton("Send to canvas",
+                                            toolTip="continue from the selected completion")
+        self.to_canvas_button.clicked.connect(self.send_to_canvas)
+        self.progress = QLabel(" ")
+
+        self.views: list[PixelView] = []
+        self.views_grid = QGridLayout()
+        self.views_box = QWidget()
+        self.views_box.setLayout(self.views_grid)
+
+        controls = QGridLayout()
+        controls.addWidget(self.count, 0, 0)
+        controls.addWidget(self.temperature, 0, 1)
+        controls.addWidget(self.method, 0, 2)
+        controls.addWidget(self.note, 1, 0, 1, 3)
+        controls.addWidget(QLabel("speed"), 2, 0)
+        controls.addWidget(self.speed, 2, 1)
+        controls.addWidget(self.speed_label, 2, 2)
+        buttons = QHBoxLayout()
+        for b in (self.complete_button, self.pause_button, self.step_button, self.stop_button,
+                  self.to_canvas_button):
+            buttons.addWidget(b)
+        middle = QWidget()
+        mid = QVBoxLayout(middle)
+        mid.addWidget(self.model_label)
+        mid.addLayout(controls)
+        mid.addLayout(buttons)
+        mid.addWidget(self.views_box, 1)
+        mid.addWidget(self.progress)
+
+        self.inspector = InspectorPanel()
+        splitter = QSplitter()
+        splitter.addWidget(self.canvas_panel)
+        splitter.addWidget(middle)
+        splitter.addWidget(self.inspector)
+        splitter.setSizes([360, 420, 320])
+        layout = QHBoxLayout(self)
+        layout.addWidget(splitter)
+
+        self.timer = QTimer(self, interval=33)  # ~30 Hz animation frames
+        self.timer.timeout.connect(self._poll)
+        self._speed_changed(self.speed.value())
+        self._set_running(False)
+        state.subscribe("checkpoint", self.set_checkpoint)
+        if state.get("checkpoint") is not None:
+            self.set_checkpoint(state.get("checkpoint"))
+
+    # --- model ----------------------------------------------------------------------------------
+    def set_checkpoint(self, path):
+        from arstudio.checkpoint import CheckpointError, read_metadata
+        from arstudio.spec import DataSpec
+
+        self.stop()
+        try:
+            meta = read_metadata(path)
+        except (CheckpointError, OSError) as e:
+            self.model_label.setText(f"cannot open {path}: {e}")
+            return
+        spec = DataSpec.from_dict(meta["spec"])
+        if spec.modality != "image" or not spec.discrete:
+            self.path = None
+            self.model_label.setText(f"{meta['model']} models {spec.describe()}: the canvas paints "
+                                     "discrete images; pick an image model to complete")
+            return
+        self.path, self.spec = Path(path), spec
+        self.model_label.setText(f"{meta['model']} · {spec.describe()} · {meta.get('dataset', '')}")
+        if self.canvas.values.shape != spec.shape or self.canvas.levels != spec.levels:
+            self.canvas_panel.set_shape(*spec.shape, spec.levels)
+        self.inspector.set_model(self.path, spec.levels, spec.shape[0])
+        self.inspector.set_image(self.canvas.values)
+        self._make_views(self.count.value())
+
+    def load_example(self):
+        """A random test image of the current dataset onto the canvas (all pixels painted)."""
+        from arstudio.data.registry import load_dataset
+
+        name = self.state.get("dataset")
+        if not name or self.spec is None:
+            self.message.emit("no dataset for the current model")
+            return
+        try:
+            data = load_dataset(name)
+        except Exception as e:  # noqa: BLE001 — a message, not a crash
+            self.message.emit(f"cannot load {name}: {e}")
+            return
+        if tuple(data.spec.shape) != self.spec.shape or data.spec.levels != self.spec.levels:
+            self.message.emit(f"{name} does not match the model's data")
+            return
+        self._seed += 1
+        i = int(np.random.default_rng(self._seed).integers(len(data.test)))
+        self.canvas.set_image(data.test[i].numpy())
+        self.message.emit(f"{name} test image {i}: paint 'unknown' over what the model should redraw")
+
+    # --- running ----------------------------------------------------------------------------------
+    def start_completion(self):
+        if self.path is None:
+            self.message.emit("no image model to complete with")
+            return
+        self.stop()
+        known, mask = self.canvas.known_and_mask()
+        n = self.count.value()
+        self._make_views(n)
+        self.frames = np.repeat(np.where(mask, known, 0)[None], n, axis=0)
+        self._seed += 1
+        self.run = CompletionRun(self.path, known, mask, n, self.method.currentText(),
+                                 self.temperature.value(), self._seed, steps_per_second(self.speed.value()))
+        if self.pause_button.isChecked():
+            self.run.paused.set()
+        self.run.start()
+        self._set_running(True)
+        self.timer.start()
+        self.message.emit(f"completing with {self.method.currentText()}…")
+
+    def stop(self):
+        if self.run is not None:
+            self.run.stopped.set()
+            self.run = None
+        self.timer.stop()
+        self._set_running(False)
+
+    def _poll(self):
+        run = self.run
+        if run is None:
+            return
+        latest = run.take_latest()
+        if latest is not None:
+            self.frames = latest["x"]
+            self._show_frames(latest["index"])
+            self.progress.setText(f"{latest['phase']}: step {latest['step'] + 1} of {latest['total']}")
+        if run.finished.is_set() and run.take_latest() is None:
+            self.timer.stop()
+            self.run = None
+            self._set_running(False)
+            if run.error:
+                self.message.emit(f"completion failed: {run.error}")
+                self.progress.setText(run.error)
+                return
+            if run.result is None:
+                return
+            self.results = self.frames = run.result["x"]
+            self._show_frames(None)
+            unseen = run.result["unseen"]
+            unseen_hw = unseen.any(0) if unseen.ndim == 3 else unseen
+            self.canvas.set_unseen(unseen_hw if unseen_hw.any() else None)
+            text = f"{run.result['method']}: {run.result['note']}"
+            if unseen_hw.any():
+                text += f" — {int(unseen_hw.sum())} painted pixels unseen (orange on the canvas)"
+            if run.result["ess"] is not None:
+                text += f" — effective candidates {run.result['ess']:.1f}"
+            self.progress.setText(text)
+            self.message.emit("completion done")
+            self.completed.emit()
+
+    def _show_frames(self, index):
+        C, H, W = self.spec.shape
+        cell = None if index is None or index < 0 else divmod(index % (H * W), W)
+        for k, view in enumerate(self.views[:len(self.frames)]):
+            view.set_rgb(levels_to_rgb(self.frames[k], self.spec.levels))
+            view.set_highlight(cell)
+        self.inspector.set_image(self.frames[min(self.selected, len(self.frames) - 1)])
+
+    def _make_views(self, n):
+        if len(self.views) == n:
+            return
+        for v in self.views:
+            v.setParent(None)
+        self.views = []
+        cols = min(n, 4)
+        for k in range(n):
+            v = PixelView(min_cell=3)
+            v.pixel_clicked.connect(lambda r, c, k=k: self._view_pixel(k, r, c))
+            self.views_grid.addWidget(v, k // cols, k % cols)
+            self.views.append(v)
+        self.selected = 0
+        self._mark_selected()
+
+    def _mark_selected(self):
+        for k, v in enumerate(self.views):
+            v.selected = k == self.selected
+            v.update()
+
+    def _view_pixel(self, k, row, col):
+        self.selected = k
+        self._mark_selected()
+        if self.frames is not None:
+            self.inspector.set_image(self.frames[k])
+        self.inspector.select_pixel(row, col)
+
+    def _canvas_pixel(self, row, col):
+        known, mask = self.canvas.known_and_mask()
+        self.inspector.set_image(known)
+        self.inspector.select_pixel(row, col)
+
+    def send_to_canvas(self):
+        if self.results is None:
+            return
+        self.canvas.set_unseen(None)
+        self.canvas.set_image(self.results[self.selected])
+        self.message.emit(f"completion {self.selected + 1} is on the canvas: mark what to redraw")
+
+    # --- controls ----------------------------------------------------------------------------------
+    def _method_changed(self, method):
+        self.note.setText(NOTES[method])
+
+    def _speed_changed(self, v):
+        speed = steps_per_second(v)
+        self.speed_label.setText("max" if speed == float("inf") else f"{speed:.0f} px/s")
+        if self.run is not None:
+            self.run.speed = speed
+
+    def _pause_toggled(self, on):
+        if self.run is not None:
+            (self.run.paused.set if on else self.run.paused.clear)()
+        self.pause_button.setText("Resume" if on else "Pause")
+
+    def _single_step(self):
+        if self.run is not None:
+            if not self.pause_button.isChecked():
+                self.pause_button.setChecked(True)
+            self.run.step_once()
+
+    def _set_running(self, running: bool):
+        self.complete_button.setEnabled(not running)
+        self.stop_button.setEnabled(running)
+        self.step_button.setEnabled(running)
+        self.to_canvas_button.setEnabled(not running and self.results is not None)
