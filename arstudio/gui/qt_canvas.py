@@ -234,7 +234,9 @@ class PaintCanvas(PixelView):
 
     def _flood(self, r: int, c: int):
         h, w = self.unknown.shape
-        key = lambda i, j: (bool(self.unknown[i, j]), tuple(self.values[:, i, j]))  # noqa: E731
+        def key(i, j):  # unknown pixels are one region whatever value they hide
+            return ("unknown",) if self.unknown[i, j] else tuple(self.values[:, i, j])
+
         target = key(r, c)
         seen = np.zeros((h, w), bool)
         queue = deque([(r, c)])

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayo
 
 from arstudio.gui.qt_canvas import CanvasPanel, PixelView, levels_to_rgb
 from arstudio.gui.qt_inspector import InspectorPanel
+from arstudio.gui.workers import run_job
 from arstudio.sampling.completion import METHODS, NOTES
 
 MAX_SPEED = 11  # slider value meaning "as fast as the model goes"
@@ -87,11 +88,17 @@ class CompletionRun:
             model = load_checkpoint(path)
             generator = torch.Generator().manual_seed(seed)
             painted = np.asarray(mask).reshape(-1)
-            last = time.monotonic()
-            for s in complete_steps(model, torch.as_tensor(known), torch.as_tensor(mask), n, method,
-                                    temperature, generator):
+            steps = iter(complete_steps(model, torch.as_tensor(known), torch.as_tensor(mask), n, method,
+                                        temperature, generator))
+            last, need_turn = time.monotonic(), True
+            while True:
+                if need_turn:  # wait (speed, pause, single step) before drawing a pixel
+                    last = self._wait_turn(last)
                 if self.stopped.is_set():
                     return
+                s = next(steps, None)
+                if s is None:
+                    break
                 if s.result is not None:
                     r = s.result
                     self.result = {"x": r.samples.cpu().numpy(), "method": r.method, "note": r.note,
@@ -101,16 +108,28 @@ class CompletionRun:
                             "total": s.total, "phase": s.phase}
                 with self._lock:
                     self.latest = snapshot
-                if not painted[s.index]:  # painted pixels are kept, not drawn: no pause for them
-                    last = self._wait_turn(last)
+                # painted pixels are kept, not drawn: no waiting for them
+                need_turn = s.index >= 0 and not painted[s.index]
         except Exception as e:  # reported in the panel; the window lives on
             self.error = f"{type(e).__name__}: {e}"
         finally:
             self.finished.set()
 
 
+def example_image(name: str, shape, levels: int, seed: int):
+    """Runs in a worker: one random test image of dataset ``name`` as NumPy, and a caption."""
+    from arstudio.data.registry import load_dataset
+
+    data = load_dataset(name)
+    if tuple(data.spec.shape) != tuple(shape) or data.spec.levels != levels:
+        raise ValueError(f"{name} holds {data.spec.describe()}, not the model's data")
+    i = int(np.random.default_rng(seed).integers(len(data.test)))
+    return data.test[i].numpy(), f"{name} test image {i}: paint 'unknown' over what the model should redraw"
+
+
 class CompletePanel(QWidget):
     message = Signal(str)
+    example_loaded = Signal()
     completed = Signal()  # a completion finished and is on screen
 
     def __init__(self, state, parent=None):
@@ -223,25 +242,23 @@ class CompletePanel(QWidget):
         self._make_views(self.count.value())
 
     def load_example(self):
-        """A random test image of the current dataset onto the canvas (all pixels painted)."""
-        from arstudio.data.registry import load_dataset
-
+        """A random test image of the current dataset onto the canvas (loaded off the GUI thread)."""
         name = self.state.get("dataset")
         if not name or self.spec is None:
             self.message.emit("no dataset for the current model")
             return
-        try:
-            data = load_dataset(name)
-        except Exception as e:  # noqa: BLE001 — a message, not a crash
-            self.message.emit(f"cannot load {name}: {e}")
-            return
-        if tuple(data.spec.shape) != self.spec.shape or data.spec.levels != self.spec.levels:
-            self.message.emit(f"{name} does not match the model's data")
-            return
         self._seed += 1
-        i = int(np.random.default_rng(self._seed).integers(len(data.test)))
-        self.canvas.set_image(data.test[i].numpy())
-        self.message.emit(f"{name} test image {i}: paint 'unknown' over what the model should redraw")
+        self.message.emit(f"loading a {name} test image…")
+        run_job(example_image, name, self.spec.shape, self.spec.levels, self._seed,
+                on_done=self._example_ready, on_error=lambda t: self.message.emit(f"cannot load {name}: {t}"))
+
+    def _example_ready(self, answer):
+        image, text = answer
+        if image.shape != self.canvas.values.shape:
+            return  # the model changed while it loaded
+        self.canvas.set_image(image)
+        self.message.emit(text)
+        self.example_loaded.emit()
 
     # --- running ----------------------------------------------------------------------------------
     def start_completion(self):
