@@ -76,3 +76,33 @@ def test_gated_pixelcnn_has_no_blind_spot():
     assert (field.reshape(-1)[row * 8 + col:] == 0).all()
     # where PixelCNN is blind (the row above, to the right) the gated stacks see
     assert (field[row - 1, col:col + 3] > 0).all()
+
+
+def test_real_valued_conditional_is_a_density_matching_log_prob():
+    from arstudio.distributions import GaussianMixture
+    from arstudio.models.base import ARModel
+
+    class TinyMixtureAR(ARModel):
+        def __init__(self):
+            super().__init__(DataSpec((4,), levels=None, modality="vector"), ARModel.Config())
+            self.weights = torch.nn.Parameter(torch.randn(2, 4, 4))  # (component, i, j)
+            self.log_stds = torch.nn.Parameter(torch.randn(4, 2) * 0.3)
+
+        def conditionals(self, x, **cond):
+            causal = torch.tril(torch.ones(4, 4), -1)  # x_i sees x_j for j < i
+            means = torch.einsum("kij,bj->bik", self.weights * causal, x)  # (B, 4, 2)
+            B = len(x)
+            return GaussianMixture(torch.zeros(B, 4, 2), means, self.log_stds.expand(B, 4, 2))
+
+    torch.manual_seed(4)
+    model = TinyMixtureAR()
+    x = torch.randn(4)
+    terms = model.log_prob(x[None], reduce=False).detach()[0]
+    for index in range(4):
+        c = pixel_conditional(model, x, index, grid_points=2000)
+        assert not c.discrete and c.grid.shape == c.density.shape == (2000,)
+        mass = float(((c.density[1:] + c.density[:-1]) / 2 * (c.grid[1:] - c.grid[:-1])).sum())
+        assert abs(mass - 1) < 1e-3  # the curve shown is a normalised density
+        assert math.isclose(c.log_prob, float(terms[index]), rel_tol=1e-5, abs_tol=1e-6)
+        at_value = float(torch.tensor(c.density)[torch.tensor(c.grid).sub(c.value).abs().argmin()])
+        assert abs(at_value - math.exp(c.log_prob)) < 0.02 * max(1.0, at_value)

@@ -47,10 +47,11 @@ def pixel_conditional(model, x: torch.Tensor, index: int, grid_points: int = 200
         if getattr(dist, "discrete", True):
             return PixelConditional(index, float(value[0]), log_prob,
                                     probs=one.probs()[0].float().cpu().numpy())
-        mean = float(one.mean()[0])
+        # span every mixture component (and the value) four standard deviations out
+        centres = one.means.float()[0] if hasattr(one, "means") else one.mean()
         spread = float(one.log_stds.float().exp().max()) if hasattr(one, "log_stds") else 1.0
-        lo = min(mean, float(value[0])) - 4 * spread
-        hi = max(mean, float(value[0])) + 4 * spread
+        lo = min(float(centres.min()), float(value[0])) - 4 * spread
+        hi = max(float(centres.max()), float(value[0])) + 4 * spread
         grid = torch.linspace(lo, hi, grid_points)
         density = one.density(grid)[0].float().cpu().numpy()
         return PixelConditional(index, float(value[0]), log_prob, grid=grid.numpy(), density=density)
