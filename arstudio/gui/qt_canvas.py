@@ -38,6 +38,7 @@ class PixelView(QWidget):
     """A crisp image with an overlay and a highlighted cell; clicks give (row, col)."""
 
     pixel_clicked = Signal(int, int)
+    zoom_changed = Signal(int)
 
     def __init__(self, parent=None, min_cell: int = 2):
         super().__init__(parent)
@@ -126,6 +127,14 @@ class PixelView(QWidget):
         cell = self.cell_at(event.position().toPoint())
         if cell is not None:
             self.pixel_clicked.emit(*cell)
+
+    def wheelEvent(self, event):
+        """Ctrl+wheel zooms in whole screen pixels per image pixel (crisp at every step)."""
+        if not event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            return super().wheelEvent(event)
+        step = 1 if event.angleDelta().y() > 0 else -1
+        self.set_zoom(max(1, min(64, self.cell_size() + step)))
+        self.zoom_changed.emit(self.zoom)
 
 
 class PaintCanvas(PixelView):
@@ -319,6 +328,7 @@ class CanvasPanel(QWidget):
         self.zoom = QSpinBox(minimum=0, maximum=64, value=0, prefix="zoom ", specialValueText="zoom fit",
                              toolTip="screen pixels per image pixel (0 fits the window)")
         self.zoom.valueChanged.connect(self.canvas.set_zoom)
+        self.canvas.zoom_changed.connect(self.zoom.setValue)
         self.swatch = QLabel()
         self.swatch.setFixedSize(22, 22)
         settings = QHBoxLayout()

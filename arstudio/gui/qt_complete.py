@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QPushButton,
+from PySide6.QtWidgets import (QApplication, QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QPushButton,
                                QSlider, QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
-from arstudio.gui.qt_canvas import CanvasPanel, PixelView, levels_to_rgb
+from arstudio.gui.qt_canvas import UNKNOWN_RGB, CanvasPanel, PixelView, levels_to_rgb
 from arstudio.gui.qt_inspector import InspectorPanel
 from arstudio.gui.workers import run_job
 from arstudio.sampling.completion import METHODS, NOTES
@@ -88,6 +88,7 @@ class CompletionRun:
             model = load_checkpoint(path)
             generator = torch.Generator().manual_seed(seed)
             painted = np.asarray(mask).reshape(-1)
+            drawn = painted.copy()  # entries with a value so far: painted or generated
             steps = iter(complete_steps(model, torch.as_tensor(known), torch.as_tensor(mask), n, method,
                                         temperature, generator))
             last, need_turn = time.monotonic(), True
@@ -104,8 +105,10 @@ class CompletionRun:
                     self.result = {"x": r.samples.cpu().numpy(), "method": r.method, "note": r.note,
                                    "unseen": r.unseen.cpu().numpy(), "ess": r.effective_samples}
                     break
+                if s.index >= 0:
+                    drawn[s.index] = True
                 snapshot = {"x": s.x[:n].cpu().numpy().copy(), "index": s.index, "step": s.step,
-                            "total": s.total, "phase": s.phase}
+                            "total": s.total, "phase": s.phase, "pending": ~drawn.reshape(mask.shape)}
                 with self._lock:
                     self.latest = snapshot
                 # painted pixels are kept, not drawn: no waiting for them
@@ -213,6 +216,8 @@ class CompletePanel(QWidget):
         self._speed_changed(self.speed.value())
         self._set_running(False)
         state.subscribe("checkpoint", self.set_checkpoint)
+        if QApplication.instance() is not None:
+            QApplication.instance().aboutToQuit.connect(self.shutdown)
         if state.get("checkpoint") is not None:
             self.set_checkpoint(state.get("checkpoint"))
 
@@ -270,6 +275,7 @@ class CompletePanel(QWidget):
         n = self.count.value()
         self._make_views(n)
         self.frames = np.repeat(np.where(mask, known, 0)[None], n, axis=0)
+        self._show_frames(None, ~mask)
         self._seed += 1
         self.run = CompletionRun(self.path, known, mask, n, self.method.currentText(),
                                  self.temperature.value(), self._seed, steps_per_second(self.speed.value()))
@@ -279,6 +285,14 @@ class CompletePanel(QWidget):
         self._set_running(True)
         self.timer.start()
         self.message.emit(f"completing with {self.method.currentText()}…")
+
+    def shutdown(self):
+        """On quit: stop generating, let the thread finish its step, stop the inspector."""
+        run = self.run
+        self.stop()
+        if run is not None:
+            run.thread.join(timeout=5)
+        self.inspector.engine.close(wait=5)
 
     def stop(self):
         if self.run is not None:
@@ -294,7 +308,7 @@ class CompletePanel(QWidget):
         latest = run.take_latest()
         if latest is not None:
             self.frames = latest["x"]
-            self._show_frames(latest["index"])
+            self._show_frames(latest["index"], latest["pending"])
             self.progress.setText(f"{latest['phase']}: step {latest['step'] + 1} of {latest['total']}")
         if run.finished.is_set() and run.take_latest() is None:
             self.timer.stop()
@@ -320,11 +334,16 @@ class CompletePanel(QWidget):
             self.message.emit("completion done")
             self.completed.emit()
 
-    def _show_frames(self, index):
+    def _show_frames(self, index, pending=None):
+        """Draw the frames; ``pending`` (C, H, W) marks entries not generated yet (magenta)."""
         C, H, W = self.spec.shape
         cell = None if index is None or index < 0 else divmod(index % (H * W), W)
+        todo = None if pending is None else pending.any(0)[..., None]  # (H, W, 1)
         for k, view in enumerate(self.views[:len(self.frames)]):
-            view.set_rgb(levels_to_rgb(self.frames[k], self.spec.levels))
+            rgb = levels_to_rgb(self.frames[k], self.spec.levels)
+            if todo is not None:
+                rgb = np.where(todo, np.array(UNKNOWN_RGB, np.uint8), rgb)
+            view.set_rgb(rgb)
             view.set_highlight(cell)
         self.inspector.set_image(self.frames[min(self.selected, len(self.frames) - 1)])
 
@@ -334,7 +353,7 @@ class CompletePanel(QWidget):
         for v in self.views:
             v.setParent(None)
         self.views = []
-        cols = min(n, 4)
+        cols = int(np.ceil(np.sqrt(n)))
         for k in range(n):
             v = PixelView(min_cell=3)
             v.pixel_clicked.connect(lambda r, c, k=k: self._view_pixel(k, r, c))

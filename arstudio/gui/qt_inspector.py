@@ -47,10 +47,13 @@ class InspectorEngine:
             result, self._result = self._result, None
             return result
 
-    def close(self):
+    def close(self, wait: float = 0.0):
+        """Stop the thread; ``wait`` seconds for a computation in flight to finish."""
         with self._lock:
             self._stop = True
             self._lock.notify()
+        if wait:
+            self._thread.join(timeout=wait)
 
     def _loop(self):
         while True:
