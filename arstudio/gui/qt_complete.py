@@ -176,6 +176,7 @@ class CompletePanel(QWidget):
                                             toolTip="continue from the selected completion")
         self.to_canvas_button.clicked.connect(self.send_to_canvas)
         self.progress = QLabel(" ")
+        self.progress.setWordWrap(True)
 
         self.views: list[PixelView] = []
         self.views_grid = QGridLayout()
