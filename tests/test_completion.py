@@ -10,6 +10,7 @@ from arstudio.models.base import ARModel
 from arstudio.sampling import any_order_support, complete, complete_steps
 from arstudio.spec import DataSpec
 
+
 @pytest.fixture(autouse=True)
 def one_thread():
     """Small tensors: one intra-op thread is fastest, and on a busy machine by far."""

@@ -130,7 +130,8 @@ def test_animation_pauses_steps_one_pixel_and_highlights_it(qtbot, panel):
     run = panel.run
     for expected in (1, 2, 3):
         qtbot.mouseClick(panel.step_button, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: panel.progress.text().startswith(f"raster: step {expected} of 64"), timeout=10_000)
+        shown = f"raster: step {expected} of 64"
+        qtbot.waitUntil(lambda shown=shown: panel.progress.text().startswith(shown), timeout=10_000)
         qtbot.wait(150)  # paused: nothing more happens
         assert panel.progress.text().startswith(f"raster: step {expected} of 64")
         assert panel.views[0].highlight == (0, expected - 1)  # the pixel just drawn

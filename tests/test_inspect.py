@@ -9,6 +9,7 @@ from arstudio.inspect.conditionals import pixel_conditional
 from arstudio.models.registry import load_all
 from arstudio.spec import DataSpec
 
+
 @pytest.fixture(autouse=True)
 def one_thread():
     """Small tensors: one intra-op thread is fastest, and on a busy machine by far."""

@@ -12,122 +12,31 @@ latest NumPy snapshot for a ~30 Hz timer to draw. The panel follows
 """
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QApplication, QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QPushButton,
-                               QSlider, QSpinBox, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
-from arstudio.gui.qt_canvas import UNKNOWN_RGB, CanvasPanel, PixelView, levels_to_rgb
+from arstudio.gui.completion_run import MAX_SPEED, CompletionRun, example_image, steps_per_second
+from arstudio.gui.qt_canvas import CanvasPanel
 from arstudio.gui.qt_inspector import InspectorPanel
+from arstudio.gui.qt_pixelview import UNKNOWN_RGB, PixelView, levels_to_rgb
 from arstudio.gui.workers import run_job
 from arstudio.sampling.completion import METHODS, NOTES
-
-MAX_SPEED = 11  # slider value meaning "as fast as the model goes"
-
-
-def steps_per_second(slider_value: int) -> float:
-    """Slider 1..10 -> 1..1000 pixels per second (log scale); 11 -> unlimited."""
-    return float("inf") if slider_value >= MAX_SPEED else 10 ** ((slider_value - 1) / 3)
-
-
-class CompletionRun:
-    """Runs one completion in a thread; the GUI reads ``latest`` and ``result``."""
-
-    def __init__(self, path: Path, known: np.ndarray, mask: np.ndarray, n: int, method: str,
-                 temperature: float, seed: int, speed: float):
-        self.args = (path, known, mask, n, method, temperature, seed)
-        self.speed = speed  # steps per second; inf = no waiting
-        self.paused = threading.Event()
-        self.stopped = threading.Event()
-        self._tokens = 0  # single steps granted while paused
-        self._lock = threading.Lock()
-        self.latest: dict | None = None  # {"x", "index", "step", "total", "phase"} (NumPy)
-        self.result: dict | None = None
-        self.error: str | None = None
-        self.finished = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="arstudio-complete", daemon=True)
-
-    def start(self):
-        self.thread.start()
-
-    def step_once(self):
-        with self._lock:
-            self._tokens += 1
-
-    def take_latest(self) -> dict | None:
-        with self._lock:
-            latest, self.latest = self.latest, None
-            return latest
-
-    def _wait_turn(self, last_time: float) -> float:
-        while self.paused.is_set() and not self.stopped.is_set():
-            with self._lock:
-                if self._tokens:
-                    self._tokens -= 1
-                    return time.monotonic()
-            time.sleep(0.01)
-        if self.speed != float("inf"):
-            delay = 1.0 / self.speed - (time.monotonic() - last_time)
-            while delay > 0 and not self.stopped.is_set() and not self.paused.is_set():
-                time.sleep(min(delay, 0.02))
-                delay = 1.0 / self.speed - (time.monotonic() - last_time)
-        return time.monotonic()
-
-    def _run(self):
-        try:
-            import torch
-
-            from arstudio.checkpoint import load_checkpoint
-            from arstudio.sampling.completion import complete_steps
-
-            path, known, mask, n, method, temperature, seed = self.args
-            model = load_checkpoint(path)
-            generator = torch.Generator().manual_seed(seed)
-            painted = np.asarray(mask).reshape(-1)
-            drawn = painted.copy()  # entries with a value so far: painted or generated
-            steps = iter(complete_steps(model, torch.as_tensor(known), torch.as_tensor(mask), n, method,
-                                        temperature, generator))
-            last, need_turn = time.monotonic(), True
-            while True:
-                if need_turn:  # wait (speed, pause, single step) before drawing a pixel
-                    last = self._wait_turn(last)
-                if self.stopped.is_set():
-                    return
-                s = next(steps, None)
-                if s is None:
-                    break
-                if s.result is not None:
-                    r = s.result
-                    self.result = {"x": r.samples.cpu().numpy(), "method": r.method, "note": r.note,
-                                   "unseen": r.unseen.cpu().numpy(), "ess": r.effective_samples}
-                    break
-                if s.index >= 0:
-                    drawn[s.index] = True
-                snapshot = {"x": s.x[:n].cpu().numpy().copy(), "index": s.index, "step": s.step,
-                            "total": s.total, "phase": s.phase, "pending": ~drawn.reshape(mask.shape)}
-                with self._lock:
-                    self.latest = snapshot
-                # painted pixels are kept, not drawn: no waiting for them
-                need_turn = s.index >= 0 and not painted[s.index]
-        except Exception as e:  # reported in the panel; the window lives on
-            self.error = f"{type(e).__name__}: {e}"
-        finally:
-            self.finished.set()
-
-
-def example_image(name: str, shape, levels: int, seed: int):
-    """Runs in a worker: one random test image of dataset ``name`` as NumPy, and a caption."""
-    from arstudio.data.registry import load_dataset
-
-    data = load_dataset(name)
-    if tuple(data.spec.shape) != tuple(shape) or data.spec.levels != levels:
-        raise ValueError(f"{name} holds {data.spec.describe()}, not the model's data")
-    i = int(np.random.default_rng(seed).integers(len(data.test)))
-    return data.test[i].numpy(), f"{name} test image {i}: paint 'unknown' over what the model should redraw"
 
 
 class CompletePanel(QWidget):
@@ -337,7 +246,7 @@ class CompletePanel(QWidget):
 
     def _show_frames(self, index, pending=None):
         """Draw the frames; ``pending`` (C, H, W) marks entries not generated yet (magenta)."""
-        C, H, W = self.spec.shape
+        _, H, W = self.spec.shape
         cell = None if index is None or index < 0 else divmod(index % (H * W), W)
         todo = None if pending is None else pending.any(0)[..., None]  # (H, W, 1)
         for k, view in enumerate(self.views[:len(self.frames)]):
@@ -376,7 +285,7 @@ class CompletePanel(QWidget):
         self.inspector.select_pixel(row, col)
 
     def _canvas_pixel(self, row, col):
-        known, mask = self.canvas.known_and_mask()
+        known, _ = self.canvas.known_and_mask()
         self.inspector.set_image(known)
         self.inspector.select_pixel(row, col)
 

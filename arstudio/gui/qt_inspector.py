@@ -21,7 +21,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QSpinBox, QVBoxLayout, QWidget
 
-from arstudio.gui.qt_canvas import PixelView, levels_to_rgb
+from arstudio.gui.qt_pixelview import PixelView, levels_to_rgb
 
 
 class InspectorEngine:
@@ -65,7 +65,7 @@ class InspectorEngine:
                 request, self._request = self._request, None
             try:
                 result = self._compute(**request)
-            except Exception as e:  # shown in the panel, never a crash
+            except Exception as e:  # noqa: BLE001 — shown in the panel, never a crash
                 result = {"error": f"{type(e).__name__}: {e}", "serial": request.get("serial")}
             with self._lock:
                 self._result = result
@@ -198,7 +198,7 @@ class InspectorPanel(QWidget):
         return np.repeat((v[0] * 255).astype(np.uint8)[..., None], 3, axis=2)
 
     def flat_index(self) -> int:
-        C, H, W = self.image.shape
+        _, H, W = self.image.shape
         r, c = self.pixel
         return self.channel.value() * H * W + r * W + c
 
@@ -260,11 +260,11 @@ class InspectorPanel(QWidget):
             return
         x = self.plot.getPlotItem().vb.mapSceneToView(pos).x()
         if self.last["probs"] is not None:
-            k = int(round(x))
+            k = round(x)
             if 0 <= k < len(self.last["probs"]):
                 self.hover.setText(f"level {k}: p = {self.last['probs'][k]:.4f}")
         elif self.last["grid"] is not None:
-            j = int(np.clip(np.searchsorted(self.last["grid"], x), 0, len(self.last["grid"]) - 1))
+            j = np.clip(np.searchsorted(self.last["grid"], x), 0, len(self.last["grid"]) - 1)
             self.hover.setText(f"x = {self.last['grid'][j]:.3f}: density {self.last['density'][j]:.4f}")
 
     def closeEvent(self, event):
