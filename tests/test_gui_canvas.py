@@ -5,6 +5,7 @@ import torch
 from PySide6.QtCore import Qt
 
 import arstudio
+import arstudio.models.registry
 from arstudio.checkpoint import load_checkpoint, save_checkpoint
 from arstudio.gui.state import StudioState
 from arstudio.spec import DataSpec
@@ -197,8 +198,45 @@ def test_main_window_has_the_complete_tab_following_the_checkpoint(qtbot, checkp
 
     window = MainWindow()
     qtbot.addWidget(window)
+    if window.samples.models:  # let the first sample grid land before the window goes away
+        qtbot.waitSignal(window.samples.samples_ready, timeout=120_000).wait()
     titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
     assert "Complete" in titles
     window.state.set("checkpoint", checkpoint)
     assert window.complete.path == checkpoint and window.complete.canvas.values.shape == (1, 8, 8)
     window.complete.inspector.engine.close()
+
+
+def test_density_panel_draws_the_heat_map_and_the_points(qtbot):
+    from arstudio.gui.qt_density import DensityPanel
+
+    panel = DensityPanel()
+    qtbot.addWidget(panel)
+    xs, ys = np.linspace(-2, 2, 50), np.linspace(-1, 3, 60)
+    density = np.exp(-(xs[:, None] ** 2) - (ys[None] - 1) ** 2) / np.pi
+    points = np.random.default_rng(0).normal(size=(200, 2)).astype(np.float32)
+    with qtbot.waitSignal(panel.ready):
+        panel.show_result({"xs": xs, "ys": ys, "density": density, "points": points,
+                           "mass": 0.97, "nll": 2.5})
+    assert panel.image.image.shape == (50, 60)
+    rect = panel.image.mapRectToParent(panel.image.boundingRect())
+    assert abs(rect.left() - (-2 - 2 / 49)) < 1e-6 and abs(rect.bottom() - (3 + 2 / 59)) < 1e-6
+    assert len(panel.scatter.data) == 200
+    assert "0.970" in panel.summary.text() and "2.500 nats" in panel.summary.text()
+
+
+@pytest.mark.skipif("rnade" not in arstudio.models.registry.load_all(), reason="rnade not merged yet")
+def test_real_2d_checkpoint_shows_the_density_page(qtbot, tmp_path):
+    from arstudio.gui.qt_complete import CompletePanel
+
+    info = arstudio.get_model_info("rnade")
+    model = info.build(DataSpec((2,), levels=None, modality="vector"), **info.presets.get("tiny", {}))
+    path = save_checkpoint(model, tmp_path / "rnade.safetensors")
+    state = StudioState()
+    panel = CompletePanel(state)
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.density.ready, timeout=60_000):
+        state.set("checkpoint", path)
+    assert panel.pages.currentWidget() is panel.density
+    assert panel.density.result["density"].shape == (120, 120) and panel.density.result["mass"] > 0
+    panel.shutdown()

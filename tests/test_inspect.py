@@ -107,3 +107,26 @@ def test_real_valued_conditional_is_a_density_matching_log_prob():
         assert math.isclose(c.log_prob, float(terms[index]), rel_tol=1e-5, abs_tol=1e-6)
         at_value = float(torch.tensor(c.density)[torch.tensor(c.grid).sub(c.value).abs().argmin()])
         assert abs(at_value - math.exp(c.log_prob)) < 0.02 * max(1.0, at_value)
+
+
+def test_density_grid_of_a_2d_model_is_normalised_and_matches_log_prob():
+    from arstudio.distributions import GaussianMixture
+    from arstudio.inspect.density import density_grid
+    from arstudio.models.base import ARModel
+
+    class Tiny2D(ARModel):  # x0 ~ N(0.5, 0.6²); x1 | x0 ~ N(-x0, 0.4²) mixed with N(x0, 0.3²)
+        def __init__(self):
+            super().__init__(DataSpec((2,), levels=None, modality="vector"), ARModel.Config())
+
+        def conditionals(self, x, **cond):
+            B = len(x)
+            means = torch.stack([torch.full((B, 2), 0.5), torch.stack([-x[:, 0], x[:, 0]], -1)], 1)
+            log_stds = torch.tensor([[0.6, 0.6], [0.4, 0.3]]).log().expand(B, 2, 2)
+            return GaussianMixture(torch.zeros(B, 2, 2), means, log_stds)
+
+    model = Tiny2D()
+    grid = density_grid(model, lo=(-3, -4), hi=(4, 4), steps=150)
+    assert grid.density.shape == (150, 150) and abs(grid.mass() - 1) < 0.01
+    i, j = 100, 40
+    point = torch.tensor([[grid.xs[i], grid.ys[j]]])
+    assert math.isclose(grid.density[i, j], float(model.log_prob(point).exp()), rel_tol=1e-5)

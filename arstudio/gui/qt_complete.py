@@ -27,12 +27,14 @@ from PySide6.QtWidgets import (
     QSlider,
     QSpinBox,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from arstudio.gui.completion_run import MAX_SPEED, CompletionRun, example_image, steps_per_second
 from arstudio.gui.qt_canvas import CanvasPanel
+from arstudio.gui.qt_density import DensityPanel
 from arstudio.gui.qt_inspector import InspectorPanel
 from arstudio.gui.qt_pixelview import UNKNOWN_RGB, PixelView, levels_to_rgb
 from arstudio.gui.workers import run_job
@@ -118,8 +120,12 @@ class CompletePanel(QWidget):
         splitter.addWidget(middle)
         splitter.addWidget(self.inspector)
         splitter.setSizes([360, 420, 320])
+        self.density = DensityPanel()  # shown instead for real-valued 2-D models
+        self.pages = QStackedWidget()
+        self.pages.addWidget(splitter)
+        self.pages.addWidget(self.density)
         layout = QHBoxLayout(self)
-        layout.addWidget(splitter)
+        layout.addWidget(self.pages)
 
         self.timer = QTimer(self, interval=33)  # ~30 Hz animation frames
         self.timer.timeout.connect(self._poll)
@@ -143,6 +149,12 @@ class CompletePanel(QWidget):
             self.model_label.setText(f"cannot open {path}: {e}")
             return
         spec = DataSpec.from_dict(meta["spec"])
+        self.pages.setCurrentIndex(0)
+        if not spec.discrete and spec.shape == (2,):
+            self.path = None
+            self.pages.setCurrentWidget(self.density)
+            self.density.load(Path(path), meta.get("dataset") or self.state.get("dataset"))
+            return
         if spec.modality != "image" or not spec.discrete:
             self.path = None
             self.model_label.setText(f"{meta['model']} models {spec.describe()}: the canvas paints "
