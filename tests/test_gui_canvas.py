@@ -240,3 +240,24 @@ def test_real_2d_checkpoint_shows_the_density_page(qtbot, tmp_path):
     assert panel.pages.currentWidget() is panel.density
     assert panel.density.result["density"].shape == (120, 120) and panel.density.result["mass"] > 0
     panel.shutdown()
+
+
+@pytest.mark.skipif("deepnade" not in arstudio.models.registry.load_all(), reason="deepnade not merged yet")
+def test_any_order_completion_with_an_order_agnostic_model(qtbot, tmp_path):
+    from arstudio.gui.qt_complete import CompletePanel
+
+    info = arstudio.get_model_info("deepnade")
+    model = info.build(SPEC, **info.presets.get("tiny", {}))
+    path = save_checkpoint(model, tmp_path / "deepnade.safetensors")
+    state = StudioState()
+    state.set("checkpoint", path)
+    panel = CompletePanel(state)
+    qtbot.addWidget(panel)
+    panel.canvas.set_image(np.random.default_rng(0).integers(0, 17, (1, 8, 8)))
+    panel.canvas.unknown[:3] = True  # the top rows: every other painted pixel comes later in raster
+    panel.canvas._refresh()
+    known, mask = panel.canvas.known_and_mask()
+    results = run_completion(qtbot, panel, "any-order")
+    assert (results[:, mask] == known[mask]).all()
+    assert panel.progress.text().startswith("any-order: exact") and panel.canvas.unseen is None
+    panel.shutdown()
