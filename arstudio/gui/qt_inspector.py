@@ -95,13 +95,14 @@ class InspectorEngine:
         return out
 
 
-def heat_overlay(values: np.ndarray, rgb=(255, 60, 0), alpha_max=210) -> np.ndarray:
-    """(H, W) non-negative values -> (H, W, 4) RGBA overlay, alpha proportional to value."""
-    scale = float(values.max()) or 1.0
-    a = (np.clip(values / scale, 0, 1) * alpha_max).astype(np.uint8)
+def field_overlay(values: np.ndarray) -> np.ndarray:
+    """(H, W) |gradient| -> RGBA: pixels with no influence dimmed, the others cyan by strength."""
+    reach = values > 0
+    strength = np.sqrt(values / (float(values.max()) or 1.0))  # sqrt: weak links stay visible
     out = np.zeros((*values.shape, 4), np.uint8)
-    out[..., :3] = rgb
-    out[..., 3] = a
+    out[~reach] = (0, 0, 0, 170)
+    out[reach, :3] = (0, 200, 255)
+    out[reach, 3] = (90 + 150 * strength[reach]).astype(np.uint8)
     return out
 
 
@@ -245,9 +246,9 @@ class InspectorPanel(QWidget):
         self.details.setText(f"value {result['value']:g}   p = {np.exp(result['log_prob']):.4f}   "
                              f"surprise {bits:.2f} bits")
         if "receptive" in result:
-            self.view.set_overlay(heat_overlay(result["receptive"], (0, 200, 255)))
+            self.view.set_overlay(field_overlay(result["receptive"]))
             seen = int((result["receptive"] > 0).sum())
-            self.bpd.setText(f"receptive field: {seen} pixels reach this output (cyan)")
+            self.bpd.setText(f"receptive field: {seen} pixels reach this output (cyan; dimmed: no influence)")
         elif "surprise" in result:
             self.view.set_overlay(heat_map(result["surprise"]))
             self.bpd.setText(f"surprise map: {result['bits_per_dim']:.3f} bits/dim in all")
