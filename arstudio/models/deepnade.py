@@ -89,7 +89,7 @@ class DeepNADE(ARModel):
         return self.head(self.body(inp)).view(N, self.num_dims, self.out)
 
     # --- exact conditionals --------------------------------------------------------
-    def conditionals_given(self, x: torch.Tensor, observed: torch.Tensor):
+    def conditionals_given(self, x: torch.Tensor, observed: torch.Tensor, **cond):
         """p(x_i | x_S) for every i, one pass; S = ``observed`` ((B, *shape) or (*shape), bool).
 
         Exact for every i ∉ S: it is the conditional of the normalised model
