@@ -43,9 +43,6 @@ class NADEHidden(nn.Module):
             a = a + u[:, i] @ self.W[:, i].t()  # (B, H)
         return torch.stack(out, dim=1)
 
-    def running_sum(self, n: int) -> RunningSum:
-        return RunningSum(self, n)
-
 
 class RunningSum:
     """a_{i+1} = a_i + W[:, i] x_i, advanced one dimension at a time (for sampling)."""
