@@ -2,5 +2,15 @@
 ``forward``; stored weights are never mutated to apply a mask."""
 from arstudio.nn.causal_conv import CausalConv1d, ConvQueue
 from arstudio.nn.masked_conv import MaskedConv2d, channel_groups
+from arstudio.nn.masked_linear import MaskedLinear, degree_mask, free_parameters, hidden_degrees
 
-__all__ = ["CausalConv1d", "ConvQueue", "MaskedConv2d", "channel_groups"]
+__all__ = [
+           "CausalConv1d",
+           "ConvQueue",
+           "MaskedConv2d",
+           "MaskedLinear",
+           "channel_groups",
+           "degree_mask",
+           "free_parameters",
+           "hidden_degrees",
+]
