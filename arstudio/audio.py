@@ -59,6 +59,26 @@ def availability() -> tuple[bool, str]:
         return False, str(e)
 
 
+def rescan_devices() -> None:
+    """Make PortAudio enumerate devices again (it does so once, at import):
+    after a sound server starts or a device is plugged in."""
+    try:
+        sd = _sounddevice()
+    except AudioUnavailable:
+        return
+    sd._terminate()
+    sd._initialize()
+
+
+def playing() -> bool:
+    """Whether a sound started by :func:`play` is still playing."""
+    try:
+        stream = _sounddevice().get_stream()
+    except (AudioUnavailable, RuntimeError):  # RuntimeError: nothing was ever played
+        return False
+    return bool(stream.active)
+
+
 def _mono_float(wave) -> np.ndarray:
     a = np.asarray(wave.detach().cpu() if hasattr(wave, "detach") else wave, dtype=np.float32)
     if a.ndim == 2:  # (frames, channels) -> mono

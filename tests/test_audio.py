@@ -50,12 +50,7 @@ def null_sink(tmp_path_factory):
     subprocess.run(["pactl", "set-default-source", f"{SINK}.monitor"], env=env, check=True)
     os.environ.update({"XDG_RUNTIME_DIR": env["XDG_RUNTIME_DIR"], "HOME": env["HOME"]})
     os.environ.pop("PULSE_SERVER", None)
-    try:
-        import sounddevice as sd  # PortAudio enumerates devices once: rescan with the server up
-        sd._terminate()
-        sd._initialize()
-    except (ImportError, OSError):
-        pass
+    audio.rescan_devices()  # PortAudio enumerates devices once: rescan with the server up
     ok, why = audio.availability()
     if not ok:
         subprocess.run(["pulseaudio", "--kill"], env=env)
@@ -102,10 +97,11 @@ def test_record_hears_what_is_played(null_sink, tmp_path):
 
 def test_stop_cuts_playback_short(null_sink):
     audio.play(tone(300.0, 5.0), RATE)
+    time.sleep(0.2)
+    assert audio.playing()
     start = time.monotonic()
     audio.stop()
-    import sounddevice as sd
-    assert not sd.get_stream().active and time.monotonic() - start < 2.0
+    assert not audio.playing() and time.monotonic() - start < 2.0
 
 
 def test_without_portaudio_play_explains_and_saving_works(monkeypatch, tmp_path):
