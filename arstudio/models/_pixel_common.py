@@ -36,19 +36,27 @@ def grouped_width(channels: int, data_channels: int, minimum_per_group: int = 1)
     return max(channels, minimum_per_group * C) // C * C
 
 
-class PixelHead(nn.Module):
+class PixelHead(nn.Sequential):
     """ReLU-1×1-ReLU-1×1 (mask B, colour-grouped) -> Categorical or DMoL per sub-pixel."""
 
     def __init__(self, in_channels: int, hidden: int, spec, output: str = "softmax",
                  mixtures: int = 5):
-        super().__init__()
         if output not in OUTPUTS:
             raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
-        C, self.K = spec.shape[0], spec.levels
-        self.C, self.output, self.M = C, output, mixtures
-        self.per_channel = self.K if output == "softmax" else 3 * mixtures
-        self.hidden = MaskedConv2d(in_channels, grouped_width(hidden, C), 1, "B", C)
-        self.out = MaskedConv2d(grouped_width(hidden, C), C * self.per_channel, 1, "B", C)
+        C, K = spec.shape[0], spec.levels
+        per_channel = K if output == "softmax" else 3 * mixtures
+        hid = grouped_width(hidden, C)
+        super().__init__(nn.ReLU(), MaskedConv2d(in_channels, hid, 1, "B", C),
+                         nn.ReLU(), MaskedConv2d(hid, C * per_channel, 1, "B", C))
+        self.C, self.K, self.output, self.M, self.per_channel = C, K, output, mixtures, per_channel
+
+    @property
+    def hidden(self):
+        return self[1]
+
+    @property
+    def out(self):
+        return self[3]
 
     def distribution(self, params: torch.Tensor):
         """params (..., per_channel) -> Conditionals with batch shape (...)."""
@@ -60,7 +68,7 @@ class PixelHead(nn.Module):
 
     def forward(self, h):  # (B, Cin, H, W) -> Conditionals (B, C, H, W)
         B, _, H, W = h.shape
-        out = self.out(F.relu(self.hidden(F.relu(h))))  # (B, C*per, H, W)
+        out = super().forward(h)  # (B, C*per, H, W)
         return self.distribution(out.view(B, self.C, self.per_channel, H, W).permute(0, 1, 3, 4, 2))
 
     def at(self, h, channel: int, weights=None):  # h (n, Cin) -> Conditionals (n,)
