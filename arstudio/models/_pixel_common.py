@@ -111,6 +111,8 @@ class RasterStepper:
 
     def conditional(self, index: int, x: torch.Tensor):
         channel, pixel = divmod(index, self.H * self.W)
+        if hasattr(self.model, "_internal_pixel"):  # a model with its own pixel ordering
+            pixel = self.model._internal_pixel(pixel)
         features = None
         for q in range(self.next_pixel, pixel + 1):
             features = self.model._compute_pixel(self.state, x, q // self.W, q % self.W)

@@ -51,7 +51,7 @@ class ResidualBlock(nn.Module):
              "one parallel pass during training; sampling needs one pass per pixel. The "
              "stacked masks leave a blind spot above-right of each pixel."),
     factorisation="p(x) = prod over pixels (raster) and channels (R,G,B) of p(x_i | x_<i)",
-    presets={"tiny": {"channels": 8, "blocks": 2, "first_kernel": 3, "head_channels": 8},
+    presets={"tiny": {"channels": 16, "blocks": 1, "first_kernel": 3, "head_channels": 16},
              "quick demo": {"channels": 32, "blocks": 4}, "quality": {"channels": 128, "blocks": 12}},
 )
 class PixelCNN(ARModel):

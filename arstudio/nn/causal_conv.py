@@ -33,7 +33,7 @@ class CausalConv2d(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, kernel: tuple[int, int],
                  anchor: int, mode: str = "B", data_channels: int = 1,
                  in_groups: torch.Tensor | None = None, out_groups: torch.Tensor | None = None,
-                 bias: bool = True):
+                 bias: bool = True, stride: int = 1):
         super().__init__()
         kh, kw = kernel
         if mode not in ("A", "B", "rows", "above"):
@@ -41,6 +41,7 @@ class CausalConv2d(nn.Module):
         if not 0 <= anchor < kw:
             raise ValueError(f"anchor {anchor} outside a kernel {kw} wide")
         self.kh, self.kw, self.anchor, self.mode = kh, kw, anchor, mode
+        self.stride = stride  # 2: output (r, c) sits at input pixel (2r, 2c), PixelCNN++ style
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kh, kw))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         nn.init.kaiming_uniform_(self.weight, a=5 ** 0.5)
@@ -66,7 +67,7 @@ class CausalConv2d(nn.Module):
         return self.weight * self.mask
 
     def forward(self, x):  # (B, Cin, H, W) -> (B, Cout, H, W)
-        return F.conv2d(F.pad(x, self.padding), self.masked_weight(), self.bias)
+        return F.conv2d(F.pad(x, self.padding), self.masked_weight(), self.bias, self.stride)
 
     # --- incremental evaluation from a padded cache of the input ----------------
     def padded_shape(self, n: int, channels: int, height: int, width: int):
