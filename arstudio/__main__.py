@@ -1,0 +1,3 @@
+from arstudio.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,82 @@
+"""The pretrained models that ship in models/: ready to demo with no training."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from arstudio.checkpoint import CheckpointError, read_metadata
+from arstudio.paths import BUNDLED_MODELS
+
+
+@dataclass(frozen=True)
+class BundledModel:
+    key: str  # file stem, e.g. "pixelcnn-digits"
+    path: Path
+    model: str
+    dataset: str
+    metadata: dict
+
+    @property
+    def title(self) -> str:
+        m = self.metadata.get("metrics", {})
+        bpd = m.get("test_bpd")
+        return f"{self.model} · {self.dataset}" + (f" · {bpd:.3f} bits/dim" if bpd is not None else "")
+
+
+def list_bundled(folder: Path = BUNDLED_MODELS) -> list[BundledModel]:
+    out = []
+    for path in sorted(Path(folder).glob("*.safetensors")):
+        try:
+            meta = read_metadata(path)
+        except CheckpointError:
+            continue  # a damaged file is reported when opened, not listed
+        out.append(BundledModel(path.stem, path, meta["model"], meta.get("dataset", "?"), meta))
+    return out
+
+
+def bundle_run(run_path, key: str, folder: Path = BUNDLED_MODELS, grid_n: int = 16) -> Path:
+    """Copy a finished run's final checkpoint into models/ as KEY, with a model
+    card (KEY.md) and a sample grid (KEY.png); the card's sampling time is
+    measured here, on this machine's CPU."""
+    import shutil
+    import time
+
+    import torch
+
+    from arstudio.checkpoint import load_checkpoint
+    from arstudio.imaging import samples_png
+    from arstudio.runs import RunFolder
+
+    run = RunFolder.open(run_path)
+    final = run.checkpoints_dir / "final.safetensors"
+    if not final.is_file():
+        raise ValueError(f"{run.path} has no final checkpoint; finish the run first")
+    events, _ = run.events()
+    started = next(e for e in events if e["event"] == "started")
+    done = next(e for e in reversed(events) if e["event"] == "done")
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{key}.safetensors"
+    shutil.copyfile(final, target)
+    model = load_checkpoint(target, "cpu")
+    t0 = time.perf_counter()
+    x = model.sample(grid_n, generator=torch.Generator().manual_seed(0))
+    sample_s = time.perf_counter() - t0
+    samples_png(x, model.spec, folder / f"{key}.png")
+    cfg = run.config()
+    meta = model.checkpoint_meta
+    card = f"""# {key}
+
+- model: `{meta['model']}` ({meta['parameters']:,} parameters), config `{meta['config']}`
+- data: `{cfg['dataset']}` ({model.spec.describe()})
+- training: {done['step']} steps, batch {cfg['train']['batch_size']}, lr {cfg['train']['lr']}, seed {cfg['seed']},
+  {done['elapsed']:.0f} s on {started['device']}; weights with the best validation NLL kept
+- test NLL: **{done['test_nats']:.2f} nats per example, {done['test_bpd']:.4f} bits/dim**
+- sampling {grid_n} examples on this CPU: {sample_s:.1f} s
+- reproduce: `arstudio train --model {meta['model']} --data {cfg['dataset']} --steps {done['step']} \\
+  --batch-size {cfg['train']['batch_size']} --lr {cfg['train']['lr']} {' '.join(f'--set {k}={v}' for k, v in meta['config'].items())}`
+- check: `arstudio eval {key}`
+
+![samples]({key}.png)
+"""
+    (folder / f"{key}.md").write_text(card)
+    return target

@@ -1,0 +1,241 @@
+"""Command line: ``arstudio`` opens the studio; subcommands train, sample,
+evaluate and benchmark without a window. Heavy imports happen inside the
+commands so that ``arstudio --help`` answers at once."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+import time
+from pathlib import Path
+
+
+def _parse_value(text: str):
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False, "none": None}.get(text.lower(), text)
+
+
+def _settings(pairs) -> dict:
+    out = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise SystemExit(f"--set expects KEY=VALUE, got {pair!r}")
+        k, v = pair.split("=", 1)
+        out[k.strip().replace("-", "_")] = _parse_value(v.strip())
+    return out
+
+
+def resolve_checkpoint(target: str) -> Path:
+    """A run folder (its latest checkpoint), a checkpoint file, or a bundled model name."""
+    from arstudio.paths import BUNDLED_MODELS
+    from arstudio.runs import RunFolder
+
+    p = Path(target)
+    if p.is_dir():
+        ckpt = RunFolder.open(p).latest_checkpoint()
+        if ckpt is None:
+            raise SystemExit(f"{p}: this run has no checkpoint yet")
+        return ckpt
+    if p.is_file():
+        return p
+    bundled = BUNDLED_MODELS / f"{target}.safetensors"
+    if bundled.is_file():
+        return bundled
+    raise SystemExit(f"{target}: not a run folder, a checkpoint file or a bundled model "
+                     f"(bundled: {', '.join(sorted(q.stem for q in BUNDLED_MODELS.glob('*.safetensors')))})")
+
+
+class ProgressBar:
+    """One line on stderr, redrawn at most 10 times a second."""
+
+    def __init__(self, total: int, stream=sys.stderr):
+        self.total, self.stream, self.last = total, stream, 0.0
+
+    def update(self, step: int, text: str, force: bool = False):
+        now = time.monotonic()
+        if not force and now - self.last < 0.1:
+            return
+        self.last = now
+        width = 28
+        filled = int(width * step / max(self.total, 1))
+        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {step}/{self.total} {text}\033[K")
+        self.stream.flush()
+
+    def close(self):
+        self.stream.write("\n")
+
+
+def cmd_train(args) -> int:
+    from arstudio.models.registry import get_model_info
+    from arstudio.runs import run_training
+    from arstudio.training import Done, Eval, Started, Step, TrainConfig, TrainingError
+
+    info = get_model_info(args.model)
+    model_config = dict(info.presets.get(args.preset, {})) if args.preset else {}
+    if args.preset and args.preset not in info.presets:
+        raise SystemExit(f"{args.model} has no preset {args.preset!r}; presets: {', '.join(info.presets)}")
+    model_config.update(_settings(args.set))
+    train_kw = {k: v for k, v in dict(steps=args.steps, epochs=args.epochs, batch_size=args.batch_size,
+                                      lr=args.lr, device=args.device, seed=args.seed).items() if v is not None}
+    train_kw.update(_settings(args.train_set))
+    config = TrainConfig(**train_kw)
+    out = args.out or f"runs/{args.model}-{args.data}-{time.strftime('%Y%m%d-%H%M%S')}"
+    bar = {"bar": None, "val": float("nan")}
+
+    def on_event(event, record):
+        if args.quiet:
+            return
+        if isinstance(event, Started):
+            print(f"training {event.model} ({event.parameters:,} parameters) on {event.dataset} "
+                  f"[{event.device}] -> {out}", file=sys.stderr)
+            bar["bar"] = ProgressBar(event.total_steps)
+        elif isinstance(event, Step) and bar["bar"]:
+            bar["bar"].update(event.step, f"loss {event.bpd:.3f} bits/dim  val {bar['val']:.3f}  "
+                              f"{event.examples_per_s:,.0f} ex/s", force=event.step == bar["bar"].total)
+        elif isinstance(event, Eval) and event.split == "val":
+            bar["val"] = event.bpd
+        elif isinstance(event, Done) and bar["bar"]:
+            bar["bar"].close()
+
+    try:
+        run = run_training(args.model, args.data, out, model_config, config, on_event=on_event)
+    except TrainingError as e:
+        print(f"\ntraining failed: {e}", file=sys.stderr)
+        return 1
+    done = [e for e in run.events()[0] if e["event"] == "done"][-1]
+    print(f"{args.model} on {args.data}: test {done['test_nats']:.2f} nats/example, "
+          f"{done['test_bpd']:.4f} bits/dim, {done['step']} steps in {done['elapsed']:.0f} s -> {run.path}")
+    return 0
+
+
+def _load(target, device):
+    from arstudio.checkpoint import CheckpointError, load_checkpoint
+    from arstudio.devices import pick_device
+
+    try:
+        return load_checkpoint(resolve_checkpoint(target), pick_device(device))
+    except CheckpointError as e:
+        raise SystemExit(f"cannot open checkpoint: {e}")
+
+
+def cmd_sample(args) -> int:
+    import torch
+
+    from arstudio.imaging import samples_png
+
+    model = _load(args.target, args.device)
+    gen = torch.Generator().manual_seed(args.seed)
+    t0 = time.perf_counter()
+    x = model.sample(args.n, temperature=args.temperature, generator=gen)
+    samples_png(x.cpu(), model.spec, args.out)
+    print(f"{args.n} samples from {model.registry_name} in {time.perf_counter() - t0:.2f} s -> {args.out}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from arstudio.data import load_dataset
+    from arstudio.training import evaluate
+
+    model = _load(args.target, args.device)
+    meta = model.checkpoint_meta
+    data_name = args.data or meta.get("dataset")
+    if not data_name:
+        raise SystemExit("this checkpoint does not name its dataset; pass --data")
+    data = load_dataset(data_name)
+    if data.spec != model.spec:
+        raise SystemExit(f"{data_name} is {data.spec.describe()} but the model expects {model.spec.describe()}")
+    nats, bpd = evaluate(model, data.split(args.split), labels=data.labels.get(args.split))
+    print(f"{model.registry_name} on {data_name} ({args.split}): {nats:.3f} nats/example, {bpd:.4f} bits/dim")
+    return 0
+
+
+def cmd_list(args) -> int:
+    if args.what == "models":
+        from arstudio.models.registry import list_models
+
+        for info in list_models():
+            print(f"{info.name:18s} {info.family:28s} {'/'.join(info.modalities):24s} {info.paper}")
+    else:
+        from arstudio.data import list_datasets
+
+        for info in list_datasets():
+            print(f"{info.name:16s} {info.spec.describe():28s} {info.description}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    import arstudio.bench as bench
+
+    mods = [m.name for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith(args.name)]
+    if not mods:
+        names = sorted({m.name.split("_")[0] for m in pkgutil.iter_modules(bench.__path__)})
+        raise SystemExit(f"no benchmark {args.name!r}; available: {', '.join(names)}")
+    for name in sorted(mods):
+        importlib.import_module(f"arstudio.bench.{name}").main(args.rest)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="arstudio", description="A studio for deep autoregressive models. "
+                                "With no command, opens the window.")
+    sub = p.add_subparsers(dest="command")
+
+    t = sub.add_parser("train", help="train a model into a run folder")
+    t.add_argument("--model", required=True)
+    t.add_argument("--data", required=True)
+    t.add_argument("--steps", type=int)
+    t.add_argument("--epochs", type=float)
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--lr", type=float)
+    t.add_argument("--seed", type=int)
+    t.add_argument("--device", default="auto", help="auto|cpu|cuda|mps")
+    t.add_argument("--preset", help="a model preset, e.g. 'quick demo' or 'quality'")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="model setting (repeatable)")
+    t.add_argument("--train-set", action="append", metavar="KEY=VALUE", help="trainer setting (repeatable)")
+    t.add_argument("--out", help="run folder (default runs/MODEL-DATA-TIME)")
+    t.add_argument("--quiet", action="store_true")
+    t.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("sample", help="sample a grid from a run or checkpoint")
+    s.add_argument("target", help="run folder, checkpoint file or bundled model name")
+    s.add_argument("--n", type=int, default=16)
+    s.add_argument("--out", default="samples.png")
+    s.add_argument("--temperature", type=float, default=1.0)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--device", default="auto")
+    s.set_defaults(func=cmd_sample)
+
+    e = sub.add_parser("eval", help="test bits/dim and nats per example")
+    e.add_argument("target", help="run folder, checkpoint file or bundled model name")
+    e.add_argument("--data", help="dataset (default: the one it was trained on)")
+    e.add_argument("--split", default="test", choices=["train", "val", "test"])
+    e.add_argument("--device", default="auto")
+    e.set_defaults(func=cmd_eval)
+
+    for what in ("models", "datasets"):
+        lp = sub.add_parser(what, help=f"list registered {what}")
+        lp.set_defaults(func=cmd_list, what=what)
+
+    b = sub.add_parser("bench", help="run a benchmark (sampling, training, ...)")
+    b.add_argument("name")
+    b.add_argument("rest", nargs=argparse.REMAINDER)
+    b.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        from arstudio.gui.launch import launch
+
+        return launch()
+    try:
+        return args.func(args)
+    except (KeyError, ValueError) as e:  # bad names or settings: a message, not a traceback
+        print(f"arstudio {args.command}: {e.args[0] if e.args else e}", file=sys.stderr)
+        return 2

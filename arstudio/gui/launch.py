@@ -1,0 +1,31 @@
+"""Open the studio: check the system first, then start Qt."""
+from __future__ import annotations
+
+import os
+import sys
+
+
+def launch(argv=None) -> int:
+    from arstudio.syscheck import check_audio, check_gui
+
+    if not os.environ.get("ARSTUDIO_NO_SYSCHECK"):
+        problems = check_gui()
+        if problems:
+            print("ARStudio cannot open its window:", file=sys.stderr)
+            for p in problems:
+                print(f"  - {p}", file=sys.stderr)
+            return 1
+        audio = check_audio()
+        if audio:
+            print(f"note: {audio}", file=sys.stderr)
+
+    from PySide6.QtWidgets import QApplication
+
+    from arstudio.gui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    app.setApplicationName("ARStudio")
+    app.setOrganizationName("ARStudio")
+    window = MainWindow()
+    window.show()
+    return app.exec()

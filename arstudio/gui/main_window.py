@@ -1,0 +1,43 @@
+"""The main window: a tab per activity, a status bar for messages."""
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget
+
+import arstudio
+from arstudio.gui.qt_samples import SamplesPanel
+from arstudio.gui.state import StudioState
+
+
+class MainWindow(QMainWindow):
+    def __init__(self):
+        super().__init__()
+        self.setWindowTitle("ARStudio")
+        self.resize(1100, 720)
+        self.state = StudioState()
+        self.tabs = QTabWidget()
+        self.setCentralWidget(self.tabs)
+        self.samples = SamplesPanel()
+        self.samples.message.connect(lambda text: self.statusBar().showMessage(text))
+        self.samples.list.currentRowChanged.connect(self._bundled_chosen)
+        self.tabs.addTab(self.samples, "Samples")
+        self._menus()
+        self.statusBar().showMessage("ready")
+        self.samples.start()
+
+    def _bundled_chosen(self, row: int):
+        model = self.samples.current()
+        if model is not None:
+            self.state.set("dataset", model.dataset)
+            self.state.set("checkpoint", model.path)
+
+    def _menus(self):
+        file_menu = self.menuBar().addMenu("&File")
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close)
+        file_menu.addAction(quit_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(QAction("&About ARStudio", self, triggered=self._about))
+
+    def _about(self):
+        QMessageBox.about(self, "About ARStudio",
+                          f"ARStudio {arstudio.__version__}\nA studio for deep autoregressive generative models.")

@@ -1,0 +1,45 @@
+"""Run long work off the GUI thread and hand back plain Python/NumPy results.
+
+Tensors never cross threads: the function runs entirely in a pool thread and
+returns NumPy arrays or plain data, delivered to the GUI thread by a queued
+signal.
+"""
+from __future__ import annotations
+
+import traceback
+from typing import Callable
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+
+class _Signals(QObject):
+    done = Signal(object)
+    failed = Signal(str)
+    progress = Signal(object)
+
+
+class Job(QRunnable):
+    def __init__(self, fn: Callable, *args, **kwargs):
+        super().__init__()
+        self.fn, self.args, self.kwargs = fn, args, kwargs
+        self.signals = _Signals()
+        self.cancelled = False
+
+    def run(self):
+        try:
+            result = self.fn(*self.args, **self.kwargs)
+        except Exception as e:  # shown to the user as a message, never a crash
+            self.signals.failed.emit(f"{type(e).__name__}: {e}")
+            traceback.print_exc()
+        else:
+            self.signals.done.emit(result)
+
+
+def run_job(fn: Callable, *args, on_done=None, on_error=None, **kwargs) -> Job:
+    job = Job(fn, *args, **kwargs)
+    if on_done:
+        job.signals.done.connect(on_done)
+    if on_error:
+        job.signals.failed.connect(on_error)
+    QThreadPool.globalInstance().start(job)
+    return job

@@ -1,0 +1,100 @@
+"""Run a training job into a run folder: the body of the worker process.
+
+``arstudio train`` calls :func:`run_training` directly; the window starts
+``arstudio train`` as a separate process and follows the folder, so a crash,
+NaN or out-of-memory here ends this process, never the window.
+"""
+from __future__ import annotations
+
+import dataclasses
+import platform
+import traceback
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+import arstudio
+from arstudio.runs.folder import RunFolder
+from arstudio.training.events import Checkpoint, Done, Samples, Started, TrainingError
+from arstudio.training.trainer import TrainConfig, train
+
+
+def run_config(model_name, dataset_name, model, train_config: TrainConfig) -> dict:
+    return {
+        "model": model_name,
+        "model_config": model.config_dict(),
+        "dataset": dataset_name,
+        "spec": model.spec.to_dict(),
+        "train": dataclasses.asdict(train_config),
+        "seed": train_config.seed,
+        "parameters": model.num_parameters(),
+        "versions": {"arstudio": arstudio.__version__, "torch": torch.__version__,
+                     "python": platform.python_version()},
+    }
+
+
+def _control_from(run: RunFolder) -> Callable[[], str | None]:
+    state = {"last": None}
+
+    def control():
+        action = run.pending_action()
+        if action != state["last"]:
+            state["last"] = action
+            if action == "pause":
+                run.set_status("paused")
+                run.append_event({"event": "paused"})
+            elif action == "resume":
+                run.set_status("running")
+                run.append_event({"event": "resumed"})
+        return action
+
+    return control
+
+
+def run_training(model_name: str, dataset_name: str, out, model_config: dict | None = None,
+                 train_config: TrainConfig = TrainConfig(),
+                 on_event: Callable | None = None) -> RunFolder:
+    """Build, train and record one run; returns the folder. Errors are recorded
+    in status.json and events.jsonl, then re-raised as :class:`TrainingError`."""
+    from arstudio.data import load_dataset
+    from arstudio.models.registry import build_model
+
+    dataset = load_dataset(dataset_name)
+    torch.manual_seed(train_config.seed)
+    model = build_model(model_name, dataset.spec, **(model_config or {}))
+    run = RunFolder.create(Path(out), run_config(model_name, dataset_name, model, train_config))
+    try:
+        for event in train(model, dataset, train_config, control=_control_from(run)):
+            record = event.to_json()
+            if isinstance(event, Samples):
+                record["path"] = str(run.save_samples(event.step, event.samples, dataset.spec).relative_to(run.path))
+            elif isinstance(event, Checkpoint):
+                final = "test_nats" in event.metrics  # only the closing checkpoint has test figures
+                path = run.save_checkpoint(event.model, event.step, event.metrics, final=final)
+                record["path"] = str(path.relative_to(run.path))
+            elif isinstance(event, Started):
+                run.set_status("running", device=event.device)
+            run.append_event(record)
+            if on_event is not None:
+                on_event(event, record)
+            if isinstance(event, Done):
+                run.set_status("stopped" if event.stopped_early else "done",
+                               f"test {event.test_bpd:.4f} bits/dim")
+    except TrainingError as e:
+        _fail(run, str(e))
+        raise
+    except KeyboardInterrupt:
+        run.append_event({"event": "stopped", "message": "interrupted"})
+        run.set_status("stopped", "interrupted; the last checkpoint is kept")
+        raise
+    except Exception as e:  # any other crash: record it, keep the checkpoints
+        (run.path / "error.log").write_text(traceback.format_exc())
+        _fail(run, f"{type(e).__name__}: {e} (details in error.log)")
+        raise TrainingError(f"{type(e).__name__}: {e}") from e
+    return run
+
+
+def _fail(run: RunFolder, message: str) -> None:
+    run.append_event({"event": "error", "message": message})
+    run.set_status("failed", message)

@@ -1,0 +1,183 @@
+"""The trainer: a plain generator of events, with no files and no GUI.
+
+``for event in train(model, dataset, TrainConfig(...)): ...`` runs the whole
+loop. Callers decide what to do with events (the run folder writes them; the
+CLI draws a progress bar; tests just count). ``control`` lets a caller pause
+or stop between steps without threads: it is called once per step and may
+return "pause" (the trainer waits and asks again) or "stop".
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import torch
+
+from arstudio.devices import describe_device, pick_device
+from arstudio.training.events import Checkpoint, Done, Eval, Event, Samples, Started, Step, TrainingError
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 2000  # optimiser steps (ignored when epochs is set)
+    epochs: float | None = None  # passes over the training split, overrides steps
+    batch_size: int = 64
+    lr: float = 1e-3  # peak learning rate
+    optimizer: str = "adam"  # "adam" or "adamw"
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0  # max global gradient norm; 0 disables
+    schedule: str = "cosine"  # "cosine" decay to 10% after warm-up, or "constant"
+    warmup: int = 50  # linear warm-up steps
+    seed: int = 0
+    log_every: int = 10
+    eval_every: int = 250  # validation bits/dim every N steps (and at the end)
+    sample_every: int = 250  # sample grid every N steps; 0 disables
+    num_samples: int = 16
+    checkpoint_every: int = 500
+    device: str = "auto"  # "auto", "cpu", "cuda", "mps"
+    bf16: bool = True  # bf16 autocast when on CUDA
+    eval_batch_size: int = 256
+    keep_best: bool = True  # end on the weights with the best validation NLL (early stopping)
+
+    def total_steps(self, train_size: int) -> int:
+        if self.epochs is not None:
+            return max(1, math.ceil(self.epochs * train_size / self.batch_size))
+        return self.steps
+
+
+def lr_at(config: TrainConfig, step: int, total: int) -> float:
+    if step < config.warmup:
+        return config.lr * (step + 1) / config.warmup
+    if config.schedule == "constant":
+        return config.lr
+    progress = (step - config.warmup) / max(1, total - config.warmup)
+    return config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def _labels_kw(model, labels):
+    """Conditional models (``uses_labels``) get class ids as ``label=``."""
+    if labels is not None and getattr(model, "uses_labels", False):
+        return {"label": labels}
+    return {}
+
+
+@torch.no_grad()
+def evaluate(model, data: torch.Tensor, batch_size: int = 256, labels=None) -> tuple[float, float]:
+    """Mean NLL over ``data`` in nats per example, and bits per dimension."""
+    was = model.training
+    model.eval()
+    device = model.device
+    total = 0.0
+    for i in range(0, len(data), batch_size):
+        xb = data[i:i + batch_size].to(device)
+        lb = labels[i:i + batch_size].to(device) if labels is not None else None
+        total += -model.log_prob(xb, **_labels_kw(model, lb)).double().sum().item()
+    model.train(was)
+    nats = total / len(data)
+    return nats, nats / (model.num_dims * math.log(2))
+
+
+def _optimizer(model, config: TrainConfig):
+    params = [p for p in model.parameters() if p.requires_grad]
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    raise ValueError(f"unknown optimizer {config.optimizer!r}; use 'adam' or 'adamw'")
+
+
+def train(model, dataset, config: TrainConfig = TrainConfig(),
+          control: Callable[[], str | None] | None = None, start_step: int = 0,
+          optimizer_state: dict | None = None) -> Iterator[Event]:
+    """Train ``model`` on ``dataset`` (an :class:`arstudio.data.Dataset`), yielding events."""
+    torch.manual_seed(config.seed)
+    device = pick_device(config.device)
+    model.to(device).train()
+    train_x = dataset.train
+    train_y = dataset.labels.get("train")
+    total = config.total_steps(len(train_x))
+    opt = _optimizer(model, config)
+    if optimizer_state:
+        opt.load_state_dict(optimizer_state)
+    autocast = config.bf16 and device.type == "cuda"
+    yield Started(model.registry_name, dataset.name, model.num_parameters(), describe_device(device),
+                  model.num_dims, total)
+    shuffler = torch.Generator().manual_seed(config.seed)
+    perm, cursor = torch.randperm(len(train_x), generator=shuffler), 0
+    t0 = time.perf_counter()
+    window_t, window_n = t0, 0
+    step = start_step
+    stopped = False
+    last_val = None
+    best = {"nats": math.inf, "state": None, "step": 0}
+    while step < total:
+        if control is not None:
+            action = control()
+            while action == "pause":
+                time.sleep(0.1)
+                action = control()
+            if action == "stop":
+                stopped = True
+                break
+        if cursor + config.batch_size > len(perm):
+            perm, cursor = torch.randperm(len(train_x), generator=shuffler), 0
+        idx = perm[cursor:cursor + config.batch_size]
+        cursor += config.batch_size
+        xb = train_x[idx].to(device, non_blocking=True)
+        lb = train_y[idx].to(device) if train_y is not None else None
+        lr = lr_at(config, step, total)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        try:
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+                loss = model.loss(xb, **_labels_kw(model, lb))
+            if not torch.isfinite(loss):
+                raise TrainingError(f"the loss became {loss.item()} at step {step + 1}; "
+                                    "try a lower learning rate. The last checkpoint is kept.")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            opt.step()
+        except torch.OutOfMemoryError:
+            raise TrainingError(f"out of {device.type} memory at batch size {config.batch_size}; "
+                                "lower the batch size or the model size. The last checkpoint is kept.") from None
+        step += 1
+        window_n += len(xb)
+        if step % config.log_every == 0 or step == total:
+            now = time.perf_counter()
+            nats = loss.item()
+            yield Step(step, nats, nats / (model.num_dims * math.log(2)), lr,
+                       window_n / max(now - window_t, 1e-9), now - t0)
+            window_t, window_n = now, 0
+        if step % config.eval_every == 0 or step == total:
+            nats, bpd = evaluate(model, dataset.val, config.eval_batch_size, dataset.labels.get("val"))
+            last_val = {"val_nats": nats, "val_bpd": bpd}
+            if config.keep_best and nats < best["nats"]:
+                best = {"nats": nats, "step": step,
+                        "state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
+            yield Eval(step, "val", nats, bpd)
+        if config.sample_every and (step % config.sample_every == 0 or step == total):
+            yield Samples(step, _samples(model, config, dataset))
+        if step % config.checkpoint_every == 0 and step < total:
+            yield Checkpoint(step, dict(last_val or {}), model)
+    if best["state"] is not None and best["step"] != step:
+        model.load_state_dict(best["state"])  # early stopping: validation picked these weights
+        last_val = {"val_nats": best["nats"], "val_bpd": best["nats"] / (model.num_dims * math.log(2)),
+                    "best_step": best["step"]}
+    test_nats, test_bpd = evaluate(model, dataset.test, config.eval_batch_size, dataset.labels.get("test"))
+    yield Eval(step, "test", test_nats, test_bpd)
+    metrics = {**(last_val or {}), "test_nats": test_nats, "test_bpd": test_bpd}
+    yield Checkpoint(step, metrics, model)
+    yield Done(step, time.perf_counter() - t0, test_nats, test_bpd, stopped)
+
+
+def _samples(model, config, dataset):
+    gen = torch.Generator().manual_seed(config.seed + 1)  # same seed each time: watch them sharpen
+    kw = {}
+    if getattr(model, "uses_labels", False):
+        classes = dataset.extras.get("classes", 1)
+        kw["label"] = (torch.arange(config.num_samples) % classes).to(model.device)
+    return model.sample(config.num_samples, generator=gen, **kw).cpu()

@@ -1,0 +1,145 @@
+"""The trainer, the run folder and the command line, on real small runs."""
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from arstudio import build_model, load_checkpoint, load_dataset
+from arstudio.checkpoint import CheckpointError, save_checkpoint
+from arstudio.runs import RunFolder, run_training
+from arstudio.training import Checkpoint, Done, Eval, Samples, Started, Step, TrainConfig, TrainingError, train
+
+SMALL = {"channels": 8, "blocks": 1, "head_channels": 8}
+FAST = dict(steps=12, batch_size=32, log_every=4, eval_every=6, sample_every=12, checkpoint_every=6,
+            num_samples=4, device="cpu")
+
+
+def test_trainer_event_stream():
+    data = load_dataset("digits-binary")
+    model = build_model("pixelcnn", data.spec, **SMALL)
+    events = list(train(model, data, TrainConfig(**FAST)))
+    kinds = [type(e) for e in events]
+    assert kinds[0] is Started and kinds[-1] is Done
+    assert [e.step for e in events if isinstance(e, Step)] == [4, 8, 12]
+    evals = [(e.step, e.split) for e in events if isinstance(e, Eval)]
+    assert evals == [(6, "val"), (12, "val"), (12, "test")]
+    samples = [e for e in events if isinstance(e, Samples)]
+    assert samples[0].samples.shape == (4, 1, 8, 8)
+    ckpts = [e for e in events if isinstance(e, Checkpoint)]
+    assert [c.step for c in ckpts] == [6, 12] and "test_bpd" in ckpts[-1].metrics
+    done = events[-1]
+    assert math.isclose(done.test_bpd, done.test_nats / (64 * math.log(2)))
+
+
+def test_control_can_stop_between_steps():
+    data = load_dataset("digits-binary")
+    model = build_model("pixelcnn", data.spec, **SMALL)
+    calls = {"n": 0}
+
+    def control():
+        calls["n"] += 1
+        return "stop" if calls["n"] > 5 else None
+
+    events = list(train(model, data, TrainConfig(**FAST), control=control))
+    assert events[-1].stopped_early and events[-1].step == 5
+
+
+def test_run_folder_contents(tmp_path):
+    run = run_training("pixelcnn", "digits-binary", tmp_path / "run", SMALL, TrainConfig(**FAST))
+    cfg = run.config()
+    assert cfg["model"] == "pixelcnn" and cfg["dataset"] == "digits-binary" and cfg["seed"] == 0
+    assert cfg["versions"]["torch"] == torch.__version__
+    events, offset = run.events()
+    assert offset == run.events_path.stat().st_size
+    assert events[0]["event"] == "started" and events[-1]["event"] == "done"
+    assert run.status()["state"] == "done"
+    assert [p.name for p in run.checkpoints()] == ["step_000006.safetensors", "final.safetensors"]
+    assert run.sample_grids()[0][0] == 12 and run.sample_grids()[0][1].stat().st_size > 0
+    model = load_checkpoint(run.latest_checkpoint())
+    assert model.checkpoint_meta["dataset"] == "digits-binary"
+    assert model.checkpoint_meta["metrics"]["test_bpd"] == pytest.approx(events[-1]["test_bpd"])
+    with pytest.raises(Exception, match="already holds a run"):
+        RunFolder.create(run.path, cfg)
+
+
+def test_partial_event_line_waits(tmp_path):
+    run = RunFolder.create(tmp_path / "r", {"model": "x"})
+    run.append_event({"event": "step", "step": 1})
+    with open(run.events_path, "a") as f:
+        f.write('{"event": "st')  # a writer caught mid-line
+    events, offset = run.events()
+    assert [e["step"] for e in events] == [1]
+    with open(run.events_path, "a") as f:
+        f.write('ep", "step": 2}\n')
+    more, _ = run.events(offset)
+    assert [e["step"] for e in more] == [2]
+
+
+def test_nan_loss_fails_cleanly_and_keeps_checkpoint(tmp_path):
+    cfg = TrainConfig(**{**FAST, "lr": 1e30, "schedule": "constant", "warmup": 0, "checkpoint_every": 1,
+                         "grad_clip": 0})
+    with pytest.raises(TrainingError, match="loss became"):
+        run_training("pixelcnn", "digits-binary", tmp_path / "run", SMALL, cfg)
+    run = RunFolder.open(tmp_path / "run")
+    assert run.status()["state"] == "failed" and "loss became" in run.status()["message"]
+    events, _ = run.events()
+    assert events[-1]["event"] == "error"
+    for ckpt in run.checkpoints():  # every checkpoint written before the failure still opens
+        load_checkpoint(ckpt)
+
+
+def test_corrupt_checkpoint_says_why(tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00not json at all!")
+    with pytest.raises(CheckpointError, match="not an ARStudio checkpoint"):
+        load_checkpoint(bad)
+    model = build_model("pixelcnn", load_dataset("digits").spec, **SMALL)
+    good = save_checkpoint(model, tmp_path / "good.safetensors")
+    data = good.read_bytes()
+    good.write_bytes(data[: len(data) // 2])  # truncated download / disk full
+    with pytest.raises(CheckpointError, match="damaged"):
+        load_checkpoint(good)
+
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "arstudio", *args], capture_output=True, text=True,
+                          timeout=300, cwd=cwd)
+
+
+def test_cli_train_eval_sample(tmp_path):
+    out = tmp_path / "run"
+    r = _cli("train", "--model", "pixelcnn", "--data", "digits", "--steps", "8", "--device", "cpu",
+             "--set", "channels=8", "--set", "blocks=1", "--train-set", "eval_every=4", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "pixelcnn on digits: test" in r.stdout and "bits/dim" in r.stdout
+    assert "[####" in r.stderr  # the progress bar
+    r = _cli("eval", str(out), "--device", "cpu")
+    assert r.returncode == 0, r.stderr
+    done = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()][-1]
+    assert f"{done['test_bpd']:.4f} bits/dim" in r.stdout
+    r = _cli("sample", str(out), "--n", "4", "--out", str(tmp_path / "g.png"), "--device", "cpu")
+    assert r.returncode == 0, r.stderr
+    from PIL import Image
+
+    assert Image.open(tmp_path / "g.png").size[0] > 8
+
+
+def test_cli_errors_are_messages(tmp_path):
+    r = _cli("train", "--model", "nope", "--data", "digits", "--out", str(tmp_path / "x"))
+    assert r.returncode == 2 and "unknown model 'nope'" in r.stderr and "Traceback" not in r.stderr
+    (tmp_path / "bad.safetensors").write_bytes(b"garbage")
+    r = _cli("eval", str(tmp_path / "bad.safetensors"))
+    assert r.returncode != 0 and "cannot open checkpoint" in r.stderr and "Traceback" not in r.stderr
+    r = _cli("sample", str(tmp_path / "missing"))
+    assert r.returncode != 0 and "not a run folder" in r.stderr
+
+
+def test_help_is_quick_and_lists_commands():
+    r = _cli("--help")
+    assert r.returncode == 0 and "train" in r.stdout and "bench" in r.stdout
+    r = subprocess.run([sys.executable, "-c", "import sys, arstudio.cli; print('torch' in sys.modules)"],
+                       capture_output=True, text=True)
+    assert r.stdout.strip() == "False"  # no torch import for --help
