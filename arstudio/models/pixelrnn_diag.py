@@ -86,7 +86,7 @@ class DiagonalBiLSTM(nn.Module):
              "LSTMs (left-to-right and mirrored, shifted down a row) sweep them with a 2×1 "
              "state-to-state convolution. The whole past is in context. Residual layers."),
     factorisation="p(x) = prod over pixels (raster) and channels (R,G,B) of p(x_i | x_<i)",
-    presets={"tiny": {"hidden": 8, "layers": 1, "first_kernel": 3, "head_channels": 8},
+    presets={"tiny": {"hidden": 16, "layers": 1, "first_kernel": 3, "head_channels": 16},
              "quick demo": {"hidden": 32, "layers": 2},
              "quality": {"hidden": 64, "layers": 7}},
 )

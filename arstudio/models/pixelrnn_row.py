@@ -61,7 +61,7 @@ class RowLSTM(nn.Module):
              "masked 1×k convolution along the row and a 1×k convolution of the previous "
              "row's state, so the context above is a triangle. Residual layers."),
     factorisation="p(x) = prod over pixels (raster) and channels (R,G,B) of p(x_i | x_<i)",
-    presets={"tiny": {"hidden": 8, "layers": 1, "first_kernel": 3, "head_channels": 8},
+    presets={"tiny": {"hidden": 16, "layers": 1, "first_kernel": 3, "head_channels": 16},
              "quick demo": {"hidden": 32, "layers": 2},
              "quality": {"hidden": 64, "layers": 6}},
 )
