@@ -21,10 +21,10 @@ from arstudio.models.registry import build_model
 from arstudio.spec import DataSpec
 
 
-def throughput(device, batch, steps, warmup, amp, channels_last, compile_, seed=0):
+def throughput(device, batch, steps, warmup, amp, channels_last, compile_, config, seed=0):
     torch.manual_seed(seed)
     spec = DataSpec((1, 28, 28), 2)
-    model = build_model("gated-pixelcnn", spec, **CONFIGS["gated-pixelcnn"]).to(device).train()
+    model = build_model("gated-pixelcnn", spec, **config).to(device).train()
     x = torch.randint(0, 2, (batch, *spec.shape), device=device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -62,6 +62,8 @@ def main(argv=None):
     p.add_argument("--warmup", type=int, default=None, help="untimed steps (default 5, 1 quick)")
     p.add_argument("--compile", action="store_true", help="also time torch.compile")
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--channels", type=int, default=128, help="model width (128 in the reference)")
+    p.add_argument("--layers", type=int, default=10, help="gated layers (10 in the reference)")
     p.add_argument("--threads", type=int, default=None)
     args = p.parse_args(argv)
     if args.threads:
@@ -69,15 +71,16 @@ def main(argv=None):
     batch = args.batch or (16 if args.quick else 256)
     steps = args.steps or (3 if args.quick else 20)
     warmup = args.warmup or (1 if args.quick else 5)
+    config = {**CONFIGS["gated-pixelcnn"], "channels": args.channels, "layers": args.layers}
     rows = [("fp32", False, False, False), ("bf16 + channels_last", True, True, False)]
     if args.compile:
         rows.append(("bf16 + channels_last + compile", True, True, True))
-    print(f"training Gated PixelCNN (10 layers, 128 ch) on binary 28×28, batch {batch}, "
+    print(f"training Gated PixelCNN ({args.layers} layers, {args.channels} ch) on binary 28×28, batch {batch}, "
           f"{steps} timed steps after {warmup} warm-up, on {args.device}")
     base = None
     for label, amp, cl, comp in rows:
         try:
-            ips = throughput(args.device, batch, steps, warmup, amp, cl, comp)
+            ips = throughput(args.device, batch, steps, warmup, amp, cl, comp, config)
         except Exception as e:  # e.g. no compiler toolchain: report, keep the other rows
             print(f"{label:32s} failed: {type(e).__name__}: {str(e).splitlines()[0][:100]}")
             continue

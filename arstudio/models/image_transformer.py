@@ -78,8 +78,8 @@ class ImageTransformer(ARModel):
         self.value_scalar = nn.Parameter(torch.zeros(d))  # d * scaled value: the float input path
         self.start = nn.Parameter(torch.zeros(d))
         self.row, self.col, self.channel = nn.Embedding(H, d), nn.Embedding(W, d), nn.Embedding(C, d)
-        for e in (self.row, self.col, self.channel):
-            nn.init.normal_(e.weight, std=0.02)
+        for t in (self.row.weight, self.col.weight, self.channel.weight, self.value_scalar):
+            nn.init.normal_(t, std=0.02)
         self.blocks = nn.ModuleList(Block(d, config.heads, config.mlp_ratio, config.dropout)
                                     for _ in range(config.layers))
         self.ln = nn.LayerNorm(d)

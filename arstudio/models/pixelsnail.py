@@ -8,6 +8,8 @@ and then one causal attention layer whose query at pixel p looks at keys and
 values computed at every earlier pixel (unbounded context). The attention is
 strictly causal, so its output at p never depends on pixel p itself; a
 learned "null" key/value gives the first pixel something to attend to.
+Keys and values read the features and the data of the earlier pixel (as in
+the paper), so even the last pixel of the row above is in context.
 Queries read only the colour group 0 features (those never see pixel p),
 so colour stays autoregressive R -> G -> B.
 
@@ -52,12 +54,12 @@ class GatedResidual(nn.Module):
 class CausalAttention(nn.Module):
     """Multi-head attention of pixel p over pixels < p (plus a learned null entry)."""
 
-    def __init__(self, ch, query_ch, key_ch, value_ch, heads):
+    def __init__(self, ch, query_ch, key_ch, value_ch, heads, data_ch):
         super().__init__()
         self.heads, self.query_ch = heads, query_ch
         self.q = nn.Linear(query_ch + 2, key_ch)  # + 2 coordinate channels
-        self.k = nn.Linear(ch + 2, key_ch)
-        self.v = nn.Linear(ch + 2, value_ch)
+        self.k = nn.Linear(ch + data_ch + 2, key_ch)  # features, the pixel's data, coordinates
+        self.v = nn.Linear(ch + data_ch + 2, value_ch)
         self.null_k = nn.Parameter(torch.zeros(key_ch))
         self.null_v = nn.Parameter(torch.zeros(value_ch))
         self.out = nn.Linear(value_ch, ch)
@@ -65,19 +67,25 @@ class CausalAttention(nn.Module):
     def split(self, t):  # (B, L, d) -> (B, heads, L, d/heads)
         return t.unflatten(-1, (self.heads, -1)).transpose(1, 2)
 
-    def project(self, feats, coords):
-        """Query, key, value of pixels: feats (B, L, ch), coords (L, 2)."""
+    def query(self, feats, coords):
+        """feats (B, L, ch), coords (L, 2) -> (B, heads, L, d): colour group 0 features only."""
         pos = coords.expand(feats.shape[0], -1, -1).to(feats.dtype)
-        q = self.q(torch.cat([feats[..., : self.query_ch], pos], -1))
-        kv_in = torch.cat([feats, pos], -1)
-        return self.split(q), self.split(self.k(kv_in)), self.split(self.v(kv_in))
+        return self.split(self.q(torch.cat([feats[..., : self.query_ch], pos], -1)))
+
+    def key_value(self, feats, data, coords):
+        """feats (B, L, ch), data (B, L, C) scaled, coords (L, 2) -> keys, values."""
+        pos = coords.expand(feats.shape[0], -1, -1).to(feats.dtype)
+        kv_in = torch.cat([feats, data.to(feats.dtype), pos], -1)
+        return self.split(self.k(kv_in)), self.split(self.v(kv_in))
 
     def null(self, n):  # (n, heads, 1, d) each
         return (self.split(self.null_k.expand(n, 1, -1)), self.split(self.null_v.expand(n, 1, -1)))
 
-    def forward(self, h, coords):  # h (B, ch, H, W)
+    def forward(self, h, data, coords):  # h (B, ch, H, W), data (B, C, H, W)
         B, ch, H, W = h.shape
-        q, k, v = self.project(h.flatten(2).transpose(1, 2), coords)  # (B, heads, HW, d)
+        feats = h.flatten(2).transpose(1, 2)  # (B, HW, ch)
+        q = self.query(feats, coords)  # (B, heads, HW, d)
+        k, v = self.key_value(feats, data.flatten(2).transpose(1, 2), coords)
         nk, nv = self.null(B)
         k, v = torch.cat([nk, k], 2), torch.cat([nv, v], 2)
         L = H * W
@@ -131,7 +139,7 @@ class PixelSNAIL(ARModel):
             self.blocks.append(nn.ModuleList(
                 [GatedResidual(ch, k, C) for _ in range(config.residuals)]
                 + [CausalAttention(ch, ch // C, config.key_channels, config.value_channels,
-                                   config.heads)]))
+                                   config.heads, C)]))
         self.head = PixelHead(ch, config.head_channels, spec, config.output, config.mixtures)
         rows, cols = torch.meshgrid(torch.linspace(-1, 1, H), torch.linspace(-1, 1, W), indexing="ij")
         self.register_buffer("coords", torch.stack([rows, cols], -1).view(H * W, 2), persistent=False)
@@ -158,11 +166,12 @@ class PixelSNAIL(ARModel):
         return (torch.arange(C).view(1, C) * H * W + pix.view(-1, 1)).reshape(-1)
 
     def conditionals(self, x, **cond):
-        h = self.input(self._mirror(self.scale_input(x)))  # (B, ch, H, W)
+        data = self._mirror(self.scale_input(x))  # (B, C, H, W), internal order
+        h = self.input(data)  # (B, ch, H, W)
         for block in self.blocks:
             for layer in block[:-1]:
                 h = layer(h)
-            h = block[-1](h, self.coords)
+            h = block[-1](h, data, self.coords)
         dist = self.head(h)  # (B, C, H, W) in internal coordinates
         return dist._rebuild([self._mirror(p.movedim(-1, 0)).movedim(0, -1) for p in dist.params()])
 
@@ -184,6 +193,10 @@ class PixelSNAIL(ARModel):
             k = torch.cat([nk, nk.new_zeros(*nk.shape[:2], H * W, nk.shape[-1])], 2)
             v = torch.cat([nv, nv.new_zeros(*nv.shape[:2], H * W, nv.shape[-1])], 2)
             st["kv"].append((k, v))  # (n, heads, 1 + HW, d): entry p+1 is pixel p
+        # each attention layer's input features at the previous pixel: its key and value
+        # are made once that pixel's data are all known (at the next pixel)
+        ch = self.input.weight.shape[0]
+        st["feats"] = [f.new_zeros(n, H * W, ch) for _ in self.blocks]  # (n, HW, ch) each
         return st
 
     def _compute_pixel(self, st, x, r, c):
@@ -192,7 +205,13 @@ class PixelSNAIL(ARModel):
             write_at(st["input"], self.input, rr, cc, self.scale_input(x[:, :, rr, self._col(rr, cc)]))
         h = self.input.at(st["input"], r, c, w[self.input])  # (n, ch)
         p, res_caches = r * W + c, iter(st["res"])
-        for block, (K, V) in zip(self.blocks, st["kv"]):
+        if p > 0:  # the previous pixel is complete: its keys and values are final
+            pr, pc = divmod(p - 1, W)
+            data = self.scale_input(x[:, :, pr, self._col(pr, pc)]).unsqueeze(1)  # (n, 1, C)
+            for block, (K, V), feats in zip(self.blocks, st["kv"], st["feats"]):
+                K[:, :, p: p + 1], V[:, :, p: p + 1] = block[-1].key_value(
+                    feats[:, p - 1: p], data, self.coords[p - 1: p])
+        for b, (block, (K, V)) in enumerate(zip(self.blocks, st["kv"])):
             for res in block[:-1]:
                 c1, c2 = next(res_caches)
                 write_at(c1, res.conv1, r, c, F.elu(h))
@@ -200,8 +219,8 @@ class PixelSNAIL(ARModel):
                 write_at(c2, res.conv2, r, c, F.elu(a))
                 h = h + gate(res.conv2.at(c2, r, c, w[res.conv2]).unsqueeze(-1)).squeeze(-1)
             attn = block[-1]
-            q, k, v = attn.project(h.unsqueeze(1), self.coords[p: p + 1])  # (n, heads, 1, d)
-            K[:, :, p + 1: p + 2], V[:, :, p + 1: p + 2] = k, v
+            st["feats"][b][:, p] = h  # (n, ch)
+            q = attn.query(h.unsqueeze(1), self.coords[p: p + 1])  # (n, heads, 1, d)
             out = F.scaled_dot_product_attention(q, K[:, :, : p + 1], V[:, :, : p + 1])
             h = h + attn.out(out.transpose(1, 2).flatten(1))  # (n, ch)
         return h
