@@ -61,11 +61,14 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="CPU: 4 samples, first row only")
     p.add_argument("--pixels", type=int, default=None, help="time only the first P pixels")
     p.add_argument("--models", default=",".join(CONFIGS), help="comma-separated subset")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default: 1 with --quick, where the cached path's "
+                        "small operations only lose from threading)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    threads = args.threads or (1 if args.quick else None)
+    if threads:
+        torch.set_num_threads(threads)
     n = args.n or (4 if args.quick else 64)
     pixels = args.pixels or (28 if args.quick else None)
     spec = DataSpec((1, 28, 28), 2)
