@@ -34,6 +34,23 @@ def list_bundled(folder: Path = BUNDLED_MODELS) -> list[BundledModel]:
     return out
 
 
+def evaluate_bundled(bundled: BundledModel, device: str = "auto") -> dict:
+    """Recompute a bundled model's test NLL and set it beside the recorded one."""
+    from arstudio.checkpoint import load_checkpoint
+    from arstudio.data import load_dataset
+    from arstudio.devices import pick_device
+    from arstudio.presets import PRESETS
+    from arstudio.training import evaluate
+
+    model = load_checkpoint(bundled.path, pick_device(device))
+    data = load_dataset(bundled.dataset)
+    nats, bpd = evaluate(model, data.test, labels=data.labels.get("test"))
+    preset = PRESETS.get(bundled.key)
+    return {"nats": nats, "bpd": bpd, "parameters": model.num_parameters(),
+            "recorded_bpd": bundled.metadata.get("metrics", {}).get("test_bpd", float("nan")),
+            "published": preset.published if preset else ""}
+
+
 def bundle_run(run_path, key: str, folder: Path = BUNDLED_MODELS, grid_n: int = 16) -> Path:
     """Copy a finished run's final checkpoint into models/ as KEY, with a model
     card (KEY.md) and a sample grid (KEY.png); the card's sampling time is

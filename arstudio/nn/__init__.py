@@ -2,5 +2,14 @@
 ``forward``; stored weights are never mutated to apply a mask."""
 from arstudio.nn.causal_conv import CausalConv2d
 from arstudio.nn.masked_conv import MaskedConv2d, channel_groups
+from arstudio.nn.masked_linear import MaskedLinear, degree_mask, free_parameters, hidden_degrees
 
-__all__ = ["CausalConv2d", "MaskedConv2d", "channel_groups"]
+__all__ = [
+           "CausalConv2d",
+           "MaskedConv2d",
+           "MaskedLinear",
+           "channel_groups",
+           "degree_mask",
+           "free_parameters",
+           "hidden_degrees",
+]
