@@ -3,9 +3,13 @@
 van den Oord, Kalchbrenner, Kavukcuoglu, "Pixel Recurrent Neural Networks",
 ICML 2016 (section 3.5). A mask-A 7×7 convolution that cannot see the current
 pixel, residual blocks of mask-B convolutions, and a K-way softmax per
-sub-pixel. Colour channels are generated R -> G -> B at each pixel through
+sub-pixel (``output="softmax"``) or a discretized logistic mixture
+(``output="dmol"``, Salimans et al. 2017). Colour channels are generated R -> G -> B at each pixel through
 the channel groups of the masks. Its receptive field has the well-known
 blind spot to the upper right, which the inspector shows.
+
+Cached sampling (``make_stepper``) keeps each layer's input and computes one
+new pixel per layer per step (see ``_pixel_common.RasterStepper``).
 """
 from __future__ import annotations
 
@@ -14,10 +18,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from arstudio.distributions import Categorical
+from arstudio.models._pixel_common import PixelHead, RasterStepper, input_pixels, masked_weights
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
 from arstudio.nn import MaskedConv2d
+from arstudio.nn.causal_conv2d import pointwise, square_masked_at
 
 
 class ResidualBlock(nn.Module):
@@ -46,7 +51,8 @@ class ResidualBlock(nn.Module):
              "one parallel pass during training; sampling needs one pass per pixel. The "
              "stacked masks leave a blind spot above-right of each pixel."),
     factorisation="p(x) = prod over pixels (raster) and channels (R,G,B) of p(x_i | x_<i)",
-    presets={"quick demo": {"channels": 32, "blocks": 4}, "quality": {"channels": 128, "blocks": 12}},
+    presets={"tiny": {"channels": 16, "blocks": 1, "first_kernel": 3, "head_channels": 16},
+             "quick demo": {"channels": 32, "blocks": 4}, "quality": {"channels": 128, "blocks": 12}},
 )
 class PixelCNN(ARModel):
     @dataclass(frozen=True)
@@ -56,18 +62,16 @@ class PixelCNN(ARModel):
         first_kernel: int = 7  # the mask-A input convolution
         kernel: int = 3  # mask-B convolution inside each block
         head_channels: int = 64  # width of the two 1×1 output layers
+        output: str = "softmax"  # "softmax" (K-way) or "dmol" (discretized logistic mixture)
+        mixtures: int = 5  # logistic components per sub-pixel when output="dmol"
 
     def __init__(self, spec, config: Config):
         super().__init__(spec, config)
-        C, K = spec.shape[0], spec.levels
+        C = spec.shape[0]
         ch = max(config.channels, 2 * C) // C * C  # divisible into colour groups
-        head = max(config.head_channels, C) // C * C
         self.input = MaskedConv2d(C, ch, config.first_kernel, "A", C)
         self.blocks = nn.Sequential(*[ResidualBlock(ch, config.kernel, C) for _ in range(config.blocks)])
-        self.head = nn.Sequential(
-            nn.ReLU(), MaskedConv2d(ch, head, 1, "B", C),
-            nn.ReLU(), MaskedConv2d(head, C * K, 1, "B", C),
-        )
+        self.head = PixelHead(ch, config.head_channels, spec, config.output, config.mixtures)
 
     @property
     def order(self):
@@ -76,8 +80,36 @@ class PixelCNN(ARModel):
         return torch.arange(C * H * W).view(C, H * W).t().reshape(-1)
 
     def conditionals(self, x, **cond):
-        B = x.shape[0]
-        C, H, W = self.spec.shape
         h = self.blocks(self.input(self.scale_input(x)))  # (B, ch, H, W)
-        logits = self.head(h).view(B, C, self.spec.levels, H, W)  # (B, C, K, H, W)
-        return Categorical(logits.permute(0, 1, 3, 4, 2))  # (B, C, H, W, K)
+        return self.head(h)  # (B, C, H, W) conditionals
+
+    # --- cached generation: one new pixel per layer per step ---------------------
+    def make_stepper(self, x, **cond):
+        return RasterStepper(self, x)
+
+    def _new_cache(self, x):
+        n, (C, H, W) = x.shape[0], self.spec.shape
+
+        def padded(conv):  # input of a k×k mask conv, padded k//2 on top, left and right
+            p = conv.kernel_size[0] // 2
+            return x.new_zeros((n, conv.in_channels, H + p, W + 2 * p), dtype=torch.float32)
+
+        return {"w": masked_weights(self), "input": padded(self.input),
+                "inner": [padded(b.net[3]) for b in self.blocks]}
+
+    def _compute_pixel(self, st, x, r, c):
+        w, p0 = st["w"], self.input.kernel_size[0] // 2
+        for rr, cc in input_pixels(r, c, x.shape[-1]):
+            st["input"][:, :, rr + p0, cc + p0] = self.scale_input(x[:, :, rr, cc])
+        h = square_masked_at(self.input, st["input"], r, c, w[self.input])  # (n, ch)
+        for block, cache in zip(self.blocks, st["inner"]):
+            _, one_in, _, mid, _, one_out = block.net
+            u = torch.relu(pointwise(one_in, torch.relu(h), w[one_in]))  # (n, ch/2)
+            p = mid.kernel_size[0] // 2
+            cache[:, :, r + p, c + p] = u
+            v = torch.relu(square_masked_at(mid, cache, r, c, w[mid]))
+            h = h + pointwise(one_out, v, w[one_out])
+        return h  # (n, ch)
+
+    def _head_at(self, st, h, x, channel, r, c):
+        return self.head.at(h, channel, st["w"])
