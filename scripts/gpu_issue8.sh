@@ -7,7 +7,7 @@ RUNS_DIR=/tmp/runs bash scripts/train_presets.sh cuda 3 gated-pixelcnn-mnist5k-b
   pixelcnn++-mnist5k-binary pixelsnail-mnist5k-binary pixelrnn-row-mnist5k-binary \
   pixelrnn-diag-mnist5k-binary image-transformer-mnist5k-binary > $OUT/train.log 2>&1 &
 train=$!
-sleep 215   # benchmarks after training, while the CPU-side bundling runs
+sleep 230   # benchmarks after training, while the CPU-side bundling runs
 ( timeout 100 python3 -m arstudio bench sampling_images --device cuda
   timeout 45 python3 -m arstudio bench training --device cuda
   timeout 50 python3 -m arstudio bench sampling_audio --device cuda ) > $OUT/bench.log 2>&1

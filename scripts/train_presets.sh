@@ -17,7 +17,7 @@ for preset in "$@"; do
   tail -n 2 "$out/$preset.log"
   OMP_NUM_THREADS=1 python3 -c "import sys, torch; torch.set_num_threads(1)
 from arstudio.bundled import bundle_run
-bundle_run(sys.argv[1], sys.argv[2])" "$out/$preset" "$preset" > "$out/$preset.bundle.log" 2>&1 &
+bundle_run(sys.argv[1], sys.argv[2], grid_device=sys.argv[3])" "$out/$preset" "$preset" "$device" > "$out/$preset.bundle.log" 2>&1 &
 done
 wait
 cat "$out"/*.bundle.log
