@@ -93,8 +93,7 @@ def bundle_run(run_path, key: str, folder: Path = BUNDLED_MODELS, grid_n: int = 
   {done['elapsed']:.0f} s on {started['device']}; weights with the best validation NLL kept
 - test NLL: **{done['test_nats']:.2f} nats per example, {done['test_bpd']:.4f} bits/dim**
 - sampling {timed_n} examples on a CPU ({torch.get_num_threads()} thread(s)): {sample_s:.1f} s
-- reproduce: `arstudio train --model {meta['model']} --data {cfg['dataset']} --steps {done['step']} \\
-  --batch-size {cfg['train']['batch_size']} --lr {cfg['train']['lr']} {' '.join(f'--set {k}={v}' for k, v in meta['config'].items())}`
+- reproduce: `arstudio train --preset {key}` (the recipe in `arstudio/presets.py`; where it sets a time budget, the step count depends on the machine)
 - check: `arstudio eval {key}`
 
 ![samples]({key}.png)
