@@ -128,7 +128,10 @@ class KVCacheStepper:
         shape = (n, model.config.heads, D, d // model.config.heads)
         f = model.start
         self.cache = [(f.new_zeros(shape), f.new_zeros(shape)) for _ in model.blocks]
-        self.position = {int(i): t for t, i in enumerate(model.order.tolist())}
+        self.order = model.order.tolist()  # host-side: no device sync per step
+        self.position = {i: t for t, i in enumerate(self.order)}
+        with torch.no_grad():  # every token's position embedding, computed once
+            self.pos = model.position(torch.arange(D, device=model.start.device))  # (D, d)
         self.logits = None
 
     def conditional(self, index, x):
@@ -139,10 +142,10 @@ class KVCacheStepper:
             if t == 0:
                 h = m.start.expand(n, 1, -1)
             else:
-                prev = int(m.order_[t - 1])
+                prev = self.order[t - 1]
                 value = flat[:, prev: prev + 1]  # (n, 1)
                 h = m.embed_values(value, m.scale_input(value))
-            h = h + m.position(torch.tensor([t], device=x.device))  # (n, 1, d)
+            h = h + self.pos[t: t + 1]  # (n, 1, d)
             for block, cache in zip(m.blocks, self.cache):
                 h = block(h, cache, t)
             self.logits = m.logits(m.ln(h[:, 0]))  # (n, K)
