@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget
 
 import arstudio
 from arstudio.gui.qt_samples import SamplesPanel
+from arstudio.gui.qt_studio import Studio
 from arstudio.gui.state import StudioState
 
 
@@ -22,8 +23,12 @@ class MainWindow(QMainWindow):
         self.samples.list.currentRowChanged.connect(self._bundled_chosen)
         self.tabs.addTab(self.samples, "Samples")
         self._menus()
+        self.studio = Studio(self)  # Train and Compare tabs, runs, sessions, presentation mode
         self.statusBar().showMessage("ready")
         self.samples.start()
+
+    def closeEvent(self, event):
+        event.accept() if self.studio.confirm_close() else event.ignore()
 
     def _bundled_chosen(self, row: int):
         model = self.samples.current()

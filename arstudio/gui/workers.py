@@ -35,8 +35,14 @@ class Job(QRunnable):
             self.signals.done.emit(result)
 
 
+_LIVE: set[Job] = set()  # a job's Python side (and its signals) must outlive the run
+
+
 def run_job(fn: Callable, *args, on_done=None, on_error=None, **kwargs) -> Job:
     job = Job(fn, *args, **kwargs)
+    _LIVE.add(job)
+    job.signals.done.connect(lambda _result: _LIVE.discard(job))
+    job.signals.failed.connect(lambda _text: _LIVE.discard(job))
     if on_done:
         job.signals.done.connect(on_done)
     if on_error:
