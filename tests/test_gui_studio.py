@@ -209,3 +209,50 @@ def test_session_flag_on_the_command_line():
     from arstudio.cli import build_parser
 
     assert build_parser().parse_args(["--session", "lecture.toml"]).session == "lecture.toml"
+
+
+def test_close_asks_and_leaves_training_running_then_reopen_and_stop(window, qtbot):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    studio, train = window.studio, window.studio.train
+    studio.picker.select("pixelcnn", "digits", SMALL)
+    train.set_train_settings({"steps": 5000, "batch_size": 32, "snapshot_every": 10, "device": "cpu"})
+    train.start_training()
+    qtbot.waitUntil(lambda: train.follower is not None and train.follower.step > 0, timeout=60_000)
+    run_path, worker = train.follower.path, train.process
+    window.resize(760, 700)
+    size = (window.width(), window.height())
+    assert size != (1100, 720)  # differs from the default, so restoring it means something
+
+    asked = []
+
+    def answer():  # the real question box: press "Leave it running"
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(50, answer)
+            return
+        asked.append(box.text())
+        next(b for b in box.buttons() if b.text() == "Leave it running").click()
+
+    studio.close_policy = None
+    QTimer.singleShot(50, answer)
+    window.close()
+    assert asked and "still going" in asked[0]
+    assert not window.isVisible() and worker.poll() is None  # the worker outlives the window
+
+    from arstudio.gui.main_window import MainWindow
+
+    again = MainWindow()
+    qtbot.addWidget(again)
+    again.studio.close_policy = "stop"
+    assert (again.width(), again.height()) == size  # geometry restored
+    assert again.studio.open_run(run_path)
+    t2 = again.studio.train
+    assert t2.active() and t2.stop_button.isEnabled()  # following a run it did not start
+    step = t2.follower.step
+    qtbot.waitUntil(lambda: (t2.follower.poll() or True) and t2.follower.step > step, timeout=20_000)
+    qtbot.mouseClick(t2.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: t2.ended_state == "stopped", timeout=60_000)
+    worker.wait(30)
+    assert worker.returncode == 0
