@@ -63,6 +63,7 @@ class Studio(QObject):
         self._menus()
         self.picker.select_first()
         self.restore_window()
+        self.restore_state()
 
     # --- menus and shortcuts -------------------------------------------------------
     def _menus(self):
@@ -208,6 +209,28 @@ class Studio(QObject):
         if geometry is not None:
             self.window.restoreGeometry(geometry)
 
+    def restore_state(self):
+        """Model, data, settings, open run and tab as they were when the window last closed."""
+        import json
+
+        from arstudio.gui.session import SessionError, apply_state
+
+        text = studio_settings().value("last_state")
+        if not text:
+            return
+        try:
+            apply_state(self, json.loads(text), Path.cwd())
+        except (SessionError, ValueError, TypeError) as e:  # a run deleted since: start fresh
+            self.train.banner.hide()
+            self._status(f"last state not fully restored: {e}")
+
+    def save_state(self):
+        import json
+
+        from arstudio.gui.session import session_dict
+
+        studio_settings().setValue("last_state", json.dumps(session_dict(self)))
+
     def confirm_close(self) -> bool:
         """Called from closeEvent: False keeps the window open."""
         if self.train.active():
@@ -218,6 +241,7 @@ class Studio(QObject):
                 self.train.stop()
         self.train.timer.stop()
         studio_settings().setValue("geometry", self.window.saveGeometry())
+        self.save_state()
         return True
 
     def _ask_close(self) -> str:

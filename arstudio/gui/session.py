@@ -117,20 +117,24 @@ def load_session(path) -> dict:
 def apply_session(studio, path) -> None:
     """Restore model, data, settings, training settings, open run and view."""
     path = Path(path)
-    data = load_session(path)
+    apply_state(studio, load_session(path), path.parent, path.name)
+
+
+def apply_state(studio, data: dict, base: Path, name: str = "last state") -> None:
+    """Apply a session dict; relative run paths are taken from ``base``."""
     model = data.get("model", {})
     if model.get("name"):
         try:
             studio.picker.select(model["name"], model.get("data") or None, model.get("settings") or {},
                                  preset=model.get("preset"))
         except KeyError as e:
-            raise SessionError(f"session {path.name}: {e.args[0]}") from None
+            raise SessionError(f"session {name}: {e.args[0]}") from None
     studio.train.set_train_settings(data.get("train", {}))
     run = data.get("run", {}).get("path")
     if run:
-        run_path = Path(run) if Path(run).is_absolute() else (path.parent / run)
+        run_path = Path(run) if Path(run).is_absolute() else (base / run)
         if not studio.open_run(run_path):
-            raise SessionError(f"session {path.name}: its run {run_path} cannot be opened")
+            raise SessionError(f"session {name}: its run {run_path} cannot be opened")
         if model.get("name"):  # the session's settings win over the run's own config
             studio.picker.select(model["name"], model.get("data") or None, model.get("settings") or {})
     view = data.get("view", {})
@@ -138,5 +142,5 @@ def apply_session(studio, path) -> None:
     for i in range(tabs.count()):
         if tabs.tabText(i) == view.get("tab"):
             tabs.setCurrentIndex(i)
-    if view.get("presentation"):
+    if view.get("presentation") and name != "last state":  # a restart does not jump to full screen
         studio.presentation_action.setChecked(True)
