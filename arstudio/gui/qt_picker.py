@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 from arstudio.gui.workers import run_job
 
 DEFAULTS = "defaults"
+CUSTOM = "custom"  # settings that match no preset; choosing it changes nothing
 
 
 def count_parameters(model_name: str, spec, overrides: dict) -> int:
@@ -214,7 +215,20 @@ class PickerPanel(QWidget):
         for name, value in (settings or {}).items():
             if name in self.form.editors:
                 self.form.set_value(name, value)
+        if settings is not None:
+            self._show_matching_preset()
         self._settings_changed()
+
+    def _show_matching_preset(self) -> None:
+        """Name the preset these settings are (a run's config), or say they are custom."""
+        values = self.form.values()
+        info = self.models[self.model_name()]
+        matches = [p for p, o in info.presets.items()
+                   if all(values.get(k) == v for k, v in {**self.form.defaults, **o}.items())]
+        name = matches[0] if matches else (DEFAULTS if not self.form.overrides() else CUSTOM)
+        if self.preset.findText(name) < 0:
+            self.preset.addItem(name)
+        self.preset.setCurrentText(name)
 
     def select_first(self, preferred: str = "pixelcnn") -> None:
         items = self._model_items()
@@ -257,6 +271,8 @@ class PickerPanel(QWidget):
     def _apply_preset(self, preset: str) -> None:
         name = self.model_name()
         if name is None:
+            return
+        if preset == CUSTOM:
             return
         overrides = self.models[name].presets.get(preset, {}) if preset != DEFAULTS else {}
         for field_name, default in self.form.defaults.items():

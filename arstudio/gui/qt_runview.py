@@ -23,6 +23,7 @@ def make_bpd_plot() -> tuple[pg.PlotWidget, pg.PlotDataItem, pg.PlotDataItem]:
     plot = pg.PlotWidget(background="w")
     plot.setLabel("bottom", "step")
     plot.setLabel("left", "bits / dim")
+    plot.getAxis("left").enableAutoSIPrefix(False)  # "0.17 bits/dim", never "170 (x0.001)"
     plot.showGrid(x=True, y=True, alpha=0.3)
     plot.addLegend(offset=(-10, 10))
     train = plot.plot([], [], pen=TRAIN_PEN, name="train")

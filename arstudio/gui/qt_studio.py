@@ -45,11 +45,11 @@ class Studio(QObject):
         scroll = QScrollArea()
         scroll.setWidget(self.picker)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(300)
+        scroll.setMinimumWidth(360)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(scroll)
         split.addWidget(self.train)
-        split.setSizes([340, 900])
+        split.setSizes([380, 900])
         split.setStretchFactor(1, 1)
         self.split = split
         window.tabs.insertTab(0, split, "Train")
@@ -121,6 +121,9 @@ class Studio(QObject):
             self.picker.select(cfg.get("model"), cfg.get("dataset"), cfg.get("model_config"))
         except (KeyError, TypeError):
             pass
+        recipe = cfg.get("train", {})  # Start again trains the same recipe
+        self.train.set_train_settings({**{k: recipe[k] for k in ("steps", "batch_size", "lr", "device") if recipe.get(k) is not None},
+                                       "snapshot_every": recipe.get("sample_every") or recipe.get("eval_every") or 100})
         return True
 
     def _run_changed(self, path: Path):
@@ -183,15 +186,18 @@ class Studio(QObject):
         from arstudio.gui.session import presentation_font
 
         w = self.window
-        if on:
-            self.presentation = (w.font(), w.isMaximized())
+        if on and self.presentation is None:
+            self.presentation = (w.font(), w.isMaximized(), self.split.sizes())
             w.setFont(presentation_font(w.font()))
             w.showFullScreen()
-        elif self.presentation is not None:
-            font, maximized = self.presentation
+            self.split.setSizes([0, sum(self.split.sizes())])  # the room sees curves and samples
+        elif not on and self.presentation is not None:
+            font, maximized, sizes = self.presentation
             w.setFont(font)
             w.showMaximized() if maximized else w.showNormal()
+            self.split.setSizes(sizes)
             self.presentation = None
+        self.train.view.config_text.setVisible(not on)
         for plot in self.plots():
             axis_font = w.font()
             for side in ("left", "bottom"):

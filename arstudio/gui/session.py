@@ -121,7 +121,13 @@ def apply_session(studio, path) -> None:
 
 
 def apply_state(studio, data: dict, base: Path, name: str = "last state") -> None:
-    """Apply a session dict; relative run paths are taken from ``base``."""
+    """Apply a session dict; relative run paths are taken from ``base``. The run
+    opens first so that the session's own model and training settings win."""
+    run = data.get("run", {}).get("path")
+    if run:
+        run_path = Path(run) if Path(run).is_absolute() else (base / run)
+        if not studio.open_run(run_path):
+            raise SessionError(f"session {name}: its run {run_path} cannot be opened")
     model = data.get("model", {})
     if model.get("name"):
         try:
@@ -130,13 +136,6 @@ def apply_state(studio, data: dict, base: Path, name: str = "last state") -> Non
         except KeyError as e:
             raise SessionError(f"session {name}: {e.args[0]}") from None
     studio.train.set_train_settings(data.get("train", {}))
-    run = data.get("run", {}).get("path")
-    if run:
-        run_path = Path(run) if Path(run).is_absolute() else (base / run)
-        if not studio.open_run(run_path):
-            raise SessionError(f"session {name}: its run {run_path} cannot be opened")
-        if model.get("name"):  # the session's settings win over the run's own config
-            studio.picker.select(model["name"], model.get("data") or None, model.get("settings") or {})
     view = data.get("view", {})
     tabs = studio.window.tabs
     for i in range(tabs.count()):
