@@ -32,3 +32,68 @@ def list_bundled(folder: Path = BUNDLED_MODELS) -> list[BundledModel]:
             continue  # a damaged file is reported when opened, not listed
         out.append(BundledModel(path.stem, path, meta["model"], meta.get("dataset", "?"), meta))
     return out
+
+
+def evaluate_bundled(bundled: BundledModel, device: str = "auto") -> dict:
+    """Recompute a bundled model's test NLL and set it beside the recorded one."""
+    from arstudio.checkpoint import load_checkpoint
+    from arstudio.data import load_dataset
+    from arstudio.devices import pick_device
+    from arstudio.presets import PRESETS
+    from arstudio.training import evaluate
+
+    model = load_checkpoint(bundled.path, pick_device(device))
+    data = load_dataset(bundled.dataset)
+    nats, bpd = evaluate(model, data.test, labels=data.labels.get("test"))
+    preset = PRESETS.get(bundled.key)
+    return {"nats": nats, "bpd": bpd, "parameters": model.num_parameters(),
+            "recorded_bpd": bundled.metadata.get("metrics", {}).get("test_bpd", float("nan")),
+            "published": preset.published if preset else ""}
+
+
+def bundle_run(run_path, key: str, folder: Path = BUNDLED_MODELS, grid_n: int = 16) -> Path:
+    """Copy a finished run's final checkpoint into models/ as KEY, with a model
+    card (KEY.md) and a sample grid (KEY.png); the card's sampling time is
+    measured here, on this machine's CPU."""
+    import shutil
+    import time
+
+    import torch
+
+    from arstudio.checkpoint import load_checkpoint
+    from arstudio.imaging import samples_png
+    from arstudio.runs import RunFolder
+
+    run = RunFolder.open(run_path)
+    final = run.checkpoints_dir / "final.safetensors"
+    if not final.is_file():
+        raise ValueError(f"{run.path} has no final checkpoint; finish the run first")
+    events, _ = run.events()
+    started = next(e for e in events if e["event"] == "started")
+    done = next(e for e in reversed(events) if e["event"] == "done")
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{key}.safetensors"
+    shutil.copyfile(final, target)
+    model = load_checkpoint(target, "cpu")
+    t0 = time.perf_counter()
+    x = model.sample(grid_n, generator=torch.Generator().manual_seed(0))
+    sample_s = time.perf_counter() - t0
+    samples_png(x, model.spec, folder / f"{key}.png")
+    cfg = run.config()
+    meta = model.checkpoint_meta
+    card = f"""# {key}
+
+- model: `{meta['model']}` ({meta['parameters']:,} parameters), config `{meta['config']}`
+- data: `{cfg['dataset']}` ({model.spec.describe()})
+- training: {done['step']} steps, batch {cfg['train']['batch_size']}, lr {cfg['train']['lr']}, seed {cfg['seed']},
+  {done['elapsed']:.0f} s on {started['device']}; weights with the best validation NLL kept
+- test NLL: **{done['test_nats']:.2f} nats per example, {done['test_bpd']:.4f} bits/dim**
+- sampling {grid_n} examples on this CPU: {sample_s:.1f} s
+- reproduce: `arstudio train --model {meta['model']} --data {cfg['dataset']} --steps {done['step']} \\
+  --batch-size {cfg['train']['batch_size']} --lr {cfg['train']['lr']} {' '.join(f'--set {k}={v}' for k, v in meta['config'].items())}`
+- check: `arstudio eval {key}`
+
+![samples]({key}.png)
+"""
+    (folder / f"{key}.md").write_text(card)
+    return target

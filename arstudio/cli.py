@@ -75,13 +75,25 @@ def cmd_train(args) -> int:
     from arstudio.runs import run_training
     from arstudio.training import Done, Eval, Started, Step, TrainConfig, TrainingError
 
+    model_config, train_kw = {}, {}
+    if args.preset:  # a bundled model's recipe; explicit options below still override it
+        from arstudio.presets import get_preset
+
+        preset = get_preset(args.preset)
+        args.model = args.model or preset.model
+        args.data = args.data or preset.dataset
+        model_config, train_kw = dict(preset.model_config), dict(preset.train)
+    if not args.model or not args.data:
+        raise SystemExit("arstudio train: give --model and --data, or --preset NAME")
     info = get_model_info(args.model)
-    model_config = dict(info.presets.get(args.preset, {})) if args.preset else {}
-    if args.preset and args.preset not in info.presets:
-        raise SystemExit(f"{args.model} has no preset {args.preset!r}; presets: {', '.join(info.presets)}")
+    if args.model_preset:
+        if args.model_preset not in info.presets:
+            raise SystemExit(f"{args.model} has no model preset {args.model_preset!r}; "
+                             f"presets: {', '.join(info.presets)}")
+        model_config.update(info.presets[args.model_preset])
     model_config.update(_settings(args.set))
-    train_kw = {k: v for k, v in dict(steps=args.steps, epochs=args.epochs, batch_size=args.batch_size,
-                                      lr=args.lr, device=args.device, seed=args.seed).items() if v is not None}
+    train_kw.update({k: v for k, v in dict(steps=args.steps, epochs=args.epochs, batch_size=args.batch_size,
+                                      lr=args.lr, device=args.device, seed=args.seed).items() if v is not None})
     train_kw.update(_settings(args.train_set))
     config = TrainConfig(**train_kw)
     out = args.out or f"runs/{args.model}-{args.data}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -137,10 +149,30 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def cmd_eval_all(args) -> int:
+    """The quality table: every bundled model on its own dataset's test split."""
+    from arstudio.bundled import evaluate_bundled, list_bundled
+
+    print("| model | dataset | parameters | test nats/example | test bits/dim | recorded bits/dim | published |")
+    print("|---|---|---|---|---|---|---|")
+    worst = 0.0
+    for b in list_bundled():
+        row = evaluate_bundled(b, args.device)
+        worst = max(worst, abs(row["bpd"] - row["recorded_bpd"]))
+        print(f"| {b.key} | {b.dataset} | {row['parameters']:,} | {row['nats']:.2f} | {row['bpd']:.4f} | "
+              f"{row['recorded_bpd']:.4f} | {row['published']} |", flush=True)
+    print(f"largest difference from the recorded figures: {worst:.5f} bits/dim", file=sys.stderr)
+    return 0 if worst <= 0.01 else 1
+
+
 def cmd_eval(args) -> int:
     from arstudio.data import load_dataset
     from arstudio.training import evaluate
 
+    if args.all:
+        return cmd_eval_all(args)
+    if not args.target:
+        raise SystemExit("arstudio eval: give a run, checkpoint or bundled model, or --all")
     model = _load(args.target, args.device)
     meta = model.checkpoint_meta
     data_name = args.data or meta.get("dataset")
@@ -187,15 +219,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command")
 
     t = sub.add_parser("train", help="train a model into a run folder")
-    t.add_argument("--model", required=True)
-    t.add_argument("--data", required=True)
+    t.add_argument("--model")
+    t.add_argument("--data")
     t.add_argument("--steps", type=int)
     t.add_argument("--epochs", type=float)
     t.add_argument("--batch-size", type=int)
     t.add_argument("--lr", type=float)
     t.add_argument("--seed", type=int)
     t.add_argument("--device", default="auto", help="auto|cpu|cuda|mps")
-    t.add_argument("--preset", help="a model preset, e.g. 'quick demo' or 'quality'")
+    t.add_argument("--preset", help="a bundled model's training recipe, e.g. pixelcnn-digits "
+                   "(see arstudio/presets.py)")
+    t.add_argument("--model-preset", help="model settings preset, e.g. 'quick demo' or 'quality'")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="model setting (repeatable)")
     t.add_argument("--train-set", action="append", metavar="KEY=VALUE", help="trainer setting (repeatable)")
     t.add_argument("--out", help="run folder (default runs/MODEL-DATA-TIME)")
@@ -212,7 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_sample)
 
     e = sub.add_parser("eval", help="test bits/dim and nats per example")
-    e.add_argument("target", help="run folder, checkpoint file or bundled model name")
+    e.add_argument("target", nargs="?", help="run folder, checkpoint file or bundled model name")
+    e.add_argument("--all", action="store_true", help="every bundled model: the quality table")
     e.add_argument("--data", help="dataset (default: the one it was trained on)")
     e.add_argument("--split", default="test", choices=["train", "val", "test"])
     e.add_argument("--device", default="auto")

@@ -1,0 +1,30 @@
+"""Every bundled checkpoint loads with today's code and reproduces its recorded test NLL."""
+import pytest
+
+from arstudio.bundled import evaluate_bundled, list_bundled
+from arstudio.models.registry import list_models
+from arstudio.presets import PRESETS
+
+BUNDLED = list_bundled()
+
+
+def test_models_folder_is_small_and_carded():
+    from arstudio.paths import BUNDLED_MODELS
+
+    total = sum(p.stat().st_size for p in BUNDLED_MODELS.iterdir())
+    assert total <= 40 * 1024 * 1024, f"models/ is {total / 1e6:.1f} MB"
+    for b in BUNDLED:
+        assert (BUNDLED_MODELS / f"{b.key}.md").is_file(), f"{b.key} has no model card"
+        assert b.key in PRESETS, f"{b.key} has no training preset to reproduce it"
+        assert PRESETS[b.key].model == b.model and PRESETS[b.key].dataset == b.dataset
+
+
+@pytest.mark.parametrize("bundled", BUNDLED, ids=[b.key for b in BUNDLED])
+def test_bundled_reproduces_recorded_nll(bundled):
+    row = evaluate_bundled(bundled, "cpu")
+    assert abs(row["bpd"] - row["recorded_bpd"]) <= 0.01, row
+
+
+def test_every_registered_model_is_bundled():
+    missing = sorted({i.name for i in list_models()} - {b.model for b in BUNDLED})
+    assert not missing, f"registered but not bundled: {missing}"
