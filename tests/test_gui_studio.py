@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -221,9 +222,9 @@ def test_close_asks_and_leaves_training_running_then_reopen_and_stop(window, qtb
     train.start_training()
     qtbot.waitUntil(lambda: train.follower is not None and train.follower.step > 0, timeout=60_000)
     run_path, worker = train.follower.path, train.process
-    window.resize(760, 700)
+    window.setGeometry(0, 0, 770, 700)  # inside the offscreen screen (800×800), so nothing is clamped
     size = (window.width(), window.height())
-    assert size != (1100, 720)  # differs from the default, so restoring it means something
+    assert size == (770, 700)  # differs from the default 1100×720, so restoring it means something
 
     asked = []
 
@@ -256,3 +257,40 @@ def test_close_asks_and_leaves_training_running_then_reopen_and_stop(window, qtb
     qtbot.waitUntil(lambda: t2.ended_state == "stopped", timeout=60_000)
     worker.wait(30)
     assert worker.returncode == 0
+
+
+SCREENSHOT_SCRIPT = """
+import subprocess, sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from arstudio.gui.main_window import MainWindow
+w = MainWindow()
+w.setGeometry(0, 0, 1200, 800)
+w.show()
+assert w.studio.open_run(sys.argv[1])
+def snap():
+    if w.studio.train.view._pixmap is None:
+        QTimer.singleShot(100, snap)
+        return
+    subprocess.run(["import", "-window", "root", sys.argv[2]], check=True)
+    app.quit()
+QTimer.singleShot(1500, snap)
+app.exec()
+"""
+
+
+@pytest.mark.skipif(not (shutil.which("xvfb-run") and shutil.which("import")),
+                    reason="needs xvfb-run and ImageMagick's import (apt-get install xvfb imagemagick)")
+def test_real_window_on_a_virtual_x_screen_screenshot(cli_run, tmp_path):
+    shot = tmp_path / "shot.png"
+    env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}  # the real xcb platform
+    env.update(PYTHONPATH=str(ROOT), ARSTUDIO_SETTINGS=str(tmp_path / "s.ini"), ARSTUDIO_RUNS=str(tmp_path))
+    r = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1200x800x24", sys.executable, "-c", SCREENSHOT_SCRIPT,
+                        str(cli_run), str(shot)], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    image = QImage(str(shot))
+    assert (image.width(), image.height()) == (1200, 800)
+    # the screen holds the window (many colours), not a blank Xvfb root
+    colours = {image.pixel(x, y) for x in range(0, 1200, 7) for y in range(0, 800, 7)}
+    assert len(colours) > 20

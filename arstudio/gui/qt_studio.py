@@ -45,7 +45,7 @@ class Studio(QObject):
         scroll = QScrollArea()
         scroll.setWidget(self.picker)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(360)
+        scroll.setMinimumWidth(320)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(scroll)
         split.addWidget(self.train)

@@ -29,10 +29,17 @@ class Job(QRunnable):
         try:
             result = self.fn(*self.args, **self.kwargs)
         except Exception as e:  # shown to the user as a message, never a crash
-            self.signals.failed.emit(f"{type(e).__name__}: {e}")
+            self._emit(self.signals.failed, f"{type(e).__name__}: {e}")
             traceback.print_exc()
         else:
-            self.signals.done.emit(result)
+            self._emit(self.signals.done, result)
+
+    @staticmethod
+    def _emit(signal, value):
+        try:
+            signal.emit(value)
+        except RuntimeError:  # the app shut down while this job ran: nobody is listening
+            pass
 
 
 _LIVE: set[Job] = set()  # a job's Python side (and its signals) must outlive the run
