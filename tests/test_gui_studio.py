@@ -176,9 +176,18 @@ def test_open_cli_run_compare_session_and_presentation(window, qtbot, cli_run, t
     assert view.figures["test"].text() == f"{test_bpd:.4f}"
 
     compare = studio.compare
+    window.tabs.setCurrentWidget(compare)  # the table is read when the tab is shown
     qtbot.waitUntil(lambda: any(r["path"] == str(cli_run) for r in compare.rows), timeout=20_000)
     row = next(r for r in range(compare.table.rowCount()) if compare.table.item(r, 0).text() == "cli-run")
     assert compare.table.item(row, 4).text() == f"{test_bpd:.4f}"
+    from arstudio.bundled import list_bundled
+
+    assert sorted(r["name"] for r in compare.rows if r["kind"] == "bundled") == sorted(b.key for b in list_bundled())
+    compare.table.sortItems(4)  # by test bits/dim: numbers ascending, blanks last
+    shown = [compare.table.item(r, 4).text() for r in range(compare.table.rowCount())]
+    numbers = [float(t) for t in shown if t != "–"]
+    assert numbers == sorted(numbers) and shown[:len(numbers)] == [f"{x:.4f}" for x in numbers]
+    row = next(r for r in range(compare.table.rowCount()) if compare.table.item(r, 0).text() == "cli-run")
     compare.table.selectRow(row)
     assert list(compare.curves[0][1].getData()[0]) == [10, 20, 30, 40]
 

@@ -92,7 +92,13 @@ class ComparePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(split, 1)
-        self.refresh()
+        self._shown = False  # the table is read when the tab is first shown, not at start-up
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        if not self._shown:
+            self._shown = True
+            self.refresh()
 
     def run_paths(self) -> list[str]:
         from arstudio.gui.qt_train import runs_root
@@ -104,7 +110,8 @@ class ComparePanel(QWidget):
     def add_run(self, path) -> None:
         if str(path) not in self.extra_runs:
             self.extra_runs.append(str(Path(path)))
-        self.refresh()
+        if self._shown:
+            self.refresh()
 
     def refresh(self) -> None:
         self.refresh_button.setEnabled(False)
