@@ -86,7 +86,8 @@ def test_picker_offers_every_registered_model_with_its_form_and_data(window, qtb
 
 
 def _grid_pixels(view) -> bytes:
-    return bytes(QImage(str(view._grids[view.timeline.value()][1])).constBits())
+    image = QImage(str(view._grids[view.timeline.value()][1]))  # keep it alive while its bytes are copied
+    return bytes(image.constBits())
 
 
 def test_train_live_pause_resume_stop_and_reopen(window, qtbot, tmp_path):

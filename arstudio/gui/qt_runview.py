@@ -5,6 +5,7 @@ timeline of saved steps, and its config. Fed by a :class:`RunFollower`;
 from __future__ import annotations
 
 import json
+import time
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (QGridLayout, QLabel, QPlainTextEdit, QSizePolicy,
 
 from arstudio.runs.follow import RunFollower, format_seconds
 
+PLOT_INTERVAL_S = 0.25  # curves and figures redraw at most 4 times a second; the ETA every tick
 TRAIN_PEN = pg.mkPen("#1f77b4", width=2)
 VAL_PEN = pg.mkPen("#d62728", width=2)
 
@@ -38,6 +40,8 @@ class RunView(QWidget):
         super().__init__(parent)
         self.follower: RunFollower | None = None
         self._drawn_version = -1
+        self._drawn_at = 0.0
+        self._x_range = None
         self._grids: list[tuple[int, object]] = []
         self._pixmap: QPixmap | None = None
         self.shown_step: int | None = None
@@ -51,6 +55,8 @@ class RunView(QWidget):
         fig_layout = QGridLayout()
         for i, (key, label) in enumerate(self.figures.items()):
             label.setObjectName(f"figure_{key}")
+            # a changing number must not re-lay out the window (and repaint the plot) every step
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             fig_layout.addWidget(QLabel(titles[key] + ":"), i // 5 * 2, i % 5)
             fig_layout.addWidget(label, i // 5 * 2 + 1, i % 5)
 
@@ -86,6 +92,9 @@ class RunView(QWidget):
     def follow(self, follower: RunFollower | None) -> None:
         self.follower = follower
         self._drawn_version = -1
+        self._drawn_at = 0.0
+        self._x_range = None
+        self.plot.enableAutoRange()
         self._grids = []
         self.shown_step = None
         self.train_curve.setData([], [])
@@ -98,6 +107,16 @@ class RunView(QWidget):
         for label in self.figures.values():
             label.setText("–")
 
+    def show_still(self, png, caption: str) -> bool:
+        """Before any run is open: a saved grid (a bundled model's samples), no timeline."""
+        pix = QPixmap(str(png))
+        if self.follower is not None or pix.isNull():
+            return False
+        self._pixmap = pix
+        self.timeline_label.setText(caption)
+        self._redraw()
+        return True
+
     def refresh(self, state: str | None = None) -> None:
         """Redraw from the follower's latest data; only what changed is touched."""
         f = self.follower
@@ -108,8 +127,15 @@ class RunView(QWidget):
         self.figures["eta"].setText(format_seconds(f.eta()))
         if f.version == self._drawn_version:
             return
-        self._drawn_version = f.version
+        now = time.monotonic()
+        if not f.finished and now - self._drawn_at < PLOT_INTERVAL_S:
+            return  # a plot repaint costs tens of ms on a busy CPU: at most a few per second
+        self._drawn_version, self._drawn_at = f.version, now
         c = f.curves
+        if f.total_steps and self._x_range != f.total_steps:
+            # the x axis spans the whole run, so its ticks are drawn once, not at every step
+            self._x_range = f.total_steps
+            self.plot.setXRange(0, f.total_steps, padding=0.02)
         self.train_curve.setData(c.train_steps, c.train_bpd)
         self.val_curve.setData(c.val_steps, c.val_bpd)
         self.figures["step"].setText(f"{f.step:,} / {f.total_steps:,}")

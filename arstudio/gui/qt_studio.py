@@ -61,6 +61,7 @@ class Studio(QObject):
         window.tabs.addTab(self.compare, "Compare")
         self.presentation = None
         self._menus()
+        self.picker.changed.connect(self._show_bundled_samples)
         self.picker.select_first()
         self.restore_window()
         self.restore_state()
@@ -98,6 +99,20 @@ class Studio(QObject):
         help_action = w.menuBar().actions()[1]
         w.menuBar().removeAction(help_action)
         w.menuBar().addAction(help_action)
+
+    def _show_bundled_samples(self):
+        """No run open yet: show the samples of a bundled model for this model and data,
+        so the studio has samples on screen at once, with no training."""
+        from arstudio.bundled import list_bundled
+
+        if self.train.follower is not None:
+            return
+        sel = self.picker.selection()
+        for b in list_bundled():
+            png = b.path.with_suffix(".png")
+            if b.model == sel["model"] and b.dataset == sel["data"] and png.is_file():
+                self.train.view.show_still(png, f"samples of the bundled model {b.title}")
+                return
 
     def _status(self, text: str):
         self.window.statusBar().showMessage(text)

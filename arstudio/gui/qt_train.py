@@ -50,7 +50,7 @@ def worker_command(model: str, data: str, settings: dict, train: dict, out: Path
 
 def _lower_priority():  # runs in the child before exec: the window keeps the CPU it needs
     try:
-        os.nice(5)
+        os.nice(10)
     except OSError:
         pass
 
