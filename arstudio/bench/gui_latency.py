@@ -92,6 +92,8 @@ def measure_latency(seconds: float, steps: int, workdir: Path) -> tuple[dict, Pa
     studio.picker.preset.setCurrentText("quick demo")
     studio.picker.preset.activated.emit(studio.picker.preset.currentIndex())
     studio.train.set_train_settings({"steps": steps, "batch_size": 64, "snapshot_every": 50, "device": "cpu"})
+    # start-up work first (the Samples tab draws a bundled model's grid in a pool thread)
+    _wait(app, lambda: not window.samples.models or window.samples.grid_array is not None, 120)
     idle = _probe(app, lambda: False, min(5.0, seconds))  # the machine's own noise, no training
     studio.train.start_button.click()
     train = studio.train
