@@ -22,6 +22,10 @@ _API = {
     "CheckpointError": "arstudio.checkpoint",
     "train": "arstudio.training.trainer",
     "TrainConfig": "arstudio.training.trainer",
+    "complete": "arstudio.sampling.completion",
+    "receptive_field": "arstudio.inspect.receptive_field",
+    "nll_map": "arstudio.inspect.conditionals",
+    "pixel_conditional": "arstudio.inspect.conditionals",
 }
 
 __all__ = sorted(_API) + ["__version__"]

@@ -12,12 +12,16 @@ from pathlib import Path
 
 
 def _parse_value(text: str):
-    for conv in (int, float):
-        try:
-            return conv(text)
-        except ValueError:
-            pass
-    return {"true": True, "false": False, "none": None}.get(text.lower(), text)
+    """``--set`` values: numbers, booleans, tuples like (64, 64), else the string."""
+    import ast
+
+    lowered = {"true": True, "false": False, "none": None}
+    if text.lower() in lowered:
+        return lowered[text.lower()]
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
 
 
 def _settings(pairs) -> dict:

@@ -143,3 +143,12 @@ def test_help_is_quick_and_lists_commands():
     r = subprocess.run([sys.executable, "-c", "import sys, arstudio.cli; print('torch' in sys.modules)"],
                        capture_output=True, text=True)
     assert r.stdout.strip() == "False"  # no torch import for --help
+
+
+def test_time_budget_stops_and_still_tests():
+    data = load_dataset("digits-binary")
+    model = build_model("pixelcnn", data.spec, **SMALL)
+    events = list(train(model, data, TrainConfig(**{**FAST, "max_minutes": 0.0})))
+    done = events[-1]
+    assert isinstance(done, Done) and done.stopped_early and done.step == 0
+    assert any(isinstance(e, Eval) and e.split == "test" for e in events)

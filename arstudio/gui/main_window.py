@@ -5,6 +5,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget
 
 import arstudio
+from arstudio.gui.qt_complete import CompletePanel
 from arstudio.gui.qt_samples import SamplesPanel
 from arstudio.gui.qt_studio import Studio
 from arstudio.gui.state import StudioState
@@ -22,6 +23,9 @@ class MainWindow(QMainWindow):
         self.samples.message.connect(lambda text: self.statusBar().showMessage(text))
         self.samples.list.currentRowChanged.connect(self._bundled_chosen)
         self.tabs.addTab(self.samples, "Samples")
+        self.complete = CompletePanel(self.state)  # paint, complete, inspect
+        self.complete.message.connect(lambda text: self.statusBar().showMessage(text))
+        self.tabs.addTab(self.complete, "Complete")
         self._menus()
         self.studio = Studio(self)  # Train and Compare tabs, runs, sessions, presentation mode
         self.statusBar().showMessage("ready")

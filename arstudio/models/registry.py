@@ -75,10 +75,14 @@ def get_model_info(name: str) -> ModelInfo:
 
 
 def make_config(info: ModelInfo, **overrides):
-    names = {f.name for f in dataclasses.fields(info.config)}
-    unknown = set(overrides) - names
+    fields = {f.name: f for f in dataclasses.fields(info.config)}
+    unknown = set(overrides) - set(fields)
     if unknown:
-        raise ValueError(f"{info.name} has no setting(s) {sorted(unknown)}; it has {sorted(names)}")
+        raise ValueError(f"{info.name} has no setting(s) {sorted(unknown)}; it has {sorted(fields)}")
+    for name, value in overrides.items():
+        # JSON (checkpoints, run configs) turns tuples such as hidden=(500, 500) into lists
+        if isinstance(value, list) and isinstance(fields[name].default, tuple):
+            overrides[name] = tuple(value)
     return info.config(**overrides)
 
 

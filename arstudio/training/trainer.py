@@ -39,6 +39,7 @@ class TrainConfig:
     device: str = "auto"  # "auto", "cpu", "cuda", "mps"
     bf16: bool = True  # bf16 autocast when on CUDA
     eval_batch_size: int = 256
+    max_minutes: float | None = None  # wall-clock budget: stop early (and test) when it runs out
     keep_best: bool = True  # end on the weights with the best validation NLL (early stopping)
 
     def total_steps(self, train_size: int) -> int:
@@ -121,6 +122,9 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
             if action == "stop":
                 stopped = True
                 break
+        if config.max_minutes is not None and time.perf_counter() - t0 > 60 * config.max_minutes:
+            stopped = True
+            break
         if cursor + config.batch_size > len(perm):
             perm, cursor = torch.randperm(len(train_x), generator=shuffler), 0
         idx = perm[cursor:cursor + config.batch_size]

@@ -1,0 +1,118 @@
+"""Completion off the GUI thread: a plain thread that the Complete tab polls.
+
+``CompletionRun`` loads its own copy of the model from the checkpoint, walks
+:func:`arstudio.sampling.complete_steps` and leaves the latest NumPy
+snapshot (and at the end the result) for the GUI's timer; tensors never
+leave the thread. Speed, pause and single steps are honoured before each
+generated pixel. No Qt here.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+MAX_SPEED = 11  # slider value meaning "as fast as the model goes"
+
+
+def steps_per_second(slider_value: int) -> float:
+    """Slider 1..10 -> 1..1000 pixels per second (log scale); 11 -> unlimited."""
+    return float("inf") if slider_value >= MAX_SPEED else 10 ** ((slider_value - 1) / 3)
+
+
+class CompletionRun:
+    """Runs one completion in a thread; the GUI reads ``latest`` and ``result``."""
+
+    def __init__(self, path: Path, known: np.ndarray, mask: np.ndarray, n: int, method: str,
+                 temperature: float, seed: int, speed: float):
+        self.args = (path, known, mask, n, method, temperature, seed)
+        self.speed = speed  # steps per second; inf = no waiting
+        self.paused = threading.Event()
+        self.stopped = threading.Event()
+        self._tokens = 0  # single steps granted while paused
+        self._lock = threading.Lock()
+        self.latest: dict | None = None  # {"x", "index", "step", "total", "phase"} (NumPy)
+        self.result: dict | None = None
+        self.error: str | None = None
+        self.finished = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="arstudio-complete", daemon=True)
+
+    def start(self):
+        self.thread.start()
+
+    def step_once(self):
+        with self._lock:
+            self._tokens += 1
+
+    def take_latest(self) -> dict | None:
+        with self._lock:
+            latest, self.latest = self.latest, None
+            return latest
+
+    def _wait_turn(self, last_time: float) -> float:
+        while self.paused.is_set() and not self.stopped.is_set():
+            with self._lock:
+                if self._tokens:
+                    self._tokens -= 1
+                    return time.monotonic()
+            time.sleep(0.01)
+        if self.speed != float("inf"):
+            delay = 1.0 / self.speed - (time.monotonic() - last_time)
+            while delay > 0 and not self.stopped.is_set() and not self.paused.is_set():
+                time.sleep(min(delay, 0.02))
+                delay = 1.0 / self.speed - (time.monotonic() - last_time)
+        return time.monotonic()
+
+    def _run(self):
+        try:
+            import torch
+
+            from arstudio.checkpoint import load_checkpoint
+            from arstudio.sampling.completion import complete_steps
+
+            path, known, mask, n, method, temperature, seed = self.args
+            model = load_checkpoint(path)
+            generator = torch.Generator().manual_seed(seed)
+            painted = np.asarray(mask).reshape(-1)
+            drawn = painted.copy()  # entries with a value so far: painted or generated
+            steps = iter(complete_steps(model, torch.as_tensor(known), torch.as_tensor(mask), n, method,
+                                        temperature, generator))
+            last, need_turn = time.monotonic(), True
+            while True:
+                if need_turn:  # wait (speed, pause, single step) before drawing a pixel
+                    last = self._wait_turn(last)
+                if self.stopped.is_set():
+                    return
+                s = next(steps, None)
+                if s is None:
+                    break
+                if s.result is not None:
+                    r = s.result
+                    self.result = {"x": r.samples.cpu().numpy(), "method": r.method, "note": r.note,
+                                   "unseen": r.unseen.cpu().numpy(), "ess": r.effective_samples}
+                    break
+                if s.index >= 0:
+                    drawn[s.index] = True
+                snapshot = {"x": s.x[:n].cpu().numpy().copy(), "index": s.index, "step": s.step,
+                            "total": s.total, "phase": s.phase, "pending": ~drawn.reshape(mask.shape)}
+                with self._lock:
+                    self.latest = snapshot
+                # painted pixels are kept, not drawn: no waiting for them
+                need_turn = s.index >= 0 and not painted[s.index]
+        except Exception as e:  # noqa: BLE001 — reported in the panel; the window lives on
+            self.error = f"{type(e).__name__}: {e}"
+        finally:
+            self.finished.set()
+
+
+def example_image(name: str, shape, levels: int, seed: int):
+    """Runs in a worker: one random test image of dataset ``name`` as NumPy, and a caption."""
+    from arstudio.data.registry import load_dataset
+
+    data = load_dataset(name)
+    if tuple(data.spec.shape) != tuple(shape) or data.spec.levels != levels:
+        raise ValueError(f"{name} holds {data.spec.describe()}, not the model's data")
+    i = int(np.random.default_rng(seed).integers(len(data.test)))
+    return data.test[i].numpy(), f"{name} test image {i}: paint 'unknown' over what the model should redraw"

@@ -1,0 +1,336 @@
+"""The Complete tab: paint, let the model finish the image pixel by pixel, inspect any pixel.
+
+Left: the canvas. Middle: n completions side by side, animated while they
+are generated (speed slider, pause, single step, the current pixel
+highlighted); the method selector says what each method lets a pixel see.
+Right: the inspector, following the selected completion live.
+
+Generation runs in ``CompletionRun``, a plain thread that loads its own copy
+of the model, walks :func:`arstudio.sampling.complete_steps` and leaves the
+latest NumPy snapshot for a ~30 Hz timer to draw. The panel follows
+``state.checkpoint`` for the current model.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from arstudio.gui.completion_run import MAX_SPEED, CompletionRun, example_image, steps_per_second
+from arstudio.gui.qt_canvas import CanvasPanel
+from arstudio.gui.qt_density import DensityPanel
+from arstudio.gui.qt_inspector import InspectorPanel
+from arstudio.gui.qt_pixelview import UNKNOWN_RGB, PixelView, levels_to_rgb
+from arstudio.gui.workers import run_job
+from arstudio.sampling.completion import METHODS, NOTES
+
+
+class CompletePanel(QWidget):
+    message = Signal(str)
+    example_loaded = Signal()
+    completed = Signal()  # a completion finished and is on screen
+
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.path: Path | None = None
+        self.spec = None
+        self.run: CompletionRun | None = None
+        self.results: np.ndarray | None = None  # (n, C, H, W) the last finished completions
+        self.frames: np.ndarray | None = None  # (n, C, H, W) what the views show now
+        self.selected = 0
+        self._seed = 0
+
+        self.canvas_panel = CanvasPanel()
+        self.canvas = self.canvas_panel.canvas
+        self.canvas_panel.load_example_requested.connect(self.load_example)
+        self.canvas.pixel_clicked.connect(self._canvas_pixel)
+
+        self.model_label = QLabel("no model: pick one in the Samples tab or train one")
+        self.model_label.setWordWrap(True)
+        self.count = QSpinBox(minimum=1, maximum=16, value=4, prefix="n = ")
+        self.temperature = QDoubleSpinBox(minimum=0.05, maximum=3.0, singleStep=0.1, value=1.0,
+                                          prefix="T = ")
+        self.method = QComboBox()
+        self.method.addItems(METHODS)
+        self.method.currentTextChanged.connect(self._method_changed)
+        self.note = QLabel(NOTES["raster"])
+        self.note.setWordWrap(True)
+        self.speed = QSlider(Qt.Orientation.Horizontal, minimum=1, maximum=MAX_SPEED, value=7)
+        self.speed.valueChanged.connect(self._speed_changed)
+        self.speed_label = QLabel()
+        self.complete_button = QPushButton("Complete", shortcut="Ctrl+Return")
+        self.complete_button.clicked.connect(self.start_completion)
+        self.pause_button = QPushButton("Pause", checkable=True)
+        self.pause_button.toggled.connect(self._pause_toggled)
+        self.step_button = QPushButton("Step", toolTip="one pixel, while paused")
+        self.step_button.clicked.connect(self._single_step)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.clicked.connect(self.stop)
+        self.to_canvas_button = QPushButton("Send to canvas",
+                                            toolTip="continue from the selected completion")
+        self.to_canvas_button.clicked.connect(self.send_to_canvas)
+        self.progress = QLabel(" ")
+        self.progress.setWordWrap(True)
+
+        self.views: list[PixelView] = []
+        self.views_grid = QGridLayout()
+        self.views_box = QWidget()
+        self.views_box.setLayout(self.views_grid)
+
+        controls = QGridLayout()
+        controls.addWidget(self.count, 0, 0)
+        controls.addWidget(self.temperature, 0, 1)
+        controls.addWidget(self.method, 0, 2)
+        controls.addWidget(self.note, 1, 0, 1, 3)
+        controls.addWidget(QLabel("speed"), 2, 0)
+        controls.addWidget(self.speed, 2, 1)
+        controls.addWidget(self.speed_label, 2, 2)
+        buttons = QHBoxLayout()
+        for b in (self.complete_button, self.pause_button, self.step_button, self.stop_button,
+                  self.to_canvas_button):
+            buttons.addWidget(b)
+        middle = QWidget()
+        mid = QVBoxLayout(middle)
+        mid.addWidget(self.model_label)
+        mid.addLayout(controls)
+        mid.addLayout(buttons)
+        mid.addWidget(self.views_box, 1)
+        mid.addWidget(self.progress)
+
+        self.inspector = InspectorPanel()
+        splitter = QSplitter()
+        splitter.addWidget(self.canvas_panel)
+        splitter.addWidget(middle)
+        splitter.addWidget(self.inspector)
+        splitter.setSizes([360, 420, 320])
+        self.density = DensityPanel()  # shown instead for real-valued 2-D models
+        self.pages = QStackedWidget()
+        self.pages.addWidget(splitter)
+        self.pages.addWidget(self.density)
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.pages)
+
+        self.timer = QTimer(self, interval=33)  # ~30 Hz animation frames
+        self.timer.timeout.connect(self._poll)
+        self._speed_changed(self.speed.value())
+        self._set_running(False)
+        state.subscribe("checkpoint", self.set_checkpoint)
+        if QApplication.instance() is not None:
+            QApplication.instance().aboutToQuit.connect(self.shutdown)
+        if state.get("checkpoint") is not None:
+            self.set_checkpoint(state.get("checkpoint"))
+
+    # --- model ----------------------------------------------------------------------------------
+    def set_checkpoint(self, path):
+        from arstudio.checkpoint import CheckpointError, read_metadata
+        from arstudio.spec import DataSpec
+
+        self.stop()
+        try:
+            meta = read_metadata(path)
+        except (CheckpointError, OSError) as e:
+            self.model_label.setText(f"cannot open {path}: {e}")
+            return
+        spec = DataSpec.from_dict(meta["spec"])
+        self.pages.setCurrentIndex(0)
+        if not spec.discrete and spec.shape == (2,):
+            self.path = None
+            self.pages.setCurrentWidget(self.density)
+            self.density.load(Path(path), meta.get("dataset") or self.state.get("dataset"))
+            return
+        if spec.modality != "image" or not spec.discrete:
+            self.path = None
+            self.model_label.setText(f"{meta['model']} models {spec.describe()}: the canvas paints "
+                                     "discrete images; pick an image model to complete")
+            return
+        self.path, self.spec = Path(path), spec
+        self.model_label.setText(f"{meta['model']} · {spec.describe()} · {meta.get('dataset', '')}")
+        if self.canvas.values.shape != spec.shape or self.canvas.levels != spec.levels:
+            self.canvas_panel.set_shape(*spec.shape, spec.levels)
+        self.inspector.set_model(self.path, spec.levels, spec.shape[0])
+        self.inspector.set_image(self.canvas.values)
+        self._make_views(self.count.value())
+
+    def load_example(self):
+        """A random test image of the current dataset onto the canvas (loaded off the GUI thread)."""
+        name = self.state.get("dataset")
+        if not name or self.spec is None:
+            self.message.emit("no dataset for the current model")
+            return
+        self._seed += 1
+        self.message.emit(f"loading a {name} test image…")
+        run_job(example_image, name, self.spec.shape, self.spec.levels, self._seed,
+                on_done=self._example_ready, on_error=lambda t: self.message.emit(f"cannot load {name}: {t}"))
+
+    def _example_ready(self, answer):
+        image, text = answer
+        if image.shape != self.canvas.values.shape:
+            return  # the model changed while it loaded
+        self.canvas.set_image(image)
+        self.message.emit(text)
+        self.example_loaded.emit()
+
+    # --- running ----------------------------------------------------------------------------------
+    def start_completion(self):
+        if self.path is None:
+            self.message.emit("no image model to complete with")
+            return
+        self.stop()
+        known, mask = self.canvas.known_and_mask()
+        n = self.count.value()
+        self._make_views(n)
+        self.frames = np.repeat(np.where(mask, known, 0)[None], n, axis=0)
+        self._show_frames(None, ~mask)
+        self._seed += 1
+        self.run = CompletionRun(self.path, known, mask, n, self.method.currentText(),
+                                 self.temperature.value(), self._seed, steps_per_second(self.speed.value()))
+        if self.pause_button.isChecked():
+            self.run.paused.set()
+        self.run.start()
+        self._set_running(True)
+        self.timer.start()
+        self.message.emit(f"completing with {self.method.currentText()}…")
+
+    def shutdown(self):
+        """On quit: stop generating, let the thread finish its step, stop the inspector."""
+        run = self.run
+        self.stop()
+        if run is not None:
+            run.thread.join(timeout=5)
+        self.inspector.engine.close(wait=5)
+
+    def stop(self):
+        if self.run is not None:
+            self.run.stopped.set()
+            self.run = None
+        self.timer.stop()
+        self._set_running(False)
+
+    def _poll(self):
+        run = self.run
+        if run is None:
+            return
+        latest = run.take_latest()
+        if latest is not None:
+            self.frames = latest["x"]
+            self._show_frames(latest["index"], latest["pending"])
+            self.progress.setText(f"{latest['phase']}: step {latest['step'] + 1} of {latest['total']}")
+        if run.finished.is_set() and run.take_latest() is None:
+            self.timer.stop()
+            self.run = None
+            self._set_running(False)
+            if run.error:
+                self.message.emit(f"completion failed: {run.error}")
+                self.progress.setText(run.error)
+                return
+            if run.result is None:
+                return
+            self.results = self.frames = run.result["x"]
+            self._show_frames(None)
+            unseen = run.result["unseen"]
+            unseen_hw = unseen.any(0) if unseen.ndim == 3 else unseen
+            self.canvas.set_unseen(unseen_hw if unseen_hw.any() else None)
+            text = f"{run.result['method']}: {run.result['note']}"
+            if unseen_hw.any():
+                text += f" — {int(unseen_hw.sum())} painted pixels unseen (orange on the canvas)"
+            if run.result["ess"] is not None:
+                text += f" — effective candidates {run.result['ess']:.1f}"
+            self.progress.setText(text)
+            self.message.emit("completion done")
+            self.completed.emit()
+
+    def _show_frames(self, index, pending=None):
+        """Draw the frames; ``pending`` (C, H, W) marks entries not generated yet (magenta)."""
+        _, H, W = self.spec.shape
+        cell = None if index is None or index < 0 else divmod(index % (H * W), W)
+        todo = None if pending is None else pending.any(0)[..., None]  # (H, W, 1)
+        for k, view in enumerate(self.views[:len(self.frames)]):
+            rgb = levels_to_rgb(self.frames[k], self.spec.levels)
+            if todo is not None:
+                rgb = np.where(todo, np.array(UNKNOWN_RGB, np.uint8), rgb)
+            view.set_rgb(rgb)
+            view.set_highlight(cell)
+        self.inspector.set_image(self.frames[min(self.selected, len(self.frames) - 1)])
+
+    def _make_views(self, n):
+        if len(self.views) == n:
+            return
+        for v in self.views:
+            v.setParent(None)
+        self.views = []
+        cols = int(np.ceil(np.sqrt(n)))
+        for k in range(n):
+            v = PixelView(min_cell=3)
+            v.pixel_clicked.connect(lambda r, c, k=k: self._view_pixel(k, r, c))
+            self.views_grid.addWidget(v, k // cols, k % cols)
+            self.views.append(v)
+        self.selected = 0
+        self._mark_selected()
+
+    def _mark_selected(self):
+        for k, v in enumerate(self.views):
+            v.selected = k == self.selected
+            v.update()
+
+    def _view_pixel(self, k, row, col):
+        self.selected = k
+        self._mark_selected()
+        if self.frames is not None:
+            self.inspector.set_image(self.frames[k])
+        self.inspector.select_pixel(row, col)
+
+    def _canvas_pixel(self, row, col):
+        known, _ = self.canvas.known_and_mask()
+        self.inspector.set_image(known)
+        self.inspector.select_pixel(row, col)
+
+    def send_to_canvas(self):
+        if self.results is None:
+            return
+        self.canvas.set_unseen(None)
+        self.canvas.set_image(self.results[self.selected])
+        self.message.emit(f"completion {self.selected + 1} is on the canvas: mark what to redraw")
+
+    # --- controls ----------------------------------------------------------------------------------
+    def _method_changed(self, method):
+        self.note.setText(NOTES[method])
+
+    def _speed_changed(self, v):
+        speed = steps_per_second(v)
+        self.speed_label.setText("max" if speed == float("inf") else f"{speed:.0f} px/s")
+        if self.run is not None:
+            self.run.speed = speed
+
+    def _pause_toggled(self, on):
+        if self.run is not None:
+            (self.run.paused.set if on else self.run.paused.clear)()
+        self.pause_button.setText("Resume" if on else "Pause")
+
+    def _single_step(self):
+        if self.run is not None:
+            if not self.pause_button.isChecked():
+                self.pause_button.setChecked(True)
+            self.run.step_once()
+
+    def _set_running(self, running: bool):
+        self.complete_button.setEnabled(not running)
+        self.stop_button.setEnabled(running)
+        self.step_button.setEnabled(running)
+        self.to_canvas_button.setEnabled(not running and self.results is not None)

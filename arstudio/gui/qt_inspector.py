@@ -1,0 +1,273 @@
+"""The inspector: what the model believed at one pixel, what it looked at, what surprised it.
+
+Click a pixel: a bar chart of p(x_i | x_<i) over the levels (or the density
+curve for real-valued mixtures), updated live while a completion animates;
+hovering a bar shows its value. Overlays on the inspected image: the
+receptive field of the clicked output (autograd on the actual model and
+input) or the surprise map, -log2 p(x_i | x_<i) per pixel with the total in
+bits/dim.
+
+The model work runs in ``InspectorEngine``, one background thread that owns
+its own copy of the model and always answers only the latest request; the
+panel polls its answer from a ~30 Hz timer. NumPy goes in and out.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QSpinBox, QVBoxLayout, QWidget
+
+from arstudio.gui.qt_pixelview import PixelView, levels_to_rgb
+
+
+class InspectorEngine:
+    """A worker thread: (checkpoint, image, index) -> conditional, receptive field, surprise map."""
+
+    def __init__(self):
+        self._lock = threading.Condition()
+        self._request: dict | None = None
+        self._result: dict | None = None
+        self._stop = False
+        self._model = None
+        self._model_path: Path | None = None
+        self._thread = threading.Thread(target=self._loop, name="arstudio-inspector", daemon=True)
+        self._thread.start()
+
+    def submit(self, **request):
+        with self._lock:
+            self._request = request  # replaces any request not yet started
+            self._lock.notify()
+
+    def take_result(self) -> dict | None:
+        with self._lock:
+            result, self._result = self._result, None
+            return result
+
+    def close(self, wait: float = 0.0):
+        """Stop the thread; ``wait`` seconds for a computation in flight to finish."""
+        with self._lock:
+            self._stop = True
+            self._lock.notify()
+        if wait:
+            self._thread.join(timeout=wait)
+
+    def _loop(self):
+        while True:
+            with self._lock:
+                while self._request is None and not self._stop:
+                    self._lock.wait()
+                if self._stop:
+                    return
+                request, self._request = self._request, None
+            try:
+                result = self._compute(**request)
+            except Exception as e:  # noqa: BLE001 — shown in the panel, never a crash
+                result = {"error": f"{type(e).__name__}: {e}", "serial": request.get("serial")}
+            with self._lock:
+                self._result = result
+
+    def _compute(self, path, x, index, receptive=False, surprise=False, serial=0):
+        import torch
+
+        from arstudio.checkpoint import load_checkpoint
+        from arstudio.inspect.conditionals import nll_map, pixel_conditional
+        from arstudio.inspect.receptive_field import receptive_field
+
+        if self._model_path != path:
+            self._model, self._model_path = load_checkpoint(path), path
+        model = self._model
+        dtype = torch.long if model.spec.discrete else torch.float32
+        xt = torch.as_tensor(np.asarray(x)).to(dtype)
+        c = pixel_conditional(model, xt, index)
+        out = {"serial": serial, "index": index, "value": c.value, "log_prob": c.log_prob,
+               "probs": c.probs, "grid": c.grid, "density": c.density}
+        if receptive:
+            field = receptive_field(model, xt, index).numpy()  # (C, H, W)
+            out["receptive"] = field.sum(0) if field.ndim == 3 else field
+        if surprise:
+            bits = nll_map(model, xt).numpy()
+            out["surprise"] = bits.sum(0) if bits.ndim == 3 else bits
+            out["bits_per_dim"] = float(bits.mean())
+        return out
+
+
+def field_overlay(values: np.ndarray) -> np.ndarray:
+    """(H, W) |gradient| -> RGBA: pixels with no influence dimmed, the others cyan by strength."""
+    reach = values > 0
+    strength = np.sqrt(values / (float(values.max()) or 1.0))  # sqrt: weak links stay visible
+    out = np.zeros((*values.shape, 4), np.uint8)
+    out[~reach] = (0, 0, 0, 170)
+    out[reach, :3] = (0, 200, 255)
+    out[reach, 3] = (90 + 150 * strength[reach]).astype(np.uint8)
+    return out
+
+
+def heat_map(values: np.ndarray) -> np.ndarray:
+    """(H, W) non-negative values -> opaque (H, W, 4) black-red-yellow-white heat map."""
+    v = np.clip(values / (float(values.max()) or 1.0), 0, 1)
+    rgb = np.stack([np.clip(3 * v, 0, 1), np.clip(3 * v - 1, 0, 1), np.clip(3 * v - 2, 0, 1)], -1)
+    out = np.full((*values.shape, 4), 255, np.uint8)
+    out[..., :3] = (rgb * 255).astype(np.uint8)
+    return out
+
+
+class InspectorPanel(QWidget):
+    updated = Signal()  # a new conditional is on the chart
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.engine = InspectorEngine()
+        self.path: Path | None = None
+        self.levels: int | None = 2
+        self.image: np.ndarray | None = None  # (C, H, W) the inspected image
+        self.pixel: tuple[int, int] | None = None
+        self.last: dict | None = None  # the latest answer shown
+        self._serial = 0
+        self._dirty = False
+
+        self.title = QLabel("click a pixel to see its conditional")
+        self.title.setWordWrap(True)
+        self.plot = pg.PlotWidget()
+        self.plot.setMinimumHeight(180)
+        self.plot.setLabel("left", "probability")
+        self.plot.setLabel("bottom", "level")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)  # show 0.25, not 250 (×0.001)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.bars = pg.BarGraphItem(x=np.arange(2), height=np.zeros(2), width=0.8, brush=(90, 150, 230))
+        self.curve = pg.PlotDataItem(pen=pg.mkPen((90, 150, 230), width=2))
+        self.value_line = pg.InfiniteLine(angle=90, pen=pg.mkPen((255, 200, 0), width=2))
+        for item in (self.bars, self.curve, self.value_line):
+            self.plot.addItem(item)
+        self.hover = QLabel(" ")
+        self.plot.scene().sigMouseMoved.connect(self._hovered)
+        self.details = QLabel(" ")
+
+        self.view = PixelView(min_cell=3)
+        self.view.pixel_clicked.connect(self.select_pixel)
+        self.overlay_group = QButtonGroup(self)
+        overlays = QHBoxLayout()
+        self.overlay_buttons = {}
+        for name in ("none", "receptive field", "surprise"):
+            b = QRadioButton(name)
+            self.overlay_group.addButton(b)
+            b.toggled.connect(self._overlay_changed)
+            overlays.addWidget(b)
+            self.overlay_buttons[name] = b
+        self.overlay_buttons["none"].setChecked(True)
+        self.channel = QSpinBox(minimum=0, maximum=0, prefix="channel ")
+        self.channel.valueChanged.connect(lambda _v: self._request())
+        overlays.addWidget(self.channel)
+        self.bpd = QLabel(" ")
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.plot, 2)
+        layout.addWidget(self.hover)
+        layout.addWidget(self.details)
+        layout.addLayout(overlays)
+        layout.addWidget(self.view, 3)
+        layout.addWidget(self.bpd)
+
+        self.timer = QTimer(self, interval=33)  # ~30 Hz: show only the latest answer
+        self.timer.timeout.connect(self._poll)
+        self.timer.start()
+
+    # --- inputs --------------------------------------------------------------------------------
+    def set_model(self, path: Path | None, levels: int | None, channels: int):
+        self.path, self.levels = path, levels
+        self.channel.setMaximum(max(0, channels - 1))
+        self.last = None
+
+    def set_image(self, image: np.ndarray):
+        """The image to inspect, (C, H, W); cheap to call at every animation frame."""
+        self.image = np.array(image)
+        self.view.set_rgb(levels_to_rgb(self.image, self.levels or 2) if self.levels else self._grey(self.image))
+        self._request()
+
+    def select_pixel(self, row: int, col: int):
+        self.pixel = (row, col)
+        self.view.set_highlight(self.pixel)
+        self._request()
+
+    @staticmethod
+    def _grey(x):
+        v = (x - x.min()) / max(float(x.max() - x.min()), 1e-8)
+        return np.repeat((v[0] * 255).astype(np.uint8)[..., None], 3, axis=2)
+
+    def flat_index(self) -> int:
+        _, H, W = self.image.shape
+        r, c = self.pixel
+        return self.channel.value() * H * W + r * W + c
+
+    def overlay_mode(self) -> str:
+        return next(n for n, b in self.overlay_buttons.items() if b.isChecked())
+
+    def _overlay_changed(self, on: bool):
+        if on:
+            self.view.set_overlay(None)
+            self._request()
+
+    def _request(self):
+        if self.path is None or self.image is None or self.pixel is None:
+            return
+        self._serial += 1
+        mode = self.overlay_mode()
+        self.engine.submit(path=self.path, x=self.image.copy(), index=self.flat_index(),
+                           receptive=mode == "receptive field", surprise=mode == "surprise",
+                           serial=self._serial)
+
+    # --- output --------------------------------------------------------------------------------
+    def _poll(self):
+        result = self.engine.take_result()
+        if result is None:
+            return
+        if "error" in result:
+            self.details.setText(f"cannot inspect: {result['error']}")
+            return
+        self.last = result
+        r, c = self.pixel
+        self.title.setText(f"pixel (row {r}, col {c}), channel {self.channel.value()}: p(x_i | x_<i)")
+        if result["probs"] is not None:
+            probs = result["probs"]
+            self.bars.setOpts(x=np.arange(len(probs)), height=probs, width=0.8)
+            self.curve.setData([], [])
+            self.plot.setXRange(-0.6, len(probs) - 0.4, padding=0)
+            self.plot.setYRange(0, max(0.05, float(probs.max()) * 1.1), padding=0)
+        else:
+            self.bars.setOpts(x=np.arange(0), height=np.zeros(0))
+            self.curve.setData(result["grid"], result["density"])
+            self.plot.enableAutoRange()
+        self.value_line.setValue(result["value"])
+        bits = -result["log_prob"] / np.log(2.0)
+        self.details.setText(f"value {result['value']:g}   p = {np.exp(result['log_prob']):.4f}   "
+                             f"surprise {bits:.2f} bits")
+        if "receptive" in result:
+            self.view.set_overlay(field_overlay(result["receptive"]))
+            seen = int((result["receptive"] > 0).sum())
+            self.bpd.setText(f"receptive field: {seen} pixels reach this output (cyan; dimmed: no influence)")
+        elif "surprise" in result:
+            self.view.set_overlay(heat_map(result["surprise"]))
+            self.bpd.setText(f"surprise map: {result['bits_per_dim']:.3f} bits/dim in all")
+        else:
+            self.bpd.setText(" ")
+        self.updated.emit()
+
+    def _hovered(self, pos):
+        if self.last is None:
+            return
+        x = self.plot.getPlotItem().vb.mapSceneToView(pos).x()
+        if self.last["probs"] is not None:
+            k = round(x)
+            if 0 <= k < len(self.last["probs"]):
+                self.hover.setText(f"level {k}: p = {self.last['probs'][k]:.4f}")
+        elif self.last["grid"] is not None:
+            j = np.clip(np.searchsorted(self.last["grid"], x), 0, len(self.last["grid"]) - 1)
+            self.hover.setText(f"x = {self.last['grid'][j]:.3f}: density {self.last['density'][j]:.4f}")
+
+    def closeEvent(self, event):
+        self.engine.close()
+        super().closeEvent(event)

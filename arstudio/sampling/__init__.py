@@ -1,0 +1,13 @@
+"""Sampling beyond the model protocol: completion of painted inputs by several methods."""
+from arstudio.sampling.completion import (
+                                          METHODS,
+                                          CompletionResult,
+                                          CompletionStep,
+                                          any_order_support,
+                                          complete,
+                                          complete_steps,
+                                          unseen_painted,
+)
+
+__all__ = ["METHODS", "CompletionResult", "CompletionStep", "any_order_support", "complete",
+           "complete_steps", "unseen_painted"]
