@@ -57,6 +57,7 @@ class RunView(QWidget):
             label.setObjectName(f"figure_{key}")
             # a changing number must not re-lay out the window (and repaint the plot) every step
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            label.setMinimumWidth(label.fontMetrics().horizontalAdvance("00,000 / 00,000"))
             fig_layout.addWidget(QLabel(titles[key] + ":"), i // 5 * 2, i % 5)
             fig_layout.addWidget(label, i // 5 * 2 + 1, i % 5)
 
@@ -145,6 +146,7 @@ class RunView(QWidget):
         self.figures["speed"].setText(f"{f.examples_per_s:,.0f} ex/s" if f.examples_per_s else "–")
         self.figures["elapsed"].setText(format_seconds(f.elapsed))
         self.figures["device"].setText(f.device())
+        self.figures["device"].setToolTip(f.device())  # a long GPU name may not fit its column
         params = f.parameters()
         self.figures["params"].setText(f"{params:,}" if params else "–")
         self._update_timeline()
