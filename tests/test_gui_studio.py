@@ -166,6 +166,16 @@ def test_open_cli_run_compare_session_and_presentation(window, qtbot, cli_run, t
     studio = window.studio
     assert not studio.open_run(tmp_path)  # not a run: a message, not a crash
     assert "not a run folder" in studio.train.banner.text()
+
+    # a run whose worker failed (the worker's own error path writes status.json "failed")
+    from arstudio.runs import run_training
+    from arstudio.training import TrainConfig, TrainingError
+
+    with pytest.raises(TrainingError):
+        run_training("pixelcnn", "digits", tmp_path / "failed", SMALL, TrainConfig(steps=5, optimizer="bogus"))
+    assert studio.open_run(tmp_path / "failed")
+    assert studio.train.ended_state == "failed" and studio.train.banner.isVisible()
+    assert "unknown optimizer 'bogus'" in studio.train.banner.text() and "No checkpoint was saved" in studio.train.banner.text()
     assert studio.open_run(cli_run)
     view = studio.train.view
     assert list(view.train_curve.getData()[0]) == list(range(5, 41, 5))
