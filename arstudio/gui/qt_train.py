@@ -48,11 +48,14 @@ def worker_command(model: str, data: str, settings: dict, train: dict, out: Path
     return cmd
 
 
-def _lower_priority():  # runs in the child before exec: the window keeps the CPU it needs
-    try:
-        os.nice(10)
-    except OSError:
-        pass
+def _lower_priority(pid: int) -> None:
+    """The worker yields the CPU to the window when both want it (nice 10 on POSIX);
+    set from here rather than by a preexec_fn, which is unsafe with threads."""
+    if hasattr(os, "setpriority"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, pid, 10)
+        except OSError:
+            pass
 
 
 class TrainPanel(QWidget):
@@ -147,8 +150,8 @@ class TrainPanel(QWidget):
         log = open(out / "worker.log", "wb")
         try:
             self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                            start_new_session=True,
-                                            preexec_fn=_lower_priority if os.name == "posix" else None)
+                                            start_new_session=True)
+            _lower_priority(self.process.pid)
         except OSError as e:
             self._error(f"could not start the training process: {e}")
             return None
