@@ -219,6 +219,7 @@ def cmd_bench(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="arstudio", description="A studio for deep autoregressive models. "
                                 "With no command, opens the window.")
+    p.add_argument("--session", metavar="FILE", help="open the studio with a session file (TOML)")
     sub = p.add_subparsers(dest="command")
 
     t = sub.add_parser("train", help="train a model into a run folder")
@@ -272,7 +273,7 @@ def main(argv=None) -> int:
     if args.command is None:
         from arstudio.gui.launch import launch
 
-        return launch()
+        return launch(session=args.session)
     try:
         return args.func(args)
     except (KeyError, ValueError) as e:  # bad names or settings: a message, not a traceback

@@ -5,7 +5,7 @@ import os
 import sys
 
 
-def launch(argv=None) -> int:
+def launch(argv=None, session=None) -> int:
     from arstudio.syscheck import check_audio, check_gui
 
     if not os.environ.get("ARSTUDIO_NO_SYSCHECK"):
@@ -28,4 +28,6 @@ def launch(argv=None) -> int:
     app.setOrganizationName("ARStudio")
     window = MainWindow()
     window.show()
+    if session:
+        window.studio.load_session(session)  # a bad file is a message in the window, not an abort
     return app.exec()

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget
 import arstudio
 from arstudio.gui.qt_complete import CompletePanel
 from arstudio.gui.qt_samples import SamplesPanel
+from arstudio.gui.qt_studio import Studio
 from arstudio.gui.state import StudioState
 
 
@@ -26,8 +27,12 @@ class MainWindow(QMainWindow):
         self.complete.message.connect(lambda text: self.statusBar().showMessage(text))
         self.tabs.addTab(self.complete, "Complete")
         self._menus()
+        self.studio = Studio(self)  # Train and Compare tabs, runs, sessions, presentation mode
         self.statusBar().showMessage("ready")
         self.samples.start()
+
+    def closeEvent(self, event):
+        event.accept() if self.studio.confirm_close() else event.ignore()
 
     def _bundled_chosen(self, row: int):
         model = self.samples.current()

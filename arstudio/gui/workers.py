@@ -29,14 +29,27 @@ class Job(QRunnable):
         try:
             result = self.fn(*self.args, **self.kwargs)
         except Exception as e:  # shown to the user as a message, never a crash
-            self.signals.failed.emit(f"{type(e).__name__}: {e}")
+            self._emit(self.signals.failed, f"{type(e).__name__}: {e}")
             traceback.print_exc()
         else:
-            self.signals.done.emit(result)
+            self._emit(self.signals.done, result)
+
+    @staticmethod
+    def _emit(signal, value):
+        try:
+            signal.emit(value)
+        except RuntimeError:  # the app shut down while this job ran: nobody is listening
+            pass
+
+
+_LIVE: set[Job] = set()  # a job's Python side (and its signals) must outlive the run
 
 
 def run_job(fn: Callable, *args, on_done=None, on_error=None, **kwargs) -> Job:
     job = Job(fn, *args, **kwargs)
+    _LIVE.add(job)
+    job.signals.done.connect(lambda _result: _LIVE.discard(job))
+    job.signals.failed.connect(lambda _text: _LIVE.discard(job))
     if on_done:
         job.signals.done.connect(on_done)
     if on_error:

@@ -1,0 +1,307 @@
+"""Model and data picker, driven entirely by the registries.
+
+Models are grouped by family; the explanation, paper and factorisation come
+from each :class:`ModelInfo`; only datasets the model ``supports`` are
+offered; the hyper-parameter form is generated from the model's ``Config``
+dataclass (the comment beside each default becomes the tooltip) and the
+presets from ``info.presets``. No model has code of its own here.
+"""
+from __future__ import annotations
+
+import dataclasses
+import html
+import inspect
+import re
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel,
+                               QLineEdit, QSpinBox, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+
+from arstudio.gui.workers import run_job
+
+DEFAULTS = "defaults"
+CUSTOM = "custom"  # settings that match no preset; choosing it changes nothing
+
+
+def count_parameters(model_name: str, spec, overrides: dict) -> int:
+    """Runs in a pool thread: build the model for the data and count its weights."""
+    from arstudio.models.registry import build_model
+
+    return build_model(model_name, spec, **overrides).num_parameters()
+
+
+def field_comments(config_cls) -> dict[str, str]:
+    """``name: type = default  # comment`` lines of a Config -> {name: comment}."""
+    try:
+        source = inspect.getsource(config_cls)
+    except (OSError, TypeError):
+        return {}
+    found = {}
+    for line in source.splitlines():
+        m = re.match(r"\s*(\w+)\s*:[^#]*#\s*(.+)$", line)
+        if m:
+            found[m.group(1)] = m.group(2).strip()
+    return found
+
+
+def parse_text(text: str):
+    """A free-text setting: number, bool, None or the string itself (as the CLI reads --set)."""
+    from arstudio.cli import _parse_value
+
+    return _parse_value(text.strip())
+
+
+class ConfigForm(QWidget):
+    """One editor per field of a frozen Config dataclass, chosen by the default's type."""
+
+    changed = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.layout_ = QFormLayout(self)
+        self.editors: dict[str, QWidget] = {}
+        self.defaults: dict = {}
+
+    def set_config(self, config_cls) -> None:
+        while self.layout_.rowCount():
+            self.layout_.removeRow(0)
+        self.editors, self.defaults = {}, {}
+        comments = field_comments(config_cls)
+        for f in dataclasses.fields(config_cls):
+            default = f.default if f.default is not dataclasses.MISSING else (
+                f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+            editor = self._editor_for(default)
+            editor.setToolTip(comments.get(f.name, ""))
+            editor.setObjectName(f"setting_{f.name}")
+            self.editors[f.name] = editor
+            self.defaults[f.name] = default
+            label = QLabel(f.name.replace("_", " "))
+            label.setToolTip(comments.get(f.name, ""))
+            self.layout_.addRow(label, editor)
+            self.set_value(f.name, default)
+
+    def _editor_for(self, default) -> QWidget:
+        if isinstance(default, bool):
+            w = QCheckBox()
+            w.toggled.connect(self.changed)
+        elif isinstance(default, int):
+            w = QSpinBox(minimum=-1_000_000, maximum=1_000_000)
+            w.valueChanged.connect(self.changed)
+        elif isinstance(default, float):
+            w = QDoubleSpinBox(minimum=-1e6, maximum=1e6, decimals=6, singleStep=0.01)
+            w.valueChanged.connect(self.changed)
+        else:  # strings, None and anything else: free text, read as the CLI would
+            w = QLineEdit()
+            w.editingFinished.connect(self.changed)
+        return w
+
+    def set_value(self, name: str, value) -> None:
+        w = self.editors[name]
+        if isinstance(w, QCheckBox):
+            w.setChecked(bool(value))
+        elif isinstance(w, QSpinBox):
+            w.setValue(int(value))
+        elif isinstance(w, QDoubleSpinBox):
+            w.setValue(float(value))
+        else:
+            w.setText("none" if value is None else str(value))
+
+    def value(self, name: str):
+        w = self.editors[name]
+        if isinstance(w, QCheckBox):
+            return w.isChecked()
+        if isinstance(w, (QSpinBox, QDoubleSpinBox)):
+            return w.value()
+        return parse_text(w.text())
+
+    def values(self) -> dict:
+        return {name: self.value(name) for name in self.editors}
+
+    def overrides(self) -> dict:
+        """Only the settings that differ from the Config defaults."""
+        return {k: v for k, v in self.values().items() if v != self.defaults[k]}
+
+
+class PickerPanel(QWidget):
+    """Choose a model, a compatible dataset, a preset and the settings."""
+
+    changed = Signal()  # model, data or a setting changed
+    parameters_counted = Signal(object)  # int, or None when the model cannot be built
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        from arstudio.data import list_datasets
+        from arstudio.models.registry import list_models
+
+        self.models = {info.name: info for info in list_models()}
+        self.datasets = list_datasets()
+        self.parameter_count: int | None = None
+        self._count_request = 0
+
+        self.tree = QTreeWidget()
+        self.tree.setHeaderHidden(True)
+        self.tree.setMinimumHeight(140)
+        families: dict[str, QTreeWidgetItem] = {}
+        for info in self.models.values():
+            parent_item = families.get(info.family)
+            if parent_item is None:
+                parent_item = families[info.family] = QTreeWidgetItem(self.tree, [info.family])
+                parent_item.setFlags(parent_item.flags() & ~parent_item.flags().ItemIsSelectable)
+            item = QTreeWidgetItem(parent_item, [info.name])
+            item.setToolTip(0, info.paper)
+        self.tree.expandAll()
+        self.tree.currentItemChanged.connect(lambda *_: self._model_chosen())
+
+        self.about = QLabel()
+        self.about.setWordWrap(True)
+        self.about.setTextFormat(self.about.textFormat().RichText)
+        self.data = QComboBox()
+        self.data.currentIndexChanged.connect(lambda _i: self._settings_changed())
+        self.params = QLabel("–")
+        self.preset = QComboBox()
+        self.preset.activated.connect(lambda _i: self._apply_preset(self.preset.currentText()))
+        self.form = ConfigForm()
+        self.form.changed.connect(self._settings_changed)
+
+        choice = QFormLayout()
+        choice.addRow("Data", self.data)
+        choice.addRow("Parameters", self.params)
+        choice.addRow("Preset", self.preset)
+        settings = QGroupBox("Hyper-parameters")
+        settings_layout = QVBoxLayout(settings)
+        settings_layout.addWidget(self.form)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("<b>Model</b>"))
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.about)
+        layout.addLayout(choice)
+        layout.addWidget(settings)
+
+    # --- selection -------------------------------------------------------------------
+    def model_name(self) -> str | None:
+        item = self.tree.currentItem()
+        if item is None or item.parent() is None:
+            return None
+        return item.text(0)
+
+    def dataset_name(self) -> str | None:
+        return self.data.currentData()
+
+    def dataset_spec(self):
+        name = self.dataset_name()
+        return next((d.spec for d in self.datasets if d.name == name), None)
+
+    def selection(self) -> dict:
+        return {"model": self.model_name(), "data": self.dataset_name(),
+                "preset": self.preset.currentText(), "settings": self.form.overrides()}
+
+    def select(self, model: str, data: str | None = None, settings: dict | None = None,
+               preset: str | None = None) -> None:
+        """Set the picker from a session file or a run's config; unknown names raise KeyError."""
+        if model not in self.models:
+            raise KeyError(f"model {model!r} is not registered here")
+        for item in self._model_items():
+            if item.text(0) == model:
+                self.tree.setCurrentItem(item)
+        if data is not None:
+            index = self.data.findData(data)
+            if index < 0:
+                raise KeyError(f"{model} cannot train on dataset {data!r} (or it is not registered)")
+            self.data.setCurrentIndex(index)
+        if preset and self.preset.findText(preset) >= 0:
+            self.preset.setCurrentText(preset)
+            self._apply_preset(preset)
+        for name, value in (settings or {}).items():
+            if name in self.form.editors:
+                self.form.set_value(name, value)
+        if settings is not None:
+            self._show_matching_preset()
+        self._settings_changed()
+
+    def _show_matching_preset(self) -> None:
+        """Name the preset these settings are (a run's config), or say they are custom."""
+        values = self.form.values()
+        info = self.models[self.model_name()]
+        matches = [p for p, o in info.presets.items()
+                   if all(values.get(k) == v for k, v in {**self.form.defaults, **o}.items())]
+        name = matches[0] if matches else (DEFAULTS if not self.form.overrides() else CUSTOM)
+        if self.preset.findText(name) < 0:
+            self.preset.addItem(name)
+        self.preset.setCurrentText(name)
+
+    def select_first(self, preferred: str = "pixelcnn") -> None:
+        items = self._model_items()
+        chosen = next((i for i in items if i.text(0) == preferred), items[0] if items else None)
+        if chosen is not None:
+            self.tree.setCurrentItem(chosen)
+
+    def _model_items(self) -> list[QTreeWidgetItem]:
+        out = []
+        for i in range(self.tree.topLevelItemCount()):
+            family = self.tree.topLevelItem(i)
+            out.extend(family.child(j) for j in range(family.childCount()))
+        return out
+
+    # --- reacting ----------------------------------------------------------------------
+    def _model_chosen(self) -> None:
+        name = self.model_name()
+        if name is None:
+            return
+        info = self.models[name]
+        self.about.setText(
+            f"<b>{html.escape(info.name)}</b> — {html.escape(info.family)}<br>{html.escape(info.summary)}"
+            f"<br><i>{html.escape(info.paper)}</i><br><tt>{html.escape(info.factorisation)}</tt>")
+        previous = self.dataset_name()
+        self.data.blockSignals(True)
+        self.data.clear()
+        for d in self.datasets:
+            if info.supports(d.spec):
+                self.data.addItem(f"{d.name}  ({d.spec.describe()})", d.name)
+        keep = self.data.findData(previous)
+        self.data.setCurrentIndex(keep if keep >= 0 else 0)
+        self.data.blockSignals(False)
+        self.preset.clear()
+        self.preset.addItems([DEFAULTS] + list(info.presets))
+        if "quick demo" in info.presets:  # a demo should start quickly unless asked otherwise
+            self.preset.setCurrentText("quick demo")
+        self.form.set_config(info.config)
+        self._apply_preset(self.preset.currentText())
+
+    def _apply_preset(self, preset: str) -> None:
+        name = self.model_name()
+        if name is None:
+            return
+        if preset == CUSTOM:
+            return
+        overrides = self.models[name].presets.get(preset, {}) if preset != DEFAULTS else {}
+        for field_name, default in self.form.defaults.items():
+            self.form.set_value(field_name, overrides.get(field_name, default))
+        self._settings_changed()
+
+    def _settings_changed(self) -> None:
+        self._count()
+        self.changed.emit()
+
+    def _count(self) -> None:
+        name, spec = self.model_name(), self.dataset_spec()
+        if name is None or spec is None:
+            self.params.setText("no compatible dataset" if name else "–")
+            return
+        self._count_request += 1
+        request = self._count_request
+        self.params.setText("counting…")
+
+        def done(n):
+            if request == self._count_request:  # an older count finishing late is ignored
+                self.parameter_count = n
+                self.params.setText(f"{n:,} for {spec.describe()}")
+                self.parameters_counted.emit(n)
+
+        def failed(text):
+            if request == self._count_request:
+                self.parameter_count = None
+                self.params.setText(f"cannot build: {text}")
+                self.parameters_counted.emit(None)
+
+        run_job(count_parameters, name, spec, self.form.overrides(), on_done=done, on_error=failed)

@@ -1,0 +1,316 @@
+"""Train tab: start a worker process, follow its run folder, pause/resume/stop.
+
+The window never trains. ``Start`` launches ``python -m arstudio train ...
+--out RUN`` as a separate process (its own session, so it may outlive the
+window) and a ~30 Hz timer reads what the worker appended to the run folder.
+Pause, resume and stop are requests written to ``control.json``. A crash,
+NaN, out-of-memory or kill ends that process only; the panel says why.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QPushButton,
+                               QSpinBox, QVBoxLayout, QWidget)
+
+from arstudio.gui.qt_runview import RunView
+from arstudio.paths import ROOT
+from arstudio.runs import RunError
+from arstudio.runs.follow import FINISHED, RunFollower
+
+TICK_MS = 33  # ~30 Hz: read new events, redraw only what changed
+STATUS_EVERY = 15  # ticks between reads of status.json and the process (~0.5 s)
+
+
+def runs_root() -> Path:
+    return Path(os.environ.get("ARSTUDIO_RUNS", "runs")).resolve()
+
+
+def worker_command(model: str, data: str, settings: dict, train: dict, out: Path) -> list[str]:
+    """The exact CLI line the window runs; also what a lecturer could type."""
+    cmd = [sys.executable, "-m", "arstudio", "train", "--model", model, "--data", data,
+           "--out", str(out), "--quiet"]
+    for key in ("steps", "batch_size", "lr", "device"):
+        if key in train:
+            cmd += [f"--{key.replace('_', '-')}", str(train[key])]
+    every = train.get("snapshot_every")
+    if every:
+        for key in ("eval_every", "sample_every", "checkpoint_every"):
+            cmd += ["--train-set", f"{key}={every}"]
+        cmd += ["--train-set", f"log_every={max(1, min(10, every // 5))}"]
+    for key, value in settings.items():
+        cmd += ["--set", f"{key}={'none' if value is None else value}"]
+    return cmd
+
+
+def _lower_priority(pid: int) -> None:
+    """The worker yields the CPU to the window when both want it (nice 10 on POSIX);
+    set from here rather than by a preexec_fn, which is unsafe with threads."""
+    if hasattr(os, "setpriority"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, pid, 10)
+        except OSError:
+            pass
+
+
+class TrainPanel(QWidget):
+    message = Signal(str)  # status-bar text
+    run_changed = Signal(object)  # Path of the run now shown
+    run_ended = Signal(str)  # final state: done | stopped | failed | crashed
+
+    def __init__(self, picker, parent=None):
+        super().__init__(parent)
+        from arstudio.devices import available_devices
+
+        self.picker = picker
+        self.process: subprocess.Popen | None = None
+        self.pending_out: Path | None = None  # started, config.json not written yet
+        self.follower: RunFollower | None = None
+        self.ended_state: str | None = None
+        self._ticks = 0
+
+        self.device = QComboBox()
+        self.device.addItems(["auto"] + available_devices())
+        self.device.setToolTip("found here: " + ", ".join(available_devices()))
+        self.steps = QSpinBox(minimum=1, maximum=10_000_000, value=1000, singleStep=100)
+        self.batch = QSpinBox(minimum=1, maximum=65536, value=64)
+        self.lr = QDoubleSpinBox(minimum=1e-6, maximum=1.0, decimals=5, singleStep=1e-4, value=1e-3)
+        self.snapshot = QSpinBox(minimum=1, maximum=1_000_000, value=100)
+        self.snapshot.setToolTip("validation, sample grid and checkpoint every N steps")
+        self.start_button = QPushButton("Start")
+        self.pause_button = QPushButton("Pause")
+        self.stop_button = QPushButton("Stop")
+        self.start_button.clicked.connect(self.start_training)
+        self.pause_button.clicked.connect(self.pause_resume)
+        self.stop_button.clicked.connect(self.stop)
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("QLabel { background: #fde2e1; color: #7a1210; padding: 6px; border-radius: 4px; }")
+        self.banner.hide()
+        self.view = RunView()
+
+        form = QFormLayout()
+        form.addRow("Device", self.device)
+        form.addRow("Steps", self.steps)
+        form.addRow("Batch size", self.batch)
+        form.addRow("Learning rate", self.lr)
+        form.addRow("Snapshot every", self.snapshot)
+        buttons = QVBoxLayout()
+        for b in (self.start_button, self.pause_button, self.stop_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        controls = QHBoxLayout()
+        controls.addLayout(form)
+        controls.addLayout(buttons)
+        controls.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(controls)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.view, 1)
+
+        self.timer = QTimer(self, interval=TICK_MS)
+        self.timer.timeout.connect(self._tick)
+        self._set_buttons()
+
+    # --- settings (session files) -------------------------------------------------
+    def train_settings(self) -> dict:
+        return {"steps": self.steps.value(), "batch_size": self.batch.value(), "lr": self.lr.value(),
+                "device": self.device.currentText(), "snapshot_every": self.snapshot.value()}
+
+    def set_train_settings(self, s: dict) -> None:
+        self.steps.setValue(int(s.get("steps", self.steps.value())))
+        self.batch.setValue(int(s.get("batch_size", self.batch.value())))
+        self.lr.setValue(float(s.get("lr", self.lr.value())))
+        self.snapshot.setValue(int(s.get("snapshot_every", self.snapshot.value())))
+        if self.device.findText(str(s.get("device", ""))) >= 0:
+            self.device.setCurrentText(s["device"])
+
+    # --- actions ------------------------------------------------------------------------
+    def start_training(self) -> Path | None:
+        sel = self.picker.selection()
+        if not sel["model"] or not sel["data"]:
+            self._error("choose a model and a compatible dataset first")
+            return None
+        if self._own_worker_running():
+            self._error("a training run is already going; stop it first")
+            return None
+        out = runs_root() / f"{sel['model']}-{sel['data']}-{time.strftime('%Y%m%d-%H%M%S')}"
+        while out.exists():
+            out = out.with_name(out.name + "+")
+        out.mkdir(parents=True)
+        cmd = worker_command(sel["model"], sel["data"], sel["settings"], self.train_settings(), out)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])
+        env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 2) - 1)))
+        log = open(out / "worker.log", "wb")
+        try:
+            self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                            start_new_session=True)
+            _lower_priority(self.process.pid)
+        except OSError as e:
+            self._error(f"could not start the training process: {e}")
+            return None
+        finally:
+            log.close()
+        self.pending_out = out
+        self.follower = None
+        self.ended_state = None
+        self.view.follow(None)
+        self.banner.hide()
+        self.message.emit(f"starting {sel['model']} on {sel['data']} -> {out}")
+        self.timer.start()
+        self._set_buttons()
+        return out
+
+    def pause_resume(self) -> None:
+        if self.follower is None or not self.active():
+            return
+        paused = self.follower.status().get("state") == "paused" or self.pause_button.text() == "Resume"
+        self.follower.run.request("resume" if paused else "pause")
+        self.pause_button.setText("Pause" if paused else "Resume")
+        self.message.emit("resuming…" if paused else "pausing after this step…")
+
+    def stop(self) -> None:
+        if self.follower is not None and self.active():
+            self.follower.run.request("stop")
+            self.message.emit("stopping: the worker finishes the step, tests and saves a checkpoint")
+
+    def open_run(self, path) -> RunFollower:
+        """Show any run folder: finished, failed, or still being written by another process."""
+        follower = RunFollower(path)  # raises RunError with a message for a non-run
+        if self._own_worker_running() and self.pending_out != follower.path:
+            self.message.emit("the run started here keeps training in the background")
+        self.follower = follower
+        self.pending_out = None
+        self.ended_state = None
+        self.banner.hide()
+        self.view.follow(follower)
+        follower.poll()
+        self._check_finished()
+        self.view.refresh(self._state_text())
+        self.timer.start()
+        self._set_buttons()
+        self.run_changed.emit(follower.path)
+        return follower
+
+    # --- state ---------------------------------------------------------------------------
+    def _own_worker_running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def active(self) -> bool:
+        """Is the shown run still training (here, or in a process left running earlier)?"""
+        if self._own_worker_running() and self.pending_out is not None:
+            return True
+        f = self.follower
+        if f is None or self.ended_state is not None:
+            return False
+        if self.process is not None and self.follower.path == self._process_out():
+            return self.process.poll() is None
+        return f.status().get("state") in ("running", "paused") and f.worker_alive() is True
+
+    def _process_out(self) -> Path | None:
+        if self.process is None:
+            return None
+        args = self.process.args
+        return Path(args[args.index("--out") + 1])
+
+    def _state_text(self) -> str:
+        if self.ended_state:
+            return self.ended_state
+        if self.follower is None:
+            return "starting…"
+        return self.follower.status().get("state", "unknown")
+
+    def _set_buttons(self) -> None:
+        active = self.active()
+        self.start_button.setEnabled(not self._own_worker_running())
+        self.pause_button.setEnabled(active and self.follower is not None)
+        self.stop_button.setEnabled(active and self.follower is not None)
+        if not active:
+            self.pause_button.setText("Pause")
+
+    def _error(self, text: str) -> None:
+        self.banner.setText(text)
+        self.banner.show()
+        self.message.emit(text)
+
+    # --- following ------------------------------------------------------------------------
+    def _tick(self) -> None:
+        self._ticks += 1
+        if self.pending_out is not None and self.follower is None:
+            if (self.pending_out / "config.json").is_file():
+                try:
+                    self.follower = RunFollower(self.pending_out)
+                except RunError:
+                    pass  # config.json is written atomically; unreadable means not yet
+                else:
+                    self.view.follow(self.follower)
+                    self.run_changed.emit(self.follower.path)
+            elif self.process is not None and self.process.poll() is not None:
+                self._worker_gone_before_start()
+                return
+        if self.follower is None:
+            return
+        self.follower.poll()
+        if self._ticks % STATUS_EVERY == 0 or self.follower.finished:
+            self._check_finished()
+            self._set_buttons()
+            self.view.refresh(self._state_text())
+        else:
+            self.view.refresh()
+
+    def _check_finished(self) -> None:
+        if self.ended_state is not None or self.follower is None:
+            return
+        f = self.follower
+        status = f.status()
+        state = status.get("state")
+        own = self.process is not None and f.path == self._process_out()
+        rc = self.process.poll() if own else None
+        if state in FINISHED:
+            if own and rc is None:
+                return  # the worker wrote its status and is closing; wait for it to exit
+            f.poll()
+            self._ended(state, status.get("message", ""))
+        elif own and rc is not None:
+            f.poll()
+            how = f"was killed (signal {-rc})" if rc < 0 else f"exited with code {rc}"
+            self._ended("crashed", f"the training process {how} before finishing. " + self._log_tail(f.path))
+        elif not own and state in ("running", "paused") and f.worker_alive() is False:
+            self._ended("crashed", "the process writing this run is no longer running; "
+                                   "it ended without finishing (crash or kill).")
+
+    def _ended(self, state: str, detail: str) -> None:
+        self.ended_state = state
+        ckpt = self.follower.run.latest_checkpoint()
+        keep = f" The last good checkpoint is {ckpt.name}." if ckpt else " No checkpoint was saved."
+        if state in ("failed", "crashed"):
+            self._error(f"Training {state}: {detail}" + (keep if state in ("failed", "crashed") else ""))
+        else:
+            self.message.emit(f"training {state}: {detail}")
+        self.pending_out = None
+        self._set_buttons()
+        self.view.refresh(state)
+        self.run_ended.emit(state)
+
+    def _worker_gone_before_start(self) -> None:
+        out, rc = self.pending_out, self.process.returncode
+        self.pending_out = None
+        self.ended_state = "failed"
+        self.timer.stop()
+        self._error(f"the training process ended (code {rc}) before the run began. " + self._log_tail(out))
+        self._set_buttons()
+        self.run_ended.emit("failed")
+
+    @staticmethod
+    def _log_tail(folder: Path) -> str:
+        try:
+            lines = [ln for ln in (folder / "worker.log").read_text(errors="replace").splitlines() if ln.strip()]
+        except OSError:
+            return ""
+        return ("Last output: " + lines[-1]) if lines else ""
