@@ -115,7 +115,7 @@ class ComparePanel(QWidget):
 
     def refresh(self) -> None:
         self.refresh_button.setEnabled(False)
-        run_job(read_rows, self.run_paths(), on_done=self._show_rows, on_error=self._failed)
+        run_job(read_rows, self.run_paths(), on_done=self._show_rows, on_error=self._failed, owner=self)
 
     def _failed(self, text: str):
         self.refresh_button.setEnabled(True)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSlider,
     QSpinBox,
     QSplitter,
@@ -116,9 +117,8 @@ class CompletePanel(QWidget):
 
         self.inspector = InspectorPanel()
         splitter = QSplitter()
-        splitter.addWidget(self.canvas_panel)
-        splitter.addWidget(middle)
-        splitter.addWidget(self.inspector)
+        for panel in (self.canvas_panel, middle, self.inspector):
+            splitter.addWidget(_scrollable(panel))  # a 1280-px projector must not cut the tab off
         splitter.setSizes([360, 420, 320])
         self.density = DensityPanel()  # shown instead for real-valued 2-D models
         self.pages = QStackedWidget()
@@ -177,7 +177,7 @@ class CompletePanel(QWidget):
         self._seed += 1
         self.message.emit(f"loading a {name} test image…")
         run_job(example_image, name, self.spec.shape, self.spec.levels, self._seed,
-                on_done=self._example_ready, on_error=lambda t: self.message.emit(f"cannot load {name}: {t}"))
+                on_done=self._example_ready, on_error=lambda t: self.message.emit(f"cannot load {name}: {t}"), owner=self)
 
     def _example_ready(self, answer):
         image, text = answer
@@ -334,3 +334,13 @@ class CompletePanel(QWidget):
         self.stop_button.setEnabled(running)
         self.step_button.setEnabled(running)
         self.to_canvas_button.setEnabled(not running and self.results is not None)
+
+
+def _scrollable(panel: QWidget) -> QScrollArea:
+    """Wrap a panel so the splitter may shrink it below its natural width."""
+    area = QScrollArea()
+    area.setWidget(panel)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setMinimumWidth(160)
+    return area

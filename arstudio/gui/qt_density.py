@@ -70,7 +70,7 @@ class DensityPanel(QWidget):
     def load(self, path: Path, dataset: str | None):
         self.summary.setText("computing the density…")
         run_job(density_job, path, dataset, on_done=self.show_result,
-                on_error=lambda t: self.summary.setText(f"cannot draw the density: {t}"))
+                on_error=lambda t: self.summary.setText(f"cannot draw the density: {t}"), owner=self)
 
     def show_result(self, result: dict):
         self.result = result

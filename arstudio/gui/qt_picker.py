@@ -304,4 +304,4 @@ class PickerPanel(QWidget):
                 self.params.setText(f"cannot build: {text}")
                 self.parameters_counted.emit(None)
 
-        run_job(count_parameters, name, spec, self.form.overrides(), on_done=done, on_error=failed)
+        run_job(count_parameters, name, spec, self.form.overrides(), on_done=done, on_error=failed, owner=self)

@@ -89,7 +89,7 @@ class SamplesPanel(QWidget):
         self._seed += 1
         self.message.emit(f"sampling {self.count.value()} images from {model.model}…")
         run_job(sample_grid, model.path, self.count.value(), self.temperature.value(), self._seed,
-                on_done=self._show, on_error=self._failed)
+                on_done=self._show, on_error=self._failed, owner=self)
 
     def _show(self, array):
         self._busy = False

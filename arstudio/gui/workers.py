@@ -45,7 +45,23 @@ class Job(QRunnable):
 _LIVE: set[Job] = set()  # a job's Python side (and its signals) must outlive the run
 
 
-def run_job(fn: Callable, *args, on_done=None, on_error=None, **kwargs) -> Job:
+def _while_alive(owner, callback):
+    """Call ``callback`` only while the widget that asked for the work still exists:
+    a window closed mid-job must not receive its result."""
+    if owner is None or callback is None:
+        return callback
+    import shiboken6
+
+    def guarded(value):
+        if shiboken6.isValid(owner):
+            callback(value)
+
+    return guarded
+
+
+def run_job(fn: Callable, *args, on_done=None, on_error=None, owner=None, **kwargs) -> Job:
+    """Run ``fn(*args, **kwargs)`` in the pool; ``owner`` (a QObject) scopes the callbacks."""
+    on_done, on_error = _while_alive(owner, on_done), _while_alive(owner, on_error)
     job = Job(fn, *args, **kwargs)
     _LIVE.add(job)
     job.signals.done.connect(lambda _result: _LIVE.discard(job))

@@ -32,6 +32,8 @@ class MaskedConv2d(nn.Conv2d):
         if mask_type not in ("A", "B"):
             raise ValueError(f"mask_type must be 'A' or 'B', got {mask_type!r}")
         kernel_size = int(kernel_size)
+        if kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError(f"a masked convolution needs an odd kernel size >= 1, got {kernel_size}")
         super().__init__(in_channels, out_channels, kernel_size,
                          padding=kernel_size // 2, **kwargs)
         self.mask_type = mask_type
