@@ -75,6 +75,29 @@ def test_only_sound_models_are_listed_with_their_labels(qtbot):
     assert len(panel.models) == before
 
 
+def test_any_sequence_model_on_sound_data_appears_when_the_studio_opens_it(qtbot, tmp_path):
+    """Registry and data driven: a tiny RNN on 16 kHz tones, whose checkpoint names only
+    its data set (the sample rate comes from Dataset.extras), becomes playable sound."""
+    from arstudio.checkpoint import save_checkpoint
+    from arstudio.data.registry import DATASETS, load_all
+    from arstudio.models.registry import build_model, get_model_info
+
+    load_all()
+    torch.manual_seed(0)
+    spec = DATASETS["tones-16k"].spec
+    model = build_model("rnn-arm", spec, **get_model_info("rnn-arm").presets["tiny"])
+    path = save_checkpoint(model, tmp_path / "run" / "final.safetensors", {"dataset": "tones-16k"})
+    panel, state = make_panel(qtbot)
+    state.set("checkpoint", path)
+    qtbot.waitUntil(lambda: panel.current() is not None and panel.current().path == path, timeout=20000)
+    sound = panel.current()
+    assert (sound.model, sound.rate, sound.length, sound.encoding) == ("rnn-arm", 16000, 4096, "mu-law")
+    assert panel.length.maximum() == 4096 and panel.label_box.itemText(1) == "A3"
+    generate(qtbot, panel, 300)
+    xs, ys = panel.curve.getData()
+    assert len(ys) == 300 and abs(xs[-1] - 299 / 16000) < 1e-9
+
+
 def test_generate_fills_the_waveform_as_it_goes_then_save_and_read_back(qtbot, tmp_path, monkeypatch):
     panel, _ = make_panel(qtbot)
     panel.seed.setValue(3)

@@ -81,7 +81,8 @@ class ListenPanel(QWidget):
         self.load_button.clicked.connect(self.load_dialog)
         self.record_button = QPushButton("Record")
         self.record_button.clicked.connect(self.record)
-        self.prime_label = QLabel("no prime: generation starts from silence")
+        self.prime_label = QLabel("no prime: generation starts from silence. A prime's first samples "
+                                  "are kept and the model continues them.")
         self.prime_label.setWordWrap(True)
 
         form = QFormLayout()
@@ -105,7 +106,7 @@ class ListenPanel(QWidget):
         sound_rows.addWidget(self.save_button)
         sound_rows.addWidget(self.sound_label)
 
-        prime_box = QGroupBox("Prime (the first samples are kept, the model continues)")
+        prime_box = QGroupBox("Prime")
         prime_form = QFormLayout(prime_box)
         prime_row = QHBoxLayout()
         prime_row.addWidget(self.load_button)
@@ -139,6 +140,7 @@ class ListenPanel(QWidget):
         self.spec_image = pg.ImageItem()
         self.spec_image.setColorMap(pg.colormap.get("viridis"))
         self.spec_plot.addItem(self.spec_image)
+        self.spec_plot.setXLink(self.wave_plot)  # one time axis for both
 
         plots = QVBoxLayout()
         plots.addWidget(self.wave_plot, 1)
@@ -157,7 +159,8 @@ class ListenPanel(QWidget):
 
     # --- models --------------------------------------------------------------------------
     def _models_found(self, models: list[SoundModel]):
-        for m in models:
+        # the best model first (lowest recorded test bits per sample), so the tab opens on it
+        for m in sorted(models, key=lambda m: m.test_bpd):
             self.add_model(m)
         if not self.models:
             self.about.setText("no sound model yet: train a sequence model on a data set with a "
@@ -178,7 +181,11 @@ class ListenPanel(QWidget):
         """Called with any checkpoint the studio opens: kept only when it is a sound model."""
         if path is None:
             return
-        run_job(sound_model, Path(path), on_done=lambda s: s is not None and self.add_model(s, select=True))
+        from arstudio.paths import BUNDLED_MODELS
+
+        # a new run's checkpoint is what the user wants to hear; bundled ones are listed already
+        select = Path(path).resolve().parent != BUNDLED_MODELS.resolve()
+        run_job(sound_model, Path(path), on_done=lambda s: s is not None and self.add_model(s, select=select))
 
     def current(self) -> SoundModel | None:
         i = self.model_box.currentIndex()
@@ -268,9 +275,9 @@ class ListenPanel(QWidget):
         if len(wave) == 0:
             return
         db = spectrogram(wave)  # (frames, bins)
-        self.spec_image.setImage(db, autoLevels=False, levels=(max(db.max() - 80, -80), db.max()))
-        hop, window = 64, 256
-        self.spec_image.setRect(0, 0, (db.shape[0] * hop + window) / rate, rate / 2)
+        self.spec_image.setImage(db, autoLevels=False, levels=(db.max() - 60, db.max()))
+        hop, window = 64, 256  # frame i covers samples i*hop .. i*hop+window: centre it there
+        self.spec_image.setRect((window - hop) / 2 / rate, 0, db.shape[0] * hop / rate, rate / 2)
 
     # --- sound out -------------------------------------------------------------------------
     def check_sound(self) -> bool:

@@ -25,6 +25,7 @@ class SoundModel:
     levels: int | None
     encoding: str  # "mu-law", "linear" (discrete levels spread over [-1, 1]) or "real"
     label_names: tuple[str, ...] = ()
+    test_bpd: float = float("inf")  # recorded in the checkpoint, when known
 
     @property
     def title(self) -> str:
@@ -64,7 +65,8 @@ def sound_model(path) -> SoundModel | None:
     encoding = meta.get("encoding") or extras.get("encoding") or default
     names = meta.get("label_names") or extras.get("label_names") or ()
     return SoundModel(Path(path), meta.get("model", "?"), meta.get("dataset", "?"), int(rate),
-                      int(spec["shape"][0]), levels, encoding, tuple(names))
+                      int(spec["shape"][0]), levels, encoding, tuple(names),
+                      float(meta.get("metrics", {}).get("test_bpd", float("inf"))))
 
 
 def sound_models(paths) -> list[SoundModel]:
