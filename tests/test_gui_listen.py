@@ -108,13 +108,13 @@ def test_generate_fills_the_waveform_as_it_goes_then_save_and_read_back(qtbot, t
     assert any(0 < n < 2000 for n in seen), f"the waveform never showed a partial clip: {seen[:20]}"
     assert sorted(seen) == seen, "the drawn clip only grows"
     assert np.std(panel.clip) > 0.01 and np.abs(panel.clip).max() <= 1.0
-    # the same seed and label through the shared sampler give the very same codes
+    # the same seed and label through the shared sampler give the very same codes (a prefix, for time)
     model = load_checkpoint(WAVENET)
     steps = model.sample_steps(1, generator=torch.Generator().manual_seed(3), label=torch.tensor([0]))
     for s in steps:
-        if s.step == 1999:
+        if s.step == 599:
             break
-    assert np.array_equal(wave_to_codes(panel.clip, panel.current()), s.x[0, :2000].numpy())
+    assert np.array_equal(wave_to_codes(panel.clip[:600], panel.current()), s.x[0, :600].numpy())
     image = panel.spec_image.image
     assert image is not None and image.shape[1] == 129 and image.shape[0] > 20
     shot(panel, tmp_path, "listen.png")

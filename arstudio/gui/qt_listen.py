@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
+import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
+from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout,
                                QWidget)
 
@@ -26,6 +27,7 @@ from arstudio.sampling.audio_stream import (ClipBuffer, SoundModel, generate_int
 
 REFRESH_MS = 33  # ~30 Hz redraw while generating
 NO_LABEL = "(no label)"
+NO_PRIME = "no prime: generation starts from silence. A prime's first samples are kept and the model continues them."
 
 
 def _find_bundled_sound_models() -> list[SoundModel]:
@@ -45,6 +47,7 @@ class ListenPanel(QWidget):
         self.clip: np.ndarray | None = None  # the last complete clip, float32 in [-1, 1]
         self.prime: np.ndarray | None = None  # a loaded / recorded wave at the model's rate
         self.buffer: ClipBuffer | None = None  # the clip being generated
+        self.rate = 1  # sample rate of the clip being generated / shown
         self._drawn = -1
         self.sound_ok, self.sound_why = False, "sound not checked yet"
 
@@ -81,8 +84,7 @@ class ListenPanel(QWidget):
         self.load_button.clicked.connect(self.load_dialog)
         self.record_button = QPushButton("Record")
         self.record_button.clicked.connect(self.record)
-        self.prime_label = QLabel("no prime: generation starts from silence. A prime's first samples "
-                                  "are kept and the model continues them.")
+        self.prime_label = QLabel(NO_PRIME)
         self.prime_label.setWordWrap(True)
 
         form = QFormLayout()
@@ -152,10 +154,23 @@ class ListenPanel(QWidget):
         self.timer = QTimer(self, interval=REFRESH_MS, timeout=self._refresh)
         self.check_sound()
         self._update_buttons()
-        run_job(_find_bundled_sound_models, on_done=self._models_found,
-                on_error=lambda text: self.message.emit(f"cannot list sound models: {text}"))
+        self._listed = False  # bundled sound models are looked for when the tab is first shown
+        app = QApplication.instance()
+        if app is not None:  # a clip still being made must not hold up quitting
+            app.aboutToQuit.connect(self.cancel)
         if state is not None:  # a finished sound run (or any chosen checkpoint) appears here too
             state.subscribe("checkpoint", self.offer_checkpoint)
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        if not self._listed:  # not at start-up: the window opens faster, the pool stays free
+            self._listed = True
+            run_job(_find_bundled_sound_models, on_done=self._alive(self._models_found),
+                    on_error=self._alive(lambda text: self.message.emit(f"cannot list sound models: {text}")))
+
+    def _alive(self, fn):
+        """A job's callback that does nothing once this panel is gone (window closed meanwhile)."""
+        return lambda *args: fn(*args) if shiboken6.isValid(self) else None
 
     # --- models --------------------------------------------------------------------------
     def _models_found(self, models: list[SoundModel]):
@@ -185,7 +200,8 @@ class ListenPanel(QWidget):
 
         # a new run's checkpoint is what the user wants to hear; bundled ones are listed already
         select = Path(path).resolve().parent != BUNDLED_MODELS.resolve()
-        run_job(sound_model, Path(path), on_done=lambda s: s is not None and self.add_model(s, select=select))
+        run_job(sound_model, Path(path),
+                on_done=self._alive(lambda s: s is not None and self.add_model(s, select=select)))
 
     def current(self) -> SoundModel | None:
         i = self.model_box.currentIndex()
@@ -195,6 +211,10 @@ class ListenPanel(QWidget):
         s = self.current()
         if s is None:
             return
+        self.cancel()  # a clip being made belongs to the model that was chosen
+        self.prime = None  # a prime was resampled to the previous model's rate
+        self.use_prime.setChecked(False)
+        self.prime_label.setText(NO_PRIME)
         self.about.setText(f"{s.length} samples ({s.length / s.rate:.3f} s) at {s.rate} Hz, "
                            f"{s.encoding} {'' if s.levels is None else f'{s.levels} levels'}\n{s.path.name}")
         self.length.setMaximum(s.length)
@@ -224,6 +244,7 @@ class ListenPanel(QWidget):
         if self.use_prime.isChecked() and self.prime is not None:
             prime = self.prime[:min(self.prime_length.value(), self.length.value() - 1)]
         self.buffer = buffer = ClipBuffer(self.length.value())
+        self.rate = s.rate
         self._drawn = -1
         self.clip = None
         self.prime_line.setPos(0 if prime is None else len(prime) / s.rate)
@@ -231,8 +252,8 @@ class ListenPanel(QWidget):
         self.wave_plot.setXRange(0, buffer.length / s.rate, padding=0.01)
         self.message.emit(f"generating {buffer.length} samples with {s.model}…")
         run_job(generate_into, buffer, s, self.temperature.value(), self.seed.value(), prime, self.label(),
-                on_done=lambda wave: self._generated(buffer, wave),
-                on_error=lambda text: self._failed(buffer, text))
+                on_done=self._alive(lambda wave: self._generated(buffer, wave)),
+                on_error=self._alive(lambda text: self._failed(buffer, text)))
         self.timer.start()
         self._update_buttons()
 
@@ -247,10 +268,8 @@ class ListenPanel(QWidget):
         self._refresh()
         self.clip = wave
         self.seed.setValue(self.seed.value() + 1)  # the next press gives a new clip
-        s = self.current()
-        rate = s.rate if s else 1
         cut = " (cancelled)" if buffer.cancelled else ""
-        self.message.emit(f"generated {len(wave)} samples ({len(wave) / rate:.2f} s){cut}")
+        self.message.emit(f"generated {len(wave)} samples ({len(wave) / self.rate:.2f} s){cut}")
         self._update_buttons()
         self.clip_ready.emit()
 
@@ -262,13 +281,13 @@ class ListenPanel(QWidget):
 
     def _refresh(self):
         """Timer tick: draw the latest samples (only when new ones arrived)."""
-        if self.buffer is None or self.current() is None:
+        if self.buffer is None:
             return
         wave, _done = self.buffer.snapshot()
         if len(wave) == self._drawn:
             return
         self._drawn = len(wave)
-        self.show_wave(wave, self.current().rate)
+        self.show_wave(wave, self.rate)
 
     def show_wave(self, wave: np.ndarray, rate: int):
         self.curve.setData(np.arange(len(wave)) / rate, wave)
@@ -300,10 +319,10 @@ class ListenPanel(QWidget):
         self.load_button.setEnabled(has_model)
 
     def play(self):
-        if self.clip is None or self.current() is None:
+        if self.clip is None:
             return
         try:
-            audio.play(self.clip, self.current().rate, loop=self.loop.isChecked())
+            audio.play(self.clip, self.rate, loop=self.loop.isChecked())
         except audio.AudioUnavailable as e:
             self.message.emit(str(e))
             return
@@ -319,10 +338,10 @@ class ListenPanel(QWidget):
             self.save_wav(path)
 
     def save_wav(self, path) -> Path | None:
-        if self.clip is None or self.current() is None:
+        if self.clip is None:
             return None
         try:
-            out = audio.save_wav(path, self.clip, self.current().rate)
+            out = audio.save_wav(path, self.clip, self.rate)
         except OSError as e:
             self.message.emit(f"cannot save {path}: {e}")
             return None
@@ -338,8 +357,8 @@ class ListenPanel(QWidget):
     def load_prime(self, path):
         s = self.current()
         if s is not None:
-            run_job(audio.load_audio, path, s.rate, on_done=lambda w: self.set_prime(w, Path(path).name),
-                    on_error=lambda text: self.message.emit(f"cannot use {path} as a prime: {text}"))
+            run_job(audio.load_audio, path, s.rate, on_done=self._alive(lambda w: self.set_prime(w, Path(path).name)),
+                    on_error=self._alive(lambda text: self.message.emit(f"cannot use {path} as a prime: {text}")))
 
     def record(self):
         s = self.current()
@@ -356,13 +375,15 @@ class ListenPanel(QWidget):
             self._update_buttons()
             self.message.emit(f"cannot record: {text}")
 
-        run_job(audio.record, self.record_seconds.value(), s.rate, on_done=done, on_error=failed)
+        run_job(audio.record, self.record_seconds.value(), s.rate, on_done=self._alive(done),
+                on_error=self._alive(failed))
 
     def set_prime(self, wave: np.ndarray, source: str):
         s = self.current()
         self.prime = np.asarray(wave, dtype=np.float32)
         self.use_prime.setChecked(True)
-        self.prime_length.setValue(min(len(self.prime), self.prime_length.maximum()))
+        # keep a quarter of the clip by default: enough context, and most of it is new
+        self.prime_length.setValue(max(1, min(len(self.prime), self.length.value() // 4)))
         rate = s.rate if s else 1
         self.prime_label.setText(f"prime: {len(self.prime)} samples ({len(self.prime) / rate:.2f} s) "
                                  f"from {source}")
