@@ -92,7 +92,8 @@ def test_any_sequence_model_on_sound_data_appears_when_the_studio_opens_it(qtbot
     qtbot.waitUntil(lambda: panel.current() is not None and panel.current().path == path, timeout=20000)
     sound = panel.current()
     assert (sound.model, sound.rate, sound.length, sound.encoding) == ("rnn-arm", 16000, 4096, "mu-law")
-    assert panel.length.maximum() == 4096 and panel.label_box.itemText(1) == "A3"
+    assert panel.length.maximum() == 4096
+    assert not panel.label_box.isEnabled() and sound.label_names == ()  # rnn-arm takes no labels
     generate(qtbot, panel, 300)
     xs, ys = panel.curve.getData()
     assert len(ys) == 300 and abs(xs[-1] - 299 / 16000) < 1e-9
@@ -175,7 +176,7 @@ def record_monitor(env, path):
 
 
 def stop_recording(rec):
-    rec.send_signal(signal.SIGINT)  # parecord finishes the WAV header on SIGINT
+    rec.send_signal(signal.SIGINT)  # as Ctrl+C: parecord writes out what it has and closes the file
     rec.wait(timeout=10)
 
 
@@ -183,13 +184,13 @@ def test_play_and_loop_into_a_null_sink_are_heard_on_its_monitor(qtbot, null_sin
     panel, _ = make_panel(qtbot)
     assert panel.check_sound(), panel.sound_why
     panel.seed.setValue(5)
-    generate(qtbot, panel, 2048)
+    generate(qtbot, panel, 1024)
     clip = panel.clip
     assert panel.play_button.isEnabled()
     out = tmp_path / "monitor.wav"
     rec = record_monitor(null_sink, out)
     try:
-        panel.loop.setChecked(True)  # 0.256 s looped for ~1.2 s: several copies come back
+        panel.loop.setChecked(True)  # 0.128 s looped for ~1.2 s: several copies come back
         qtbot.mouseClick(panel.play_button, Qt.MouseButton.LeftButton)
         qtbot.wait(1200)
         assert audio.playing()

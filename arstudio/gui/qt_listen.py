@@ -155,6 +155,7 @@ class ListenPanel(QWidget):
         self.check_sound()
         self._update_buttons()
         self._listed = False  # bundled sound models are looked for when the tab is first shown
+        self._offered: list[Path] = []  # checkpoints the studio opened while the tab was hidden
         app = QApplication.instance()
         if app is not None:  # a clip still being made must not hold up quitting
             app.aboutToQuit.connect(self.cancel)
@@ -167,6 +168,9 @@ class ListenPanel(QWidget):
             self._listed = True
             run_job(_find_bundled_sound_models, on_done=self._alive(self._models_found),
                     on_error=self._alive(lambda text: self.message.emit(f"cannot list sound models: {text}")))
+        offered, self._offered = self._offered, []
+        for path in offered:
+            self.offer_checkpoint(path)
 
     def _alive(self, fn):
         """A job's callback that does nothing once this panel is gone (window closed meanwhile)."""
@@ -195,6 +199,9 @@ class ListenPanel(QWidget):
     def offer_checkpoint(self, path):
         """Called with any checkpoint the studio opens: kept only when it is a sound model."""
         if path is None:
+            return
+        if not self.isVisible():  # look at it when the tab is shown: no pool work for a hidden tab
+            self._offered = [p for p in self._offered if p != Path(path)] + [Path(path)]
             return
         from arstudio.paths import BUNDLED_MODELS
 

@@ -24,7 +24,7 @@ class SoundModel:
     length: int  # samples in one generated sequence (the spec's T)
     levels: int | None
     encoding: str  # "mu-law", "linear" (discrete levels spread over [-1, 1]) or "real"
-    label_names: tuple[str, ...] = ()
+    label_names: tuple[str, ...] = ()  # only for models that take a ``label=`` (``uses_labels``)
     test_bpd: float = float("inf")  # recorded in the checkpoint, when known
 
     @property
@@ -63,10 +63,20 @@ def sound_model(path) -> SoundModel | None:
     levels = spec.get("levels")
     default = "real" if levels is None else ("mu-law" if levels == 256 else "linear")
     encoding = meta.get("encoding") or extras.get("encoding") or default
-    names = meta.get("label_names") or extras.get("label_names") or ()
+    names = ()
+    if _uses_labels(path):
+        names = meta.get("label_names") or extras.get("label_names") or _dataset_extras(
+            meta.get("dataset", "")).get("label_names") or ()
     return SoundModel(Path(path), meta.get("model", "?"), meta.get("dataset", "?"), int(rate),
                       int(spec["shape"][0]), levels, encoding, tuple(names),
                       float(meta.get("metrics", {}).get("test_bpd", float("inf"))))
+
+
+def _uses_labels(path) -> bool:
+    """Whether the model takes class ids as ``label=`` (the trainer asks the same)."""
+    from arstudio.checkpoint import load_checkpoint
+
+    return bool(getattr(load_checkpoint(path, "cpu"), "uses_labels", False))
 
 
 def sound_models(paths) -> list[SoundModel]:
