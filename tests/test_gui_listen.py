@@ -230,3 +230,22 @@ def test_record_from_the_microphone_as_a_prime(qtbot, null_sink, tmp_path):
     generate(qtbot, panel, 400)
     codes = wave_to_codes(panel.clip, panel.current())
     assert np.array_equal(codes[:256], wave_to_codes(panel.prime[:256], panel.current()))
+
+
+def test_the_studio_window_has_the_listen_tab_on_the_bundled_wavenet(qtbot, tmp_path, monkeypatch):
+    from arstudio.gui.main_window import MainWindow
+    from arstudio.gui.qt_samples import SamplesPanel
+
+    monkeypatch.setenv("ARSTUDIO_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("ARSTUDIO_SETTINGS", str(tmp_path / "settings.ini"))
+    monkeypatch.setattr(SamplesPanel, "start", lambda self: None)  # the Samples grid is not this test's
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.studio.close_policy = "stop"
+    window.show()
+    titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert "Listen" in titles and window.studio.listen.models == []  # nothing listed while hidden
+    window.tabs.setCurrentIndex(titles.index("Listen"))
+    panel = window.studio.listen
+    qtbot.waitUntil(lambda: panel.current() is not None, timeout=20000)
+    assert panel.current().path.name == WAVENET.name  # the best sound model first
