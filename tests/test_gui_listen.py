@@ -11,16 +11,15 @@ import time
 import wave
 
 import numpy as np
-import pytest
 import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
+from test_audio import SINK, dominant_frequency, null_sink, tone  # noqa: F401 (fixture)
 
 from arstudio import audio
 from arstudio.checkpoint import load_checkpoint
 from arstudio.paths import BUNDLED_MODELS
 from arstudio.sampling.audio_stream import wave_to_codes
-from test_audio import SINK, dominant_frequency, null_sink, tone  # noqa: F401 (fixture)
 
 WAVENET = BUNDLED_MODELS / "wavenet-tones.safetensors"
 RATE = 8000  # the bundled tones' sample rate
@@ -180,7 +179,7 @@ def stop_recording(rec):
     rec.wait(timeout=10)
 
 
-def test_play_and_loop_into_a_null_sink_are_heard_on_its_monitor(qtbot, null_sink, tmp_path):
+def test_play_and_loop_into_a_null_sink_are_heard_on_its_monitor(qtbot, null_sink, tmp_path):  # noqa: F811
     panel, _ = make_panel(qtbot)
     assert panel.check_sound(), panel.sound_why
     panel.seed.setValue(5)
@@ -211,7 +210,7 @@ def test_play_and_loop_into_a_null_sink_are_heard_on_its_monitor(qtbot, null_sin
     assert r > 0.95, f"the recording does not match the clip (r = {r:.3f})"
 
 
-def test_record_from_the_microphone_as_a_prime(qtbot, null_sink, tmp_path):
+def test_record_from_the_microphone_as_a_prime(qtbot, null_sink, tmp_path):  # noqa: F811
     panel, _ = make_panel(qtbot)
     assert panel.check_sound(), panel.sound_why
     src = audio.save_wav(tmp_path / "tone.wav", tone(330.0, 2.0, rate=RATE), RATE)

@@ -33,11 +33,11 @@ class SoundModel:
 
 
 def _dataset_extras(name: str) -> dict:
-    from arstudio.data import load_dataset
+    from arstudio.data import DataError, load_dataset
 
     try:
         return dict(load_dataset(name).extras)
-    except Exception:  # an unknown or unreadable data set: the checkpoint is just not a sound model
+    except (KeyError, ValueError, OSError, DataError):  # unknown or unreadable: just not a sound model
         return {}
 
 
