@@ -88,11 +88,12 @@ def _mono_float(wave) -> np.ndarray:
     return np.clip(a, -1.0, 1.0)
 
 
-def play(wave, rate: int, blocking: bool = False) -> None:
-    """Play a mono float wave at ``rate`` Hz (returns at once unless ``blocking``)."""
+def play(wave, rate: int, blocking: bool = False, loop: bool = False) -> None:
+    """Play a mono float wave at ``rate`` Hz (returns at once unless ``blocking``);
+    ``loop`` repeats it until :func:`stop`."""
     sd = _sounddevice()
     _device(sd, "output")
-    sd.play(_mono_float(wave), int(rate), blocking=blocking)
+    sd.play(_mono_float(wave), int(rate), blocking=blocking and not loop, loop=loop)
 
 
 def stop() -> None:

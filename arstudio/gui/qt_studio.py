@@ -59,6 +59,11 @@ class Studio(QObject):
 
         self.compare = ComparePanel(self)
         window.tabs.addTab(self.compare, "Compare")
+        from arstudio.gui.qt_listen import ListenPanel
+
+        self.listen = ListenPanel(window.state)  # sound models: generate, play, record
+        self.listen.message.connect(self._status)
+        window.tabs.addTab(self.listen, "Listen")
         self.presentation = None
         self._menus()
         self.picker.changed.connect(self._show_bundled_samples)

@@ -1,0 +1,250 @@
+"""The Listen tab driven for real (pytest-qt, offscreen): the bundled WaveNet
+generates while the waveform fills, the clip is saved and read back, played
+into a PulseAudio null sink and heard on its monitor, primed from a file and
+from the microphone; without PortAudio the sound buttons say why."""
+from __future__ import annotations
+
+import builtins
+import signal
+import subprocess
+import time
+import wave
+
+import numpy as np
+import torch
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog
+from test_audio import SINK, dominant_frequency, null_sink, tone  # noqa: F401 (fixture)
+
+from arstudio import audio
+from arstudio.checkpoint import load_checkpoint
+from arstudio.paths import BUNDLED_MODELS
+from arstudio.sampling.audio_stream import wave_to_codes
+
+WAVENET = BUNDLED_MODELS / "wavenet-tones.safetensors"
+RATE = 8000  # the bundled tones' sample rate
+
+
+def make_panel(qtbot):
+    from arstudio.gui.qt_listen import ListenPanel
+    from arstudio.gui.state import StudioState
+
+    state = StudioState()
+    panel = ListenPanel(state)
+    qtbot.addWidget(panel)
+    panel.resize(1100, 650)
+    panel.show()
+    qtbot.waitUntil(lambda: bool(panel.models), timeout=20000)
+    index = next(i for i, m in enumerate(panel.models) if m.path.name == WAVENET.name)
+    panel.model_box.setCurrentIndex(index)
+    return panel, state
+
+
+def generate(qtbot, panel, length, timeout=30000):
+    panel.length.setValue(length)
+    seen = []  # curve lengths the timer drew while the worker ran
+
+    def finished():
+        seen.append(len(panel.curve.getData()[0] if panel.curve.getData()[0] is not None else []))
+        return panel.clip is not None
+
+    with qtbot.waitSignal(panel.clip_ready, timeout=timeout):
+        qtbot.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(finished, timeout=timeout)
+    return seen
+
+
+def shot(panel, tmp_path, name):
+    path = tmp_path / name
+    panel.grab().save(str(path))
+    return path
+
+
+def test_only_sound_models_are_listed_with_their_labels(qtbot):
+    panel, state = make_panel(qtbot)
+    assert panel.models and all(m.rate > 0 and m.length > 0 for m in panel.models)
+    names = {m.path.name for m in panel.models}
+    assert WAVENET.name in names
+    assert not any(n.startswith(("pixelcnn", "rnn-arm-text", "rnade")) for n in names)
+    assert panel.label_box.isEnabled() and panel.label_box.itemText(1) == "A3"
+    # a checkpoint the studio opens elsewhere shows up only if it is sound
+    before = len(panel.models)
+    state.set("checkpoint", BUNDLED_MODELS / "pixelcnn-digits.safetensors")
+    qtbot.wait(300)
+    assert len(panel.models) == before
+
+
+def test_any_sequence_model_on_sound_data_appears_when_the_studio_opens_it(qtbot, tmp_path):
+    """Registry and data driven: a tiny RNN on 16 kHz tones, whose checkpoint names only
+    its data set (the sample rate comes from Dataset.extras), becomes playable sound."""
+    from arstudio.checkpoint import save_checkpoint
+    from arstudio.data.registry import DATASETS, load_all
+    from arstudio.models.registry import build_model, get_model_info
+
+    load_all()
+    torch.manual_seed(0)
+    spec = DATASETS["tones-16k"].spec
+    model = build_model("rnn-arm", spec, **get_model_info("rnn-arm").presets["tiny"])
+    path = save_checkpoint(model, tmp_path / "run" / "final.safetensors", {"dataset": "tones-16k"})
+    panel, state = make_panel(qtbot)
+    state.set("checkpoint", path)
+    qtbot.waitUntil(lambda: panel.current() is not None and panel.current().path == path, timeout=20000)
+    sound = panel.current()
+    assert (sound.model, sound.rate, sound.length, sound.encoding) == ("rnn-arm", 16000, 4096, "mu-law")
+    assert panel.length.maximum() == 4096
+    assert not panel.label_box.isEnabled() and sound.label_names == ()  # rnn-arm takes no labels
+    generate(qtbot, panel, 300)
+    xs, ys = panel.curve.getData()
+    assert len(ys) == 300 and abs(xs[-1] - 299 / 16000) < 1e-9
+
+
+def test_generate_fills_the_waveform_as_it_goes_then_save_and_read_back(qtbot, tmp_path, monkeypatch):
+    panel, _ = make_panel(qtbot)
+    panel.seed.setValue(3)
+    panel.temperature.setValue(1.0)
+    seen = generate(qtbot, panel, 2000)
+    xs, ys = panel.curve.getData()
+    assert len(xs) == len(ys) == 2000 and abs(xs[-1] - 1999 / RATE) < 1e-9
+    assert any(0 < n < 2000 for n in seen), f"the waveform never showed a partial clip: {seen[:20]}"
+    assert sorted(seen) == seen, "the drawn clip only grows"
+    assert np.std(panel.clip) > 0.01 and np.abs(panel.clip).max() <= 1.0
+    # the same seed and label through the shared sampler give the very same codes (a prefix, for time)
+    model = load_checkpoint(WAVENET)
+    steps = model.sample_steps(1, generator=torch.Generator().manual_seed(3), label=torch.tensor([0]))
+    for s in steps:
+        if s.step == 599:
+            break
+    assert np.array_equal(wave_to_codes(panel.clip[:600], panel.current()), s.x[0, :600].numpy())
+    image = panel.spec_image.image
+    assert image is not None and image.shape[1] == 129 and image.shape[0] > 20
+    shot(panel, tmp_path, "listen.png")
+
+    target = tmp_path / "out" / "clip.wav"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), "WAV (*.wav)"))
+    qtbot.mouseClick(panel.save_button, Qt.MouseButton.LeftButton)
+    with wave.open(str(target)) as w:
+        assert (w.getframerate(), w.getnchannels(), w.getsampwidth(), w.getnframes()) == (RATE, 1, 2, 2000)
+    back = audio.load_audio(target, RATE)
+    assert np.abs(back - panel.clip).max() < 1.0 / 16000
+
+
+def test_prime_from_a_file_is_kept_and_continued(qtbot, tmp_path, monkeypatch):
+    panel, _ = make_panel(qtbot)
+    src = audio.save_wav(tmp_path / "a.wav", tone(262.0, 0.2, rate=16000), 16000)  # resampled to 8 kHz
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(src), "Audio"))
+    qtbot.mouseClick(panel.load_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.prime is not None, timeout=10000)
+    assert len(panel.prime) == 1600 and panel.use_prime.isChecked()
+    panel.prime_length.setValue(400)
+    generate(qtbot, panel, 600)
+    codes = wave_to_codes(panel.clip, panel.current())
+    assert np.array_equal(codes[:400], wave_to_codes(panel.prime[:400], panel.current()))
+    assert len(panel.clip) == 600 and panel.prime_line.isVisible()
+    assert abs(panel.prime_line.value() - 400 / RATE) < 1e-9
+
+
+def test_without_portaudio_sound_buttons_are_disabled_and_say_why(qtbot, monkeypatch):
+    real_import = builtins.__import__
+
+    def no_portaudio(name, *args, **kwargs):
+        if name == "sounddevice":
+            raise OSError("PortAudio library not found")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_portaudio)
+    panel, _ = make_panel(qtbot)
+    assert not panel.sound_ok
+    for button in (panel.play_button, panel.stop_button, panel.record_button, panel.loop):
+        assert not button.isEnabled() and "libportaudio2" in button.toolTip()
+    assert "libportaudio2" in panel.sound_label.text()
+    assert panel.generate_button.isEnabled()
+    panel.play()  # a direct call (e.g. a shortcut) explains instead of crashing
+    panel.stop()
+
+
+def record_monitor(env, path):
+    """parecord on the sink's monitor, returned once audio is flowing into the file
+    (the first stream on a fresh server can take a second or more to start)."""
+    rec = subprocess.Popen(["parecord", f"--device={SINK}.monitor", f"--rate={RATE}", "--channels=1",
+                            "--format=s16le", "--file-format=wav", "--latency-msec=20", str(path)], env=env)
+    deadline = time.monotonic() + 15
+    while not (path.is_file() and path.stat().st_size > 44 + 2 * RATE // 10):  # 0.1 s past the header
+        assert rec.poll() is None and time.monotonic() < deadline, "parecord recorded nothing"
+        time.sleep(0.05)
+    return rec
+
+
+def stop_recording(rec):
+    rec.send_signal(signal.SIGINT)  # as Ctrl+C: parecord writes out what it has and closes the file
+    rec.wait(timeout=10)
+
+
+def test_play_and_loop_into_a_null_sink_are_heard_on_its_monitor(qtbot, null_sink, tmp_path):  # noqa: F811
+    panel, _ = make_panel(qtbot)
+    assert panel.check_sound(), panel.sound_why
+    panel.seed.setValue(5)
+    generate(qtbot, panel, 1024)
+    clip = panel.clip
+    assert panel.play_button.isEnabled()
+    out = tmp_path / "monitor.wav"
+    rec = record_monitor(null_sink, out)
+    try:
+        panel.loop.setChecked(True)  # 0.128 s looped for ~1.2 s: several copies come back
+        qtbot.mouseClick(panel.play_button, Qt.MouseButton.LeftButton)
+        qtbot.wait(1200)
+        assert audio.playing()
+        qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+        assert not audio.playing()
+        time.sleep(0.3)
+    finally:
+        stop_recording(rec)
+    heard = audio.load_audio(out, RATE)
+    loud = np.flatnonzero(np.abs(heard) > 0.02)
+    assert len(loud) and loud[-1] - loud[0] > 2.5 * len(clip), "looping did not repeat the clip"
+    # what came out is the clip itself: it lines up with the recording almost exactly
+    segment = heard[loud[0]:loud[0] + 3 * len(clip)]
+    corr = np.correlate(segment, clip, mode="valid")
+    best = int(np.argmax(corr))
+    match = segment[best:best + len(clip)]
+    r = np.dot(match, clip) / (np.linalg.norm(match) * np.linalg.norm(clip))
+    assert r > 0.95, f"the recording does not match the clip (r = {r:.3f})"
+
+
+def test_record_from_the_microphone_as_a_prime(qtbot, null_sink, tmp_path):  # noqa: F811
+    panel, _ = make_panel(qtbot)
+    assert panel.check_sound(), panel.sound_why
+    src = audio.save_wav(tmp_path / "tone.wav", tone(330.0, 2.0, rate=RATE), RATE)
+    player = subprocess.Popen(["paplay", f"--device={SINK}", str(src)], env=null_sink)
+    try:
+        time.sleep(0.3)
+        panel.record_seconds.setValue(0.5)
+        qtbot.mouseClick(panel.record_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: panel.prime is not None, timeout=10000)
+    finally:
+        player.wait(timeout=10)
+    assert len(panel.prime) == RATE // 2 and np.abs(panel.prime).max() > 0.1
+    assert abs(dominant_frequency(panel.prime, RATE) - 330.0) < 20.0
+    assert "microphone" in panel.prime_label.text()
+    panel.prime_length.setValue(256)
+    generate(qtbot, panel, 400)
+    codes = wave_to_codes(panel.clip, panel.current())
+    assert np.array_equal(codes[:256], wave_to_codes(panel.prime[:256], panel.current()))
+
+
+def test_the_studio_window_has_the_listen_tab_on_the_bundled_wavenet(qtbot, tmp_path, monkeypatch):
+    from arstudio.gui.main_window import MainWindow
+    from arstudio.gui.qt_samples import SamplesPanel
+
+    monkeypatch.setenv("ARSTUDIO_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("ARSTUDIO_SETTINGS", str(tmp_path / "settings.ini"))
+    monkeypatch.setattr(SamplesPanel, "start", lambda self: None)  # the Samples grid is not this test's
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.studio.close_policy = "stop"
+    window.show()
+    titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert "Listen" in titles and window.studio.listen.models == []  # nothing listed while hidden
+    window.tabs.setCurrentIndex(titles.index("Listen"))
+    panel = window.studio.listen
+    qtbot.waitUntil(lambda: panel.current() is not None, timeout=20000)
+    assert panel.current().path.name == WAVENET.name  # the best sound model first
