@@ -79,3 +79,14 @@ def test_made_with_a_new_order_is_triangular_in_that_order():
     assert np.array_equal(conn.reach, autograd_dependence(model, torch.randint(0, 2, (16, *spec.shape))))
     assert not np.triu(conn.reach[np.ix_(order, order)]).any()
     assert conn.reach[np.ix_(order, order)][np.tril_indices(5, -1)].all()  # full MADE: all earlier
+
+
+@pytest.mark.parametrize("name", ["made", "fvsbn"])
+def test_masked_linear_sequence_models_have_a_receptive_field_on_the_timeline(name):
+    torch.manual_seed(0)
+    spec = DataSpec((10,), levels=4, modality="sequence")
+    model = arstudio.build_model(name, spec, **({"hidden": (64,)} if name == "made" else {}))
+    x = torch.randint(0, 4, spec.shape)
+    field = sequence_receptive_field(model, x, 6)
+    assert field.shape == (10,) and field[6:].sum() == 0
+    assert (field[:6] > 0).tolist() == mask_connectivity(model).reach[6, :6].tolist()

@@ -22,11 +22,15 @@ REACH_RGB = (0, 190, 230)
 
 
 def compute_connectivity(path) -> dict:
-    """Runs in a worker: the masks and reachability of a checkpoint's model, as NumPy."""
+    """Runs in a worker: the masks and reachability of a checkpoint's model, as NumPy
+    (None for a model without masked linear layers)."""
     from arstudio.checkpoint import load_checkpoint
-    from arstudio.inspect.connectivity import mask_connectivity
+    from arstudio.inspect.connectivity import has_masks, mask_connectivity
 
-    c = mask_connectivity(load_checkpoint(Path(path)))
+    model = load_checkpoint(Path(path))
+    if not has_masks(model):
+        return None
+    c = mask_connectivity(model)
     return {"names": c.names, "masks": c.masks, "reach": c.reach, "order": c.order}
 
 
@@ -71,6 +75,9 @@ class ConnectivityPanel(QWidget):
         self.available.emit(False)
 
     def _arrived(self, meta, data):
+        if data is None:
+            self._failed(f"{meta['model']} has no masked linear layers")
+            return
         self.data = data
         D = len(data["order"])
         self.title.setText(f"{meta['model']}: {len(data['masks'])} masked layers, D = {D}. "

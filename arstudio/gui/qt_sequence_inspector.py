@@ -113,6 +113,8 @@ class SequenceInspectorPanel(QWidget):
         self.tree_dots = pg.ScatterPlotItem(size=6, pen=None)
         self.tree_plot.addItem(self.tree_lines)
         self.tree_plot.addItem(self.tree_dots)
+        for plot in (self.timeline, self.tree_plot):  # same axis width: time steps line up
+            plot.getAxis("left").setWidth(110)
 
         self.chart = pg.PlotWidget()
         self.chart.setLabel("left", "probability")
@@ -268,4 +270,6 @@ class SequenceInspectorPanel(QWidget):
         pts = np.array(pairs, dtype=float).reshape(-1, 2)
         self.tree_lines.setData(pts[:, 0], pts[:, 1])
         self.tree_plot.getAxis("left").setTicks([list(enumerate(tree["names"]))])
+        self.tree_plot.setTitle(f"dilation tree of output t = {tree['levels'][-1][0]}: "
+                                "each dot reads the dots it is joined to on the row below", size="9pt")
         self.tree_plot.setYRange(-0.5, top + 0.5, padding=0)

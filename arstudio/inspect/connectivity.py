@@ -66,18 +66,23 @@ def mask_connectivity(model) -> Connectivity:
                         reach, dims, np.asarray(model.order))
 
 
-def autograd_dependence(model, x: torch.Tensor, **cond) -> np.ndarray:
-    """(D, D) bool: d log p(x_i | x_<i) / d (encoded input of dim j) != 0, on the real model.
+def input_layers(model) -> list[MaskedLinear]:
+    """The masked layers that read the encoded input: the chain's first one and any shortcut."""
+    layers = masked_layers(model)
+    chain = [(n, l) for n, l in layers if n.startswith("layers.")] or layers[:1]
+    return [chain[0][1]] + [l for n, l in layers if (n, l) not in chain]
 
-    ``x`` is one example (*shape) or a batch (B, *shape); a batch ORs the
-    examples (a ReLU unit that is off for one input hides its path there).
 
-    The encoded input reaches the network only through masked layers that read
-    all D*fin input features; a pre-hook swaps their input for a leaf that
-    requires grad, so the gradient is taken on the model's own forward pass."""
+def masked_input_gradient(model, batch: torch.Tensor, index: int, **cond) -> torch.Tensor:
+    """|d log p(x_index | x_<index) / d encoded input|, summed per dimension: (B, D) on the CPU.
+
+    The encoded input reaches a masked-linear network only through
+    :func:`input_layers`; a forward pre-hook swaps their input for a leaf
+    that requires grad, so the gradient is taken on the model's own forward
+    pass (the model's code and weights are untouched)."""
     D = model.spec.num_dims
-    layers = [l for _, l in masked_layers(model)]
-    fin = layers[0].in_features // D
+    firsts = input_layers(model)
+    fin = firsts[0].in_features // D
     leaves, handles = [], []
 
     def make_leaf(module, args):
@@ -85,24 +90,33 @@ def autograd_dependence(model, x: torch.Tensor, **cond) -> np.ndarray:
         leaves.append(leaf)
         return (leaf, *args[1:])
 
-    for layer in layers:
-        if layer.in_features == D * fin:
-            handles.append(layer.register_forward_pre_hook(make_leaf))
+    for layer in firsts:
+        handles.append(layer.register_forward_pre_hook(make_leaf))
     was_training = model.training
     model.eval()
-    out = np.zeros((D, D), dtype=bool)
-    batch = x.reshape(-1, *model.spec.shape).to(model.device)
     try:
         with torch.enable_grad():
-            for i in range(D):
-                leaves.clear()
-                terms = model.log_prob(batch, reduce=False, **cond).reshape(len(batch), D)[:, i]
-                grads = torch.autograd.grad(terms.sum(), leaves, allow_unused=True)
-                total = sum(g.abs().sum(0) for g in grads if g is not None)  # (D*fin,)
-                if isinstance(total, torch.Tensor):
-                    out[i] = (total.view(D, fin).sum(1) > 0).cpu().numpy()
+            terms = model.log_prob(batch.to(model.device), reduce=False, **cond).reshape(len(batch), D)
+            grads = torch.autograd.grad(terms[:, index].sum(), leaves, allow_unused=True)
     finally:
         for h in handles:
             h.remove()
         model.train(was_training)
+    total = torch.zeros(len(batch), D)
+    for g in grads:
+        if g is not None:
+            total += g.detach().abs().reshape(len(batch), D, fin).sum(-1).float().cpu()
+    return total
+
+
+def autograd_dependence(model, x: torch.Tensor, **cond) -> np.ndarray:
+    """(D, D) bool: d log p(x_i | x_<i) / d (encoded input of dim j) != 0, on the real model.
+
+    ``x`` is one example (*shape) or a batch (B, *shape); a batch ORs the
+    examples (a ReLU unit that is off for one input hides its path there)."""
+    D = model.spec.num_dims
+    batch = x.reshape(-1, *model.spec.shape)
+    out = np.zeros((D, D), dtype=bool)
+    for i in range(D):
+        out[i] = (masked_input_gradient(model, batch, i, **cond).sum(0) > 0).numpy()
     return out

@@ -5,8 +5,9 @@ p(x_t | x_<t) depend on?" by autograd on the actual model and input. Models
 that route their data through ``scale_input`` use
 :func:`arstudio.inspect.receptive_field`; models that read one-hot levels
 through a ``logits(one_hot)`` method (WaveNet, the causal-conv ARM) are
-differentiated with respect to a one-hot leaf instead. Token-embedding models
-(RNN, Transformer) have no such input and raise ``ValueError``.
+differentiated with respect to a one-hot leaf instead; masked-linear models
+(MADE, FVSBN, MASDE) at the input of their masked layers. Token-embedding
+models (RNN, Transformer) have no such input and raise ``ValueError``.
 
 ``dilation_tree(model, T, t)`` derives the same set from the architecture
 alone: walking down from output t, a layer with kernel k and dilation d pulls
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from arstudio.inspect.connectivity import has_masks, masked_input_gradient
 from arstudio.inspect.receptive_field import receptive_field
 
 
@@ -37,6 +39,8 @@ def sequence_receptive_field(model, x: torch.Tensor, t: int, **cond) -> torch.Te
     try:
         return receptive_field(model, x, t, **cond).reshape(-1)
     except ValueError:
+        if has_masks(model):  # MADE, FVSBN, MASDE: differentiate at their masked input layers
+            return masked_input_gradient(model, x.reshape(1, -1), t, **cond)[0]
         if not (hasattr(model, "logits") and model.spec.levels):
             raise
     was_training = model.training
