@@ -90,3 +90,16 @@ def test_masked_linear_sequence_models_have_a_receptive_field_on_the_timeline(na
     field = sequence_receptive_field(model, x, 6)
     assert field.shape == (10,) and field[6:].sum() == 0
     assert (field[:6] > 0).tolist() == mask_connectivity(model).reach[6, :6].tolist()
+
+
+@pytest.mark.parametrize("name", ["rnn-arm", "text-transformer"])
+def test_token_models_see_exactly_the_past(name):
+    torch.manual_seed(0)
+    spec = DataSpec((10,), levels=4, modality="sequence")
+    from arstudio.models.registry import get_model_info
+
+    model = arstudio.build_model(name, spec, **get_model_info(name).presets["tiny"])
+    x = torch.randint(0, 4, spec.shape)
+    for t in (0, 6, 9):
+        field = sequence_receptive_field(model, x, t)
+        assert (field > 0).nonzero().flatten().tolist() == list(range(t))  # all of x_<t, nothing else

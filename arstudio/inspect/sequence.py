@@ -6,8 +6,9 @@ that route their data through ``scale_input`` use
 :func:`arstudio.inspect.receptive_field`; models that read one-hot levels
 through a ``logits(one_hot)`` method (WaveNet, the causal-conv ARM) are
 differentiated with respect to a one-hot leaf instead; masked-linear models
-(MADE, FVSBN, MASDE) at the input of their masked layers. Token-embedding
-models (RNN, Transformer) have no such input and raise ``ValueError``.
+(MADE, FVSBN, MASDE) at the input of their masked layers; token-embedding
+models (RNN, Transformer) at the output of the embedding that reads the
+sequence, each position mapped back to the time step whose token it holds.
 
 ``dilation_tree(model, T, t)`` derives the same set from the architecture
 alone: walking down from output t, a layer with kernel k and dilation d pulls
@@ -41,6 +42,8 @@ def sequence_receptive_field(model, x: torch.Tensor, t: int, **cond) -> torch.Te
     except ValueError:
         if has_masks(model):  # MADE, FVSBN, MASDE: differentiate at their masked input layers
             return masked_input_gradient(model, x.reshape(1, -1), t, **cond)[0]
+        if any(isinstance(m, torch.nn.Embedding) for m in model.modules()) and not hasattr(model, "logits"):
+            return embedding_field(model, x, t, **cond)
         if not (hasattr(model, "logits") and model.spec.levels):
             raise
     was_training = model.training
@@ -56,6 +59,60 @@ def sequence_receptive_field(model, x: torch.Tensor, t: int, **cond) -> torch.Te
     finally:
         model.train(was_training)
     return grad[0].abs().sum(0).detach().cpu()  # (T,): summed over the K one-hot channels
+
+
+def _shift_of(indices: torch.Tensor, x: torch.Tensor, levels: int) -> int | None:
+    """How far right the token ids are shifted against x (0, or 1 behind a start token
+    that is no level); None when they are not the sequence's tokens."""
+    if indices.dim() != 2 or indices.shape[1] != len(x):
+        return None
+    ids, x = indices[0].cpu(), x.cpu().long()
+    if torch.equal(ids, x):
+        return 0
+    if torch.equal(ids[1:], x[:-1]) and not 0 <= int(ids[0]) < levels:
+        return 1
+    return None
+
+
+def embedding_field(model, x: torch.Tensor, t: int, **cond) -> torch.Tensor:
+    """Receptive field of a token-embedding model (RNN, Transformer): (T,) on the CPU.
+
+    A forward hook swaps the output of every embedding that is looked up with
+    the sequence's own tokens (as they are, or shifted right behind a start
+    token) for a leaf that requires grad; its gradient at position p belongs to
+    the time step the token there came from."""
+    found: list[tuple[torch.Tensor, int]] = []
+
+    def make_leaf(module, args, output):
+        shift = _shift_of(args[0], x, model.spec.levels or 0)
+        if shift is None:
+            return None
+        leaf = output.detach().requires_grad_(True)
+        found.append((leaf, shift))
+        return leaf
+
+    handles = [m.register_forward_hook(make_leaf) for m in model.modules()
+               if isinstance(m, torch.nn.Embedding)]
+    was_training = model.training
+    model.eval()
+    try:
+        # cuDNN RNNs only differentiate in training mode: use the native kernels here
+        with torch.enable_grad(), torch.backends.cudnn.flags(enabled=False):
+            term = model.log_prob(x.unsqueeze(0).to(model.device), reduce=False, **cond).reshape(-1)[t]
+            if not found:
+                raise ValueError(f"{type(model).__name__}: no embedding reads the sequence's tokens")
+            grads = torch.autograd.grad(term, [leaf for leaf, _ in found], allow_unused=True)
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was_training)
+    T = len(x)
+    field = torch.zeros(T)
+    for (leaf, shift), g in zip(found, grads):
+        if g is not None:
+            per_position = g[0].detach().abs().reshape(T, -1).sum(-1).float().cpu()  # (T,)
+            field[: T - shift] += per_position[shift:]  # position p holds x_{p - shift}
+    return field
 
 
 @dataclass
