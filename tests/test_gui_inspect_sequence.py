@@ -88,9 +88,16 @@ def test_masks_page_shows_the_made_masks_and_reachability(qtbot, tmp_path):
     assert not tab.pages.isTabEnabled(0)  # images get no timeline
     panel = tab.connectivity
     assert len(panel.images) == len(model.layers) + 1
+    panel.sorted.setChecked(False)  # the masks as stored
     for image, layer in zip(panel.images, model.layers):
         shown = np.transpose(image.image, (1, 0, 2))[..., 0] > 128  # white = kept
         assert np.array_equal(shown, layer.masks[0].numpy())
+    panel.sorted.setChecked(True)  # hidden units relabelled by degree: the same network
+    first, second = (np.transpose(im.image, (1, 0, 2))[..., 0] > 128 for im in panel.images[:2])
+    assert sorted(map(tuple, first)) == sorted(map(tuple, model.layers[0].masks[0].numpy()))
+    assert np.all(np.diff(first.sum(1)) >= 0)  # the staircase
+    assert np.array_equal((second.astype(int) @ first.astype(int)) > 0,
+                          (model.layers[1].masks[0].numpy().astype(int) @ model.layers[0].masks[0].numpy()) > 0)
     order = [5, 2, 0, 3, 1, 4]
     depends = autograd_dependence(model, torch.randint(0, 2, (32, *spec.shape)))
     assert np.array_equal(panel.reach_shown(), depends[np.ix_(order, order)])

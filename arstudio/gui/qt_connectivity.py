@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from arstudio.gui.workers import run_job
 
@@ -32,6 +32,22 @@ def compute_connectivity(path) -> dict:
         return None
     c = mask_connectivity(model)
     return {"names": c.names, "masks": c.masks, "reach": c.reach, "order": c.order}
+
+
+def sort_hidden_units(names: list[str], masks: list[np.ndarray]) -> list[np.ndarray]:
+    """Reorder every hidden layer's units by how many inputs reach them (MADE's degree).
+
+    Only a relabelling: each hidden permutation is applied to the rows of the
+    mask into the layer and the columns of the mask out of it, so the product
+    (reachability) is unchanged and the masks show MADE's staircase."""
+    chain = [i for i, n in enumerate(names) if n != "direct"]
+    out = [m.copy() for m in masks]
+    reach = np.eye(masks[chain[0]].shape[1], dtype=np.int64)  # (features, inputs) reached so far
+    for a, b in zip(chain, chain[1:]):  # the units between mask a and mask b are hidden
+        reach = (out[a].astype(np.int64) @ reach > 0).astype(np.int64)  # (hidden, inputs)
+        perm = np.argsort(reach.sum(1), kind="stable")
+        out[a], out[b], reach = out[a][perm], out[b][:, perm], reach[perm]
+    return out
 
 
 def bool_rgb(m: np.ndarray, on=KEPT_RGB) -> np.ndarray:
@@ -55,12 +71,19 @@ class ConnectivityPanel(QWidget):
         self.in_order = QCheckBox("reachability in generation order")
         self.in_order.setChecked(True)
         self.in_order.toggled.connect(lambda _on: self._draw())
+        self.sorted = QCheckBox("sort hidden units by how many inputs reach them")
+        self.sorted.setChecked(True)
+        self.sorted.toggled.connect(lambda _on: self._draw())
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground((20, 20, 26))
         self.images: list[pg.ImageItem] = []
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
-        layout.addWidget(self.in_order)
+        row = QHBoxLayout()
+        row.addWidget(self.in_order)
+        row.addWidget(self.sorted)
+        row.addStretch(1)
+        layout.addLayout(row)
         layout.addWidget(self.view, 1)
 
     def set_model(self, path, meta: dict):
@@ -96,8 +119,10 @@ class ConnectivityPanel(QWidget):
             return
         self.view.clear()
         self.images = []
-        panels = [(f"mask {name} {m.shape[0]}×{m.shape[1]}", bool_rgb(m)) for name, m in
-                  zip(self.data["names"], self.data["masks"])]
+        names = self.data["names"]
+        masks = sort_hidden_units(names, self.data["masks"]) if self.sorted.isChecked() else self.data["masks"]
+        self.masks_shown = masks
+        panels = [(f"mask {name} {m.shape[0]}×{m.shape[1]}", bool_rgb(m)) for name, m in zip(names, masks)]
         which = "in generation order" if self.in_order.isChecked() else "by dimension"
         panels.append((f"reachability (outputs × inputs, {which})", bool_rgb(self.reach_shown(), REACH_RGB)))
         for col, (label, rgb) in enumerate(panels):

@@ -225,6 +225,7 @@ class SequenceInspectorPanel(QWidget):
         self.value_line.setValue(answer["value"])
         self._show_field(answer)
         self._show_tree(answer["tree"])
+        self._frame(t, answer["field"])
         bits = -answer["log_prob"] / np.log(2.0)
         field = answer["field"]
         seen = (f"{int((field > 0).sum())} earlier steps reach it (shaded)" if field is not None
@@ -232,6 +233,17 @@ class SequenceInspectorPanel(QWidget):
         self.details.setText(f"t = {t}: x_t = {answer['value']:g}, p = {np.exp(answer['log_prob']):.4f}, "
                              f"surprise {bits:.2f} bits; {seen}")
         self.updated.emit()
+
+    FULL_VIEW = 160  # sequences up to this long are shown whole; longer ones zoom to the clicked step
+
+    def _frame(self, t: int, field):
+        """Long sequences (audio): show the receptive field and a little after t; pan/zoom to leave."""
+        T = len(self.x)
+        if T <= self.FULL_VIEW:
+            return
+        reach = int(t - np.nonzero(field > 0)[0].min()) if field is not None and (field > 0).any() else 32
+        before = max(32, int(reach * 1.3))
+        self.timeline.setXRange(max(-0.5, t - before), min(T - 0.5, t + max(8, before // 3)), padding=0)
 
     def field_steps(self) -> np.ndarray:
         """Time steps shaded as the receptive field now."""
@@ -270,6 +282,7 @@ class SequenceInspectorPanel(QWidget):
         pts = np.array(pairs, dtype=float).reshape(-1, 2)
         self.tree_lines.setData(pts[:, 0], pts[:, 1])
         self.tree_plot.getAxis("left").setTicks([list(enumerate(tree["names"]))])
+        self.tree_plot.setMinimumHeight(min(420, 70 + 17 * len(tree["levels"])))  # a readable row each
         self.tree_plot.setTitle(f"dilation tree of output t = {tree['levels'][-1][0]}: "
                                 "each dot reads the dots it is joined to on the row below", size="9pt")
         self.tree_plot.setYRange(-0.5, top + 0.5, padding=0)
