@@ -106,3 +106,21 @@ def test_masks_page_shows_the_made_masks_and_reachability(qtbot, tmp_path):
     assert np.array_equal(reach_image[..., 1] > 128, panel.reach_shown())
     panel.in_order.setChecked(False)
     assert np.array_equal(panel.reach_shown(), depends)
+
+
+def test_switching_models_keeps_only_the_new_models_sequence(qtbot, wavenet_ckpt, tmp_path):
+    _, first = wavenet_ckpt
+    spec = DataSpec((12,), levels=4, modality="sequence")
+    torch.manual_seed(0)
+    rnn = arstudio.build_model("rnn-arm", spec, hidden=16, embedding=8)
+    second = save_checkpoint(rnn, tmp_path / "rnn.safetensors")
+    tab = open_tab(qtbot, first)
+    panel = tab.sequence
+    with qtbot.waitSignal(panel.updated, timeout=20000):
+        tab.state.set("checkpoint", second)  # answers about the WaveNet arrive late: dropped
+    qtbot.wait(200)
+    assert panel.x.shape == (12,) and panel.last["t"] == 11
+    assert not panel.tree_plot.isVisible()  # no dilation tree for an RNN
+    with qtbot.waitSignal(panel.updated, timeout=20000):
+        panel.step.setValue(7)
+    assert panel.field_steps().tolist() == list(range(7))  # the RNN sees all of x_<t

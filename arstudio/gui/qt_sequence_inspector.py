@@ -75,7 +75,8 @@ class SequenceInspectorPanel(QWidget):
         self.x: np.ndarray | None = None  # (T,) the inspected sequence
         self.t: int | None = None
         self.last: dict | None = None
-        self._serial = 0
+        self._serial = 0  # of the latest step request: older answers are dropped
+        self._sequence_serial = 0  # of the latest sequence request (sample / example)
         self._seed = 0
 
         self.title = QLabel("no sequence model")
@@ -143,6 +144,7 @@ class SequenceInspectorPanel(QWidget):
         """A 1-D model from a checkpoint (``meta`` from read_metadata); draws a first sample."""
         self.path, self.spec = Path(path), spec
         self.x, self.t, self.last = None, None, None
+        self._serial += 1  # answers about the previous model are stale now
         self.step.setMaximum(spec.shape[0] - 1)
         self.title.setText(f"{meta['model']} · {spec.describe()} — click a time step")
         self.chart.setLabel("bottom", "level" if spec.discrete else "value")
@@ -152,7 +154,8 @@ class SequenceInspectorPanel(QWidget):
         if self.path is None:
             return
         self._seed += 1
-        run_job(sample_sequence, self.path, self._seed, on_done=self._sequence_arrived,
+        self.details.setText("sampling a sequence from the model…")
+        run_job(sample_sequence, self.path, self._seed, on_done=self._sequence_callback(),
                 on_error=self.message.emit)
 
     def load_example(self):
@@ -162,7 +165,7 @@ class SequenceInspectorPanel(QWidget):
             return
         self._seed += 1
         run_job(example_image, name, self.spec.shape, self.spec.levels, self._seed,
-                on_done=self._sequence_arrived, on_error=self.message.emit)
+                on_done=self._sequence_callback(), on_error=self.message.emit)
 
     def set_sequence(self, x: np.ndarray, caption: str = ""):
         self.x = np.asarray(x).reshape(-1)
@@ -188,9 +191,15 @@ class SequenceInspectorPanel(QWidget):
                 on_done=lambda answer: self._answered(serial, answer), on_error=self.message.emit)
 
     # --- output --------------------------------------------------------------------------------
-    def _sequence_arrived(self, answer):
-        x, caption = answer
-        self.set_sequence(x, caption)
+    def _sequence_callback(self):
+        """A callback that shows the sequence only if no later request (or model) came since."""
+        self._sequence_serial += 1
+        serial, path = self._sequence_serial, self.path
+
+        def arrived(answer):
+            if serial == self._sequence_serial and path == self.path:
+                self.set_sequence(*answer)
+        return arrived
 
     def _timeline_clicked(self, event):
         if self.x is None:
