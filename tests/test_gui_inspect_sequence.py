@@ -124,3 +124,15 @@ def test_switching_models_keeps_only_the_new_models_sequence(qtbot, wavenet_ckpt
     with qtbot.waitSignal(panel.updated, timeout=20000):
         panel.step.setValue(7)
     assert panel.field_steps().tolist() == list(range(7))  # the RNN sees all of x_<t
+
+
+def test_a_hidden_tab_starts_no_work_until_shown(qtbot, wavenet_ckpt):
+    _, path = wavenet_ckpt
+    state = StudioState()
+    tab = InspectTab(state)
+    qtbot.addWidget(tab)
+    state.set("checkpoint", path)
+    assert tab.sequence.path is None  # nothing sampled while nobody looks
+    with qtbot.waitSignal(tab.sequence.updated, timeout=20000):
+        tab.show()
+    assert tab.sequence.path == path and tab.sequence.x.shape == (32,)

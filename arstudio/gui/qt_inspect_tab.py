@@ -1,6 +1,7 @@
 """The Inspect tab: a timeline for sequence models, mask connectivity for masked-linear ones.
 
-Follows ``state.checkpoint``. Which pages apply is decided from the model,
+Follows ``state.checkpoint``, but only works while visible: sampling a long
+sequence must not hold pool threads that the visible tabs need. Which pages apply is decided from the model,
 never from its name: a 1-D spec gets the timeline; a model with masked linear
 layers (MADE, FVSBN, MASDE, found by the worker) gets the masks page.
 """
@@ -32,12 +33,21 @@ class InspectTab(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.note)
         layout.addWidget(self.pages, 1)
-        state.subscribe("checkpoint", self.set_checkpoint)
-        if state.get("checkpoint") is not None:
-            self.set_checkpoint(state.get("checkpoint"))
-        else:
-            self.pages.setTabEnabled(0, False)
-            self.pages.setTabEnabled(1, False)
+        self.pages.setTabEnabled(0, False)
+        self.pages.setTabEnabled(1, False)
+        self.shown_path = None  # the checkpoint on screen; work starts only while the tab is visible
+        state.subscribe("checkpoint", self._checkpoint_changed)
+        self._checkpoint_changed(state.get("checkpoint"))
+
+    def _checkpoint_changed(self, path):
+        if path is not None and self.isVisible():
+            self.set_checkpoint(path)
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        path = self.state.get("checkpoint")
+        if path is not None and path != self.shown_path:
+            self.set_checkpoint(path)
 
     def set_checkpoint(self, path):
         from arstudio.checkpoint import CheckpointError, read_metadata
@@ -49,6 +59,7 @@ class InspectTab(QWidget):
             self.note.setText(f"cannot open {path}: {e}")
             return
         spec = DataSpec.from_dict(meta["spec"])
+        self.shown_path = path
         sequence = len(spec.shape) == 1
         self.pages.setTabEnabled(0, sequence)
         self.pages.setTabEnabled(1, False)  # until the worker finds masks
