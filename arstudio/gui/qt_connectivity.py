@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
+from shiboken6 import isValid
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from arstudio.gui.workers import run_job
@@ -66,6 +67,7 @@ class ConnectivityPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.data: dict | None = None
+        self._serial = 0  # of the latest model request
         self.title = QLabel("no masked-linear model")
         self.title.setWordWrap(True)
         self.in_order = QCheckBox("reachability in generation order")
@@ -90,14 +92,21 @@ class ConnectivityPanel(QWidget):
         self.title.setText(f"{meta['model']}: loading masks…")
         self.data = None
         self.view.clear()
-        run_job(compute_connectivity, path, on_done=lambda d: self._arrived(meta, d),
-                on_error=self._failed)
+        self._serial += 1
+        serial = self._serial  # only the latest model's answer is shown
+        run_job(compute_connectivity, path,
+                on_done=lambda d: isValid(self) and serial == self._serial and self._arrived(meta, d),
+                on_error=lambda text: isValid(self) and serial == self._serial and self._failed(text))
 
     def _failed(self, text: str):
+        if not isValid(self):  # the window closed while the job ran
+            return
         self.title.setText(f"no mask connectivity: {text}")
         self.available.emit(False)
 
     def _arrived(self, meta, data):
+        if not isValid(self):
+            return
         if data is None:
             self._failed(f"{meta['model']} has no masked linear layers")
             return

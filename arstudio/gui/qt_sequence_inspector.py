@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Signal
+from shiboken6 import isValid
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from arstudio.gui.completion_run import example_image
@@ -197,6 +198,8 @@ class SequenceInspectorPanel(QWidget):
         serial, path = self._sequence_serial, self.path
 
         def arrived(answer):
+            if not isValid(self):  # the window closed while the job ran
+                return
             if serial == self._sequence_serial and path == self.path:
                 self.set_sequence(*answer)
         return arrived
@@ -217,7 +220,7 @@ class SequenceInspectorPanel(QWidget):
         return self.timeline.mapFromScene(vb.mapViewToScene(QPointF(t, y)))
 
     def _answered(self, serial: int, answer: dict):
-        if serial != self._serial:
+        if not isValid(self) or serial != self._serial:
             return  # a later click is on its way
         self.last = answer
         t = answer["t"]
