@@ -70,7 +70,7 @@ def test_click_a_time_step_shows_its_conditional_and_receptive_field(qtbot, wave
 
 
 def test_the_step_box_selects_another_step(qtbot, wavenet_ckpt):
-    model, path = wavenet_ckpt
+    _model, path = wavenet_ckpt
     panel = open_tab(qtbot, path).sequence
     with qtbot.waitSignal(panel.updated, timeout=20000):
         panel.step.setValue(3)

@@ -1,4 +1,6 @@
 """Sequence receptive fields, WaveNet's dilation tree, and masked-linear connectivity."""
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -64,7 +66,7 @@ def test_mask_reachability_equals_autograd_and_is_strictly_lower_triangular(name
         assert conn.reach[1:, 0].all()  # the first entry reaches every later output
     # the chain of masks from inputs (D*fin) to outputs; MASDE's shortcut maps inputs to outputs
     chain = [m for n, m in zip(conn.names, conn.masks) if n != "direct"]
-    assert chain[0].shape[1] == 6 * 3 and all(a.shape[0] == b.shape[1] for a, b in zip(chain, chain[1:]))
+    assert chain[0].shape[1] == 6 * 3 and all(a.shape[0] == b.shape[1] for a, b in itertools.pairwise(chain))
     assert conn.reach_features.shape == (chain[-1].shape[0], 6 * 3)
 
 

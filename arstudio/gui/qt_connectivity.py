@@ -8,13 +8,14 @@ lower-triangular reachability: output i never sees input i or later.
 """
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
-from shiboken6 import isValid
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from shiboken6 import isValid
 
 from arstudio.gui.workers import run_job
 
@@ -44,7 +45,7 @@ def sort_hidden_units(names: list[str], masks: list[np.ndarray]) -> list[np.ndar
     chain = [i for i, n in enumerate(names) if n != "direct"]
     out = [m.copy() for m in masks]
     reach = np.eye(masks[chain[0]].shape[1], dtype=np.int64)  # (features, inputs) reached so far
-    for a, b in zip(chain, chain[1:]):  # the units between mask a and mask b are hidden
+    for a, b in itertools.pairwise(chain):  # the units between mask a and mask b are hidden
         reach = (out[a].astype(np.int64) @ reach > 0).astype(np.int64)  # (hidden, inputs)
         perm = np.argsort(reach.sum(1), kind="stable")
         out[a], out[b], reach = out[a][perm], out[b][:, perm], reach[perm]

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Signal
-from shiboken6 import isValid
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from shiboken6 import isValid
 
 from arstudio.gui.completion_run import example_image
 from arstudio.gui.workers import run_job
@@ -210,7 +210,7 @@ class SequenceInspectorPanel(QWidget):
         vb = self.timeline.getPlotItem().vb
         if not vb.sceneBoundingRect().contains(event.scenePos()):
             return
-        t = int(round(vb.mapSceneToView(event.scenePos()).x()))
+        t = round(vb.mapSceneToView(event.scenePos()).x())
         self.select_step(int(np.clip(t, 0, len(self.x) - 1)))
 
     def step_position(self, t: int):
