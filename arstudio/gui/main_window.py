@@ -26,6 +26,11 @@ class MainWindow(QMainWindow):
         self.complete = CompletePanel(self.state)  # paint, complete, inspect
         self.complete.message.connect(lambda text: self.statusBar().showMessage(text))
         self.tabs.addTab(self.complete, "Complete")
+        from arstudio.gui.qt_inspect_tab import InspectTab
+
+        self.inspect = InspectTab(self.state)  # timeline (sequence models), masks (MADE & co.)
+        self.inspect.message.connect(lambda text: self.statusBar().showMessage(text))
+        self.tabs.addTab(self.inspect, "Inspect")
         self._menus()
         self.studio = Studio(self)  # Train and Compare tabs, runs, sessions, presentation mode
         self.statusBar().showMessage("ready")
