@@ -4,6 +4,8 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("ARSTUDIO_NO_SYSCHECK", "1")
 
+import builtins  # noqa: E402
+
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
@@ -14,3 +16,17 @@ torch.set_num_threads(1)
 @pytest.fixture
 def gen():
     return torch.Generator().manual_seed(1234)
+
+
+@pytest.fixture
+def without_portaudio(monkeypatch):
+    """A machine without libportaudio2, simulated: importing sounddevice fails the way
+    it does there (the library cannot be uninstalled for one test)."""
+    real_import = builtins.__import__
+
+    def no_portaudio(name, *args, **kwargs):
+        if name == "sounddevice":
+            raise OSError("PortAudio library not found")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_portaudio)

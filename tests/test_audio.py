@@ -1,7 +1,6 @@
 """The audio API for real: sound goes into a PulseAudio null sink and is
 recorded back from its monitor. Skips, saying why, where PulseAudio or
 PortAudio is missing (CI installs pulseaudio, pulseaudio-utils, libportaudio2)."""
-import builtins
 import os
 import shutil
 import subprocess
@@ -104,15 +103,7 @@ def test_stop_cuts_playback_short(null_sink):
     assert not audio.playing() and time.monotonic() - start < 2.0
 
 
-def test_without_portaudio_play_explains_and_saving_works(monkeypatch, tmp_path):
-    real_import = builtins.__import__
-
-    def no_portaudio(name, *args, **kwargs):
-        if name == "sounddevice":
-            raise OSError("PortAudio library not found")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_portaudio)
+def test_without_portaudio_play_explains_and_saving_works(without_portaudio, tmp_path):
     with pytest.raises(audio.AudioUnavailable, match="libportaudio2"):
         audio.play(tone(440.0, 0.1), RATE)
     with pytest.raises(audio.AudioUnavailable, match="libportaudio2"):
