@@ -10,16 +10,6 @@ from arstudio.models.base import ARModel
 from arstudio.sampling import any_order_support, complete, complete_steps
 from arstudio.spec import DataSpec
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small tensors: one intra-op thread is fastest, and on a busy machine by far."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 SPEC = DataSpec((1, 3, 3), levels=2)
 D = 9
 WEIGHTS = 2 ** torch.arange(D - 1, -1, -1)  # raster bit weights: code = sum x_j 2^(8-j)

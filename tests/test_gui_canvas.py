@@ -24,10 +24,6 @@ def checkpoint(tmp_path):
 def panel(qtbot, checkpoint):
     from arstudio.gui.qt_complete import CompletePanel
 
-    # three threads (GUI, completion, inspector) share the cores: intra-op threads only contend
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-
     state = StudioState()
     state.set("dataset", "digits")
     state.set("checkpoint", checkpoint)
@@ -39,7 +35,6 @@ def panel(qtbot, checkpoint):
     yield p
     p.stop()
     p.inspector.engine.close()
-    torch.set_num_threads(threads)
 
 
 def stroke(qtbot, canvas, cells):

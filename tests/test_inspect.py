@@ -9,16 +9,6 @@ from arstudio.inspect.conditionals import pixel_conditional
 from arstudio.models.registry import load_all
 from arstudio.spec import DataSpec
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small tensors: one intra-op thread is fastest, and on a busy machine by far."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 SPEC = DataSpec((1, 8, 8), levels=4)
 
 

@@ -15,16 +15,6 @@ from arstudio.sampling.fast_wavenet import WaveNetGenerator
 from arstudio.spec import DataSpec
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Step-by-step sampling is thousands of tiny ops: on a busy machine a
-    second intra-op thread costs far more in hand-offs than it saves."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def dependence(logits_fn, K, T, t):
     """Input positions the logits at time t depend on (autograd), over a batch of
     random inputs so that no ReLU happens to be off for all of them."""
@@ -43,7 +33,7 @@ def test_wavenet_receptive_field_matches_autograd(kernel, layers, stacks):
     R, t = model.receptive_field, 60
     assert R < t
     assert dependence(model.logits, 5, 64, t) == set(range(t - R, t))
-    assert dependence(model.logits, 5, 64, 3) == set(range(0, 3))  # clipped at the start
+    assert dependence(model.logits, 5, 64, 3) == set(range(3))  # clipped at the start
 
 
 def test_causal_conv_arm_receptive_field_matches_autograd():
@@ -88,7 +78,7 @@ def test_wavenet_conditioning_changes_the_distribution_and_stays_causal(gen):
 def test_wavenet_cached_naive_and_device_resident_agree_with_conditioning():
     model = conditioned_wavenet()
     cond = {"label": torch.tensor([2, 0]), "local": torch.randn(2, 2, 25)}
-    seed = lambda: torch.Generator().manual_seed(11)  # noqa: E731
+    seed = lambda: torch.Generator().manual_seed(11)
     naive = model.sample(2, generator=seed(), naive=True, **cond)
     cached = model.sample(2, generator=seed(), **cond)
     fast = WaveNetGenerator(model, 2, **cond).generate(seed())
