@@ -17,6 +17,12 @@ class BundledModel:
     metadata: dict
 
     @property
+    def num_dims(self) -> int:
+        from math import prod
+
+        return prod(self.metadata["spec"]["shape"])
+
+    @property
     def title(self) -> str:
         m = self.metadata.get("metrics", {})
         bpd = m.get("test_bpd")

@@ -74,7 +74,15 @@ class SamplesPanel(QWidget):
 
     def start(self):
         if self.models:
-            self.list.setCurrentRow(0)  # triggers the first grid
+            # open on an image model that is quick to sample (fewest dimensions, then the
+            # most grey levels): the first grid is on screen in a second, and the worker
+            # pool stays free for the other panels
+            def opening(i):
+                spec = self.models[i].metadata["spec"]
+                return (spec.get("modality") != "image", self.models[i].num_dims, -(spec.get("levels") or 0), i)
+
+            quickest = min(range(len(self.models)), key=opening)
+            self.list.setCurrentRow(quickest)  # triggers the first grid
 
     def current(self) -> BundledModel | None:
         row = self.list.currentRow()
