@@ -304,4 +304,13 @@ class PickerPanel(QWidget):
                 self.params.setText(f"cannot build: {text}")
                 self.parameters_counted.emit(None)
 
-        run_job(count_parameters, name, spec, self.form.overrides(), on_done=done, on_error=failed, owner=self)
+        overrides = self.form.overrides()
+
+        def count_if_still_wanted():
+            # clicking through models queues many counts; one superseded while it
+            # waited is skipped instead of building a model nobody will see
+            if request != self._count_request:
+                return None
+            return count_parameters(name, spec, overrides)
+
+        run_job(count_if_still_wanted, on_done=done, on_error=failed, owner=self)

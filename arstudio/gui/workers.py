@@ -42,6 +42,7 @@ class Job(QRunnable):
             pass
 
 
+MIN_POOL_THREADS = 4
 _LIVE: set[Job] = set()  # a job's Python side (and its signals) must outlive the run
 
 
@@ -70,5 +71,10 @@ def run_job(fn: Callable, *args, on_done=None, on_error=None, owner=None, **kwar
         job.signals.done.connect(on_done)
     if on_error:
         job.signals.failed.connect(on_error)
-    QThreadPool.globalInstance().start(job)
+    pool = QThreadPool.globalInstance()
+    if pool.maxThreadCount() < MIN_POOL_THREADS:
+        # on a 2-core machine the default pool has 2 threads: a long sampling job must
+        # not make a parameter count or a dataset example wait behind it
+        pool.setMaxThreadCount(MIN_POOL_THREADS)
+    pool.start(job)
     return job
