@@ -7,13 +7,12 @@ with :func:`register_dataset` and are discovered automatically.
 from __future__ import annotations
 
 import functools
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
 
+from arstudio.discovery import import_submodules
 from arstudio.spec import DataSpec
 
 DATASETS: dict[str, "DatasetInfo"] = {}
@@ -67,9 +66,7 @@ def register_dataset(name, *, spec: DataSpec, license: str, description: str = "
 def load_all() -> dict[str, DatasetInfo]:
     import arstudio.data as pkg
 
-    for mod in pkgutil.iter_modules(pkg.__path__):
-        if mod.name not in _NOT_SETS and not mod.name.startswith("_"):
-            importlib.import_module(f"{pkg.__name__}.{mod.name}")
+    import_submodules(pkg, _NOT_SETS)
     return DATASETS
 
 

@@ -8,9 +8,9 @@ the studio and the shared contract tests.
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
+
+from arstudio.discovery import import_submodules
 
 MODELS: dict[str, "ModelInfo"] = {}
 _NOT_MODELS = {"registry", "base"}
@@ -57,9 +57,7 @@ def register_model(name, *, family, modalities, paper, summary="", factorisation
 def load_all() -> dict[str, ModelInfo]:
     import arstudio.models as pkg
 
-    for mod in pkgutil.iter_modules(pkg.__path__):
-        if mod.name not in _NOT_MODELS and not mod.name.startswith("_"):
-            importlib.import_module(f"{pkg.__name__}.{mod.name}")
+    import_submodules(pkg, _NOT_MODELS)
     return MODELS
 
 
