@@ -60,16 +60,17 @@ def evaluate_bundled(bundled: BundledModel, device: str = "auto") -> dict:
 def bundle_run(run_path, key: str, folder: Path = BUNDLED_MODELS, grid_n: int = 16,
                grid_device: str = "cpu", timed_n: int = 4) -> Path:
     """Copy a finished run's final checkpoint into models/ as KEY, with a model
-    card (KEY.md) and a sample grid (KEY.png, drawn on ``grid_device``). The
-    card's sampling time is measured on this machine's CPU for ``timed_n``
-    samples, with the threads torch is allowed here."""
+    card (KEY.md) and examples: a sample grid (KEY.png) for images and vectors,
+    a WAV (KEY.wav) for sound, a few lines of generated text in the card for
+    text. The card's sampling time is measured on this machine's CPU for
+    ``timed_n`` samples, with the threads torch is allowed here."""
     import shutil
     import time
 
     import torch
 
     from arstudio.checkpoint import load_checkpoint
-    from arstudio.imaging import samples_png
+    from arstudio.data import load_dataset
     from arstudio.runs import RunFolder
 
     run = RunFolder.open(run_path)
@@ -82,27 +83,73 @@ def bundle_run(run_path, key: str, folder: Path = BUNDLED_MODELS, grid_n: int = 
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{key}.safetensors"
     shutil.copyfile(final, target)
+    cfg = run.config()
+    data = load_dataset(cfg["dataset"])
     model = load_checkpoint(target, "cpu")
     t0 = time.perf_counter()
-    model.sample(timed_n, generator=torch.Generator().manual_seed(1))
+    model.sample(timed_n, generator=torch.Generator().manual_seed(1), **_labels(model, data, timed_n))
     sample_s = time.perf_counter() - t0
     grid_model = load_checkpoint(target, grid_device)
-    x = grid_model.sample(grid_n, generator=torch.Generator().manual_seed(0)).cpu()
-    samples_png(x, model.spec, folder / f"{key}.png")
-    cfg = run.config()
+    x = grid_model.sample(grid_n, generator=torch.Generator().manual_seed(0),
+                          **_labels(grid_model, data, grid_n)).cpu()
+    examples = _write_examples(x, model, data, folder, key)
     meta = model.checkpoint_meta
-    card = f"""# {key}
+    (folder / f"{key}.md").write_text(f"""# {key}
 
 - model: `{meta['model']}` ({meta['parameters']:,} parameters), config `{meta['config']}`
 - data: `{cfg['dataset']}` ({model.spec.describe()})
-- training: {done['step']} steps, batch {cfg['train']['batch_size']}, lr {cfg['train']['lr']}, seed {cfg['seed']},
-  {done['elapsed']:.0f} s on {started['device']}; weights with the best validation NLL kept
+- training: {_training_line(cfg['train'], done)} on {started['device']}
 - test NLL: **{done['test_nats']:.2f} nats per example, {done['test_bpd']:.4f} bits/dim**
 - sampling {timed_n} examples on a CPU ({torch.get_num_threads()} thread(s)): {sample_s:.1f} s
 - reproduce: `arstudio train --preset {key}` (the recipe in `arstudio/presets.py`; where it sets a time budget, the step count depends on the machine)
 - check: `arstudio eval {key}`
 
-![samples]({key}.png)
-"""
-    (folder / f"{key}.md").write_text(card)
+{examples}
+""")
     return target
+
+
+def _labels(model, data, n) -> dict:
+    """Conditional models sample one example per class in turn, like the trainer's grid."""
+    if not getattr(model, "uses_labels", False):
+        return {}
+    import torch
+
+    return {"label": torch.arange(n, device=model.device) % int(data.extras.get("classes", 1))}
+
+
+def _training_line(train: dict, done: dict) -> str:
+    if train.get("closed_form"):
+        return f"closed-form fit (`fit`, no gradient steps), {done['elapsed']:.0f} s"
+    batch = f"batch {train['batch_size']}"
+    if train.get("crop"):
+        batch += f" random {train['crop']}-step windows"
+    extra = f", {train['label_dropout']:.0%} of labels dropped" if train.get("label_dropout") else ""
+    return (f"{done['step']} steps, {batch}, lr {train['lr']}{extra}, seed {train['seed']}, "
+            f"{done['elapsed']:.0f} s; weights with the best validation NLL kept")
+
+
+def _write_examples(x, model, data, folder: Path, key: str) -> str:
+    """Generated examples in the form that suits the data; returns the card's lines."""
+    rate = data.extras.get("sample_rate")
+    if rate:
+        import numpy as np
+
+        from arstudio.audio import save_wav
+        from arstudio.distributions import mu_law_decode
+
+        gap = np.zeros(int(rate) // 8, dtype=np.float32)  # 1/8 s of silence between samples
+        waves = [mu_law_decode(row, model.spec.levels).numpy() for row in x[:4]]
+        save_wav(folder / f"{key}.wav", np.concatenate([w for wave in waves for w in (wave, gap)]), rate)
+        names = data.extras.get("label_names") if getattr(model, "uses_labels", False) else None
+        which = f" (labels {', '.join(names[i % len(names)] for i in range(len(waves)))})" if names else ""
+        return f"Four generated samples{which}, {rate} Hz: [{key}.wav]({key}.wav)"
+    if data.extras.get("encoding") == "characters":
+        from arstudio.data.text import decode_text
+
+        lines = [decode_text(row).replace("`", "'") for row in x[:4]]
+        return "Generated text (four samples):\n\n```\n" + "\n".join(lines) + "\n```"
+    from arstudio.imaging import samples_png
+
+    samples_png(x, model.spec, folder / f"{key}.png")
+    return f"![samples]({key}.png)"

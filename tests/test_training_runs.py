@@ -9,6 +9,7 @@ import torch
 
 from arstudio import build_model, load_checkpoint, load_dataset
 from arstudio.checkpoint import CheckpointError, save_checkpoint
+from arstudio.models.registry import get_model_info
 from arstudio.runs import RunFolder, run_training
 from arstudio.training import Checkpoint, Done, Eval, Samples, Started, Step, TrainConfig, TrainingError, train
 
@@ -152,3 +153,64 @@ def test_time_budget_stops_and_still_tests():
     done = events[-1]
     assert isinstance(done, Done) and done.stopped_early and done.step == 0
     assert any(isinstance(e, Eval) and e.split == "test" for e in events)
+
+
+def get_tiny(name):
+    return get_model_info(name).presets["tiny"]
+
+
+def test_crop_trains_on_windows_and_scores_whole_sequences(monkeypatch):
+    data = load_dataset("tones")
+    model = build_model("wavenet", data.spec, **{**get_tiny("wavenet"), "num_labels": 12})
+    seen, original = [], model.loss
+
+    def loss(x, **cond):
+        seen.append((x.clone(), cond.get("label")))
+        return original(x, **cond)
+
+    monkeypatch.setattr(model, "loss", loss)  # a spy on the real loss, not a replacement
+    config = TrainConfig(**{**FAST, "sample_every": 0, "crop": 64, "label_dropout": 0.5, "steps": 6})
+    events = list(train(model, data, config))
+    assert all(x.shape == (32, 64) for x, _ in seen)
+    # every window is a real slice of some training sequence, and the windows start in different places
+    train_x = data.train
+    for row in seen[0][0][:8]:
+        hits = (train_x.unfold(1, 64, 1) == row).all(-1)  # (N, positions)
+        assert hits.any()
+    starts = {int((train_x.unfold(1, 64, 1) == row).all(-1).nonzero()[0, 1]) for row in seen[0][0]}
+    assert len(starts) > 4
+    labels = torch.cat([lb for _, lb in seen])
+    no_label = labels == model.no_label
+    assert 0.3 < no_label.float().mean() < 0.7 and (labels[~no_label] < model.no_label).all()
+    # the training curve is per dimension of the window; test figures are for whole sequences
+    step = next(e for e in events if isinstance(e, Step))
+    assert math.isclose(step.bpd, step.loss / (64 * math.log(2)), rel_tol=1e-6)
+    done = events[-1]
+    assert math.isclose(done.test_bpd, done.test_nats / (data.spec.num_dims * math.log(2)))
+
+
+def test_crop_and_label_dropout_refused_where_meaningless():
+    data = load_dataset("digits-binary")
+    model = build_model("pixelcnn", data.spec, **SMALL)
+    with pytest.raises(ValueError, match="sequence"):
+        list(train(model, data, TrainConfig(**{**FAST, "crop": 4})))
+    with pytest.raises(ValueError, match="no label"):
+        list(train(model, data, TrainConfig(**{**FAST, "label_dropout": 0.1})))
+
+
+def test_closed_form_fit_through_the_trainer_equals_least_squares():
+    data = load_dataset("tones")
+    config = {"order": 8, "companding": "mu-law"}
+    direct = build_model("linear-ar", data.spec, **config).fit(data.train)
+    model = build_model("linear-ar", data.spec, **config)
+    events = list(train(model, data, TrainConfig(device="cpu", closed_form=True, sample_every=0)))
+    assert [type(e) for e in events] == [Started, Eval, Eval, Checkpoint, Done]
+    assert not any(isinstance(e, Step) for e in events)
+    for name, value in direct.state_dict().items():
+        assert torch.equal(model.state_dict()[name], value), name
+    done = events[-1]
+    expected = -direct.log_prob(data.test).double().mean().item()
+    assert math.isclose(done.test_nats, expected, rel_tol=1e-6)
+    pixelcnn = build_model("pixelcnn", load_dataset("digits-binary").spec, **SMALL)
+    with pytest.raises(ValueError, match="fit"):
+        list(train(pixelcnn, load_dataset("digits-binary"), TrainConfig(device="cpu", closed_form=True)))

@@ -113,6 +113,11 @@ class WaveNet(ARModel):
         return self.config.num_labels > 0
 
     @property
+    def no_label(self) -> int | None:
+        """The label id meaning "no label given" (trained by the trainer's label_dropout)."""
+        return self.config.num_labels if self.config.num_labels else None
+
+    @property
     def receptive_field(self) -> int:
         """Past samples one prediction can depend on: x_{t-R} .. x_{t-1}."""
         return self.input.history + sum(layer.conv.history for layer in self.layers)

@@ -41,6 +41,16 @@ class TrainConfig:
     eval_batch_size: int = 256
     max_minutes: float | None = None  # wall-clock budget: stop early (and test) when it runs out
     keep_best: bool = True  # end on the weights with the best validation NLL (early stopping)
+    # sequences only: train on random windows this long (0 = whole sequences). WaveNet-style
+    # models are length-agnostic, so short crops mean many more, cheaper steps; validation and
+    # test always score whole sequences
+    crop: int = 0
+    # conditional models with a "no label" id (``model.no_label``): this fraction of training
+    # labels is replaced by it, so the same model also generates without a label
+    label_dropout: float = 0.0
+    # models with a closed-form fit (``model.fit(train)``, e.g. linear-ar's least squares):
+    # solve once instead of taking gradient steps
+    closed_form: bool = False
 
     def total_steps(self, train_size: int) -> int:
         if self.epochs is not None:
@@ -94,17 +104,21 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
           optimizer_state: dict | None = None) -> Iterator[Event]:
     """Train ``model`` on ``dataset`` (an :class:`arstudio.data.Dataset`), yielding events."""
     torch.manual_seed(config.seed)
+    check_augment(model, config)
     device = pick_device(config.device)
     model.to(device).train()
     train_x = dataset.train
     train_y = dataset.labels.get("train")
-    total = config.total_steps(len(train_x))
+    total = 0 if config.closed_form else config.total_steps(len(train_x))
     opt = _optimizer(model, config)
     if optimizer_state:
         opt.load_state_dict(optimizer_state)
     autocast = config.bf16 and device.type == "cuda"
     yield Started(model.registry_name, dataset.name, model.num_parameters(), describe_device(device),
                   model.num_dims, total)
+    if config.closed_form:
+        yield from _fit_closed_form(model, dataset, config)
+        return
     shuffler = torch.Generator().manual_seed(config.seed)
     perm, cursor = torch.randperm(len(train_x), generator=shuffler), 0
     t0 = time.perf_counter()
@@ -129,8 +143,11 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
             perm, cursor = torch.randperm(len(train_x), generator=shuffler), 0
         idx = perm[cursor:cursor + config.batch_size]
         cursor += config.batch_size
-        xb = train_x[idx].to(device, non_blocking=True)
-        lb = train_y[idx].to(device) if train_y is not None else None
+        xb = train_x[idx]
+        lb = train_y[idx] if train_y is not None else None
+        xb, lb = _augment(model, config, xb, lb, shuffler)
+        xb = xb.to(device, non_blocking=True)
+        lb = lb.to(device) if lb is not None else None
         lr = lr_at(config, step, total)
         for group in opt.param_groups:
             group["lr"] = lr
@@ -153,7 +170,7 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
         if step % config.log_every == 0 or step == total:
             now = time.perf_counter()
             nats = loss.item()
-            yield Step(step, nats, nats / (model.num_dims * math.log(2)), lr,
+            yield Step(step, nats, nats / (xb[0].numel() * math.log(2)), lr,
                        window_n / max(now - window_t, 1e-9), now - t0)
             window_t, window_n = now, 0
         if step % config.eval_every == 0 or step == total:
@@ -176,6 +193,47 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
     metrics = {**(last_val or {}), "test_nats": test_nats, "test_bpd": test_bpd}
     yield Checkpoint(step, metrics, model)
     yield Done(step, time.perf_counter() - t0, test_nats, test_bpd, stopped)
+
+
+def _fit_closed_form(model, dataset, config):
+    """One solve on the whole training split, then the same evaluation as a gradient run."""
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        model.fit(dataset.train)
+    val_nats, val_bpd = evaluate(model, dataset.val, config.eval_batch_size, dataset.labels.get("val"))
+    yield Eval(0, "val", val_nats, val_bpd)
+    test_nats, test_bpd = evaluate(model, dataset.test, config.eval_batch_size, dataset.labels.get("test"))
+    yield Eval(0, "test", test_nats, test_bpd)
+    if config.sample_every:
+        yield Samples(0, _samples(model, config, dataset))
+    metrics = {"val_nats": val_nats, "val_bpd": val_bpd, "test_nats": test_nats, "test_bpd": test_bpd}
+    yield Checkpoint(0, metrics, model)
+    yield Done(0, time.perf_counter() - t0, test_nats, test_bpd, False)
+
+
+def check_augment(model, config: TrainConfig):
+    """Refuse crop / label dropout where they mean nothing, before any step runs."""
+    if config.crop and model.spec.modality != "sequence":
+        raise ValueError(f"crop applies to sequence data; {model.registry_name} models "
+                         f"{model.spec.modality} data")
+    if config.closed_form and not callable(getattr(model, "fit", None)):
+        raise ValueError(f"closed_form needs a model with a fit(data) method; "
+                         f"{model.registry_name} is trained by gradient steps")
+    if config.label_dropout and getattr(model, "no_label", None) is None:
+        raise ValueError(f"label_dropout needs a model with a 'no label' id; "
+                         f"{model.registry_name} has none (or no labels)")
+
+
+def _augment(model, config, xb, lb, generator):
+    """Random crops and label dropout, drawn from the trainer's seeded generator."""
+    length = xb.shape[-1]
+    if config.crop and config.crop < length:  # a window per example, (B, T) -> (B, crop)
+        starts = torch.randint(0, length - config.crop + 1, (len(xb), 1), generator=generator)
+        xb = xb.gather(-1, starts + torch.arange(config.crop))
+    if config.label_dropout and lb is not None:
+        drop = torch.rand(len(lb), generator=generator) < config.label_dropout
+        lb = torch.where(drop, torch.full_like(lb, model.no_label), lb)
+    return xb, lb
 
 
 def _samples(model, config, dataset):
