@@ -321,6 +321,16 @@ def test_sampling_bench_prints_ratio(capsys):
     assert "speed-up" in out and "pixelcnn" in out and "yes" in out.splitlines()[-1]
 
 
+def test_sampling_bench_times_checkpoints(capsys):
+    from arstudio.bench import sampling_images
+    from arstudio.paths import BUNDLED_MODELS
+
+    path = BUNDLED_MODELS / "pixelrnn-row-mnist5k-binary.safetensors"
+    sampling_images.main(["--device", "cpu", "--n", "1", "--pixels", "3", "--checkpoint", str(path)])
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("pixelrnn-row-mnist5k-binary ") and "80,834" in last and last.endswith("yes")
+
+
 def test_training_bench_prints_images_per_second(capsys):
     from arstudio.bench import training
 

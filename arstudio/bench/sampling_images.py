@@ -94,8 +94,10 @@ def main(argv=None):
         torch.set_num_threads(threads)
     n = args.n or (4 if args.quick else 64)
     pixels = args.pixels or (28 if args.quick else None)
-    what = f"{pixels} of 784 pixels" if pixels else "784 pixels"
-    images = "images of each checkpoint's shape" if args.checkpoint else "binary 28×28 images"
+    if args.checkpoint:
+        images, what = "images of each checkpoint's shape", f"first {pixels} pixels" if pixels else "all pixels"
+    else:
+        images, what = "binary 28×28 images", f"{pixels} of 784 pixels" if pixels else "784 pixels"
     print(f"sampling {n} {images} ({what}) on {args.device}, torch {torch.__version__}")
     rows = args.checkpoint or args.models.split(",")
     width = max(16, *(len(label(row)) for row in rows))
