@@ -125,7 +125,7 @@ class PixelRNNRow(ARModel):
         """Row r begins: row r-1 is final, its state feeds every pixel of row r."""
         if r > 0:
             st["above"] = st["current"]
-            st["current"] = [(s.clone(), c.clone()) for s, c in st["above"]]
+            st["current"] = [(torch.zeros_like(s), torch.zeros_like(c)) for s, c in st["above"]]
         st["s2s"] = [L.state_to_state(state) for L, (state, _) in zip(self.layers, st["above"])]
         st["row"] = r
 
