@@ -10,7 +10,8 @@ from arstudio.models.registry import build_model, get_model_info
 from arstudio.spec import DataSpec
 from contract_specs import all_configurations
 
-CACHED = ["pixelcnn", "gated-pixelcnn", "pixelsnail", "image-transformer"]
+CACHED = ["pixelcnn", "gated-pixelcnn", "pixelsnail", "image-transformer", "pixelrnn-row", "pixelrnn-diag"]
+PIXELRNNS = ["pixelrnn-row", "pixelrnn-diag"]
 
 
 def tiny(name, spec, seed=0, **over):
@@ -129,7 +130,7 @@ def test_cached_conditionals_equal_teacher_forcing(name, spec):
             x.view(2, -1)[:, i] = cached.sample(1.0, g)
 
 
-@pytest.mark.parametrize("name", ["pixelcnn", "gated-pixelcnn", "pixelsnail"])
+@pytest.mark.parametrize("name", ["pixelcnn", "gated-pixelcnn", "pixelsnail", *PIXELRNNS])
 def test_dmol_output_is_normalised_and_cached(name):
     spec = DataSpec((3, 1, 1), 4)
     model = tiny(name, spec, output="dmol", mixtures=2)
@@ -240,6 +241,77 @@ def test_skew_round_trip_and_layout():
     assert torch.equal(unskew(s, 4), x)
 
 
+# two layers (the diagonal model's first layer reads its own backward input), more
+# rows than the diagonal's phantom sweep needs to show, RGB and binary
+PIXELRNN_SPECS = [DataSpec((3, 5, 5), 4), DataSpec((1, 6, 5), 2)]
+
+
+@pytest.mark.parametrize("name", PIXELRNNS)
+@pytest.mark.parametrize("spec", PIXELRNN_SPECS, ids=["rgb", "binary"])
+def test_pixelrnn_cached_conditionals_equal_teacher_forcing(name, spec):
+    model = tiny(name, spec, layers=2)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(2.0)  # larger activations: errors would show
+    g = torch.Generator().manual_seed(1)
+    x = torch.zeros(2, *spec.shape, dtype=torch.long)
+    stepper = model.make_stepper(x)
+    with torch.no_grad():
+        for i in model.order.tolist():
+            cached, full = stepper.conditional(i, x), model.conditionals(x).at(i)
+            torch.testing.assert_close(cached.probs(), full.probs(), atol=1e-5, rtol=1e-4)
+            x.view(2, -1)[:, i] = cached.sample(1.0, g)
+
+
+@pytest.mark.parametrize("name", PIXELRNNS)
+@pytest.mark.parametrize("spec", PIXELRNN_SPECS, ids=["rgb", "binary"])
+def test_pixelrnn_cached_equals_naive_with_completion(name, spec):
+    model = tiny(name, spec, layers=2)
+    g = torch.Generator().manual_seed(4)
+    known = torch.randint(0, spec.levels, spec.shape, generator=g)
+    mask = torch.rand(spec.shape, generator=g) < 0.3
+    mask[:, 0] = True  # the first row known: the row sweeps start on a caught-up row
+    mask[:, 3] = True  # a known row in the middle
+    mask[:, 4, 2] = True  # a known pixel ...
+    mask[-1, 2, 1] = True  # ... and a pixel whose last channel alone is known
+    mask[:-1, 2, 1] = False
+    a = model.sample(3, known=known, mask=mask, generator=torch.Generator().manual_seed(5), naive=True)
+    b = model.sample(3, known=known, mask=mask, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(a, b)
+    assert torch.equal(b[:, mask], known[mask].expand(3, -1))
+
+
+def test_diagonal_phantom_edges_are_nonzero_per_row_constants():
+    """The states left of column 0 that the naive sweep computes outside the image:
+    nonzero from row 1 on and different per row, so the cache must reproduce them."""
+    from arstudio.models._pixelrnn_diag_cache import phantom_edge
+
+    model = tiny("pixelrnn-diag", DataSpec((1, 6, 5), 2), layers=2)
+    with torch.no_grad():
+        state, cell = phantom_edge(model.layers[1].backward_dir, 2, 6, torch.zeros(1))  # (H, n, h)
+    assert state.shape == cell.shape == (6, 2, model.layers[1].out.weight.shape[0])
+    assert not state[0].any() and not cell[0].any()  # row 0 starts at its first pixel
+    assert all(state[r].abs().sum() > 0 for r in range(1, 6))
+    assert not torch.allclose(state[1], state[2]) and torch.equal(state[:, 0], state[:, 1])
+
+
+@pytest.mark.parametrize("name", PIXELRNNS)
+def test_bundled_pixelrnn_cached_conditionals_equal_full_pass(name):
+    """The trained 28×28 checkpoints (27 rows of phantoms, three layers): the cached
+    stepper walked along a test image gives the teacher-forced conditionals."""
+    from arstudio.checkpoint import load_checkpoint
+    from arstudio.paths import BUNDLED_MODELS
+
+    model = load_checkpoint(BUNDLED_MODELS / f"{name}-mnist5k-binary.safetensors")
+    x = torch.randint(0, 2, (2, 1, 28, 28), generator=torch.Generator().manual_seed(0))
+    stepper = model.make_stepper(x)
+    with torch.no_grad():
+        full = model.conditionals(x)
+        for i in model.order.tolist():
+            torch.testing.assert_close(stepper.conditional(i, x).probs(), full.at(i).probs(),
+                                       atol=1e-5, rtol=1e-4)
+
+
 # --- benches (smoke: they run and print the comparison) ----------------------------------------
 def test_sampling_bench_prints_ratio(capsys):
     from arstudio.bench import sampling_images
@@ -247,6 +319,16 @@ def test_sampling_bench_prints_ratio(capsys):
     sampling_images.main(["--device", "cpu", "--n", "1", "--pixels", "3", "--models", "pixelcnn"])
     out = capsys.readouterr().out
     assert "speed-up" in out and "pixelcnn" in out and "yes" in out.splitlines()[-1]
+
+
+def test_sampling_bench_times_checkpoints(capsys):
+    from arstudio.bench import sampling_images
+    from arstudio.paths import BUNDLED_MODELS
+
+    path = BUNDLED_MODELS / "pixelrnn-row-mnist5k-binary.safetensors"
+    sampling_images.main(["--device", "cpu", "--n", "1", "--pixels", "3", "--checkpoint", str(path)])
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("pixelrnn-row-mnist5k-binary ") and "80,834" in last and last.endswith("yes")
 
 
 def test_training_bench_prints_images_per_second(capsys):

@@ -1,6 +1,7 @@
 """Naive vs cached sampling of binary 28×28 images, side by side.
 
-``arstudio bench sampling [--device cuda] [--n 64] [--quick]``
+``arstudio bench sampling [--device cuda] [--n 64] [--quick] [--models a,b]
+[--checkpoint PATH ...]``
 
 For each model (untrained weights: the cost does not depend on them) it
 times ``model.sample(n, naive=True)`` (one full network pass per pixel) and
@@ -10,15 +11,19 @@ Timings are synchronised on CUDA and follow a warm-up of the same path.
 ``--quick`` (for CPU) uses 4 samples and times only the first row (28
 pixels) of both paths: naive costs the same for every pixel, the cached
 path is cheapest on the first rows, so the ratio there is an upper estimate
-for convolutions and close for attention.
+for convolutions and close for attention. ``--checkpoint PATH`` (repeatable)
+times trained checkpoints instead, e.g. the bundled
+``models/pixelrnn-row-mnist5k-binary.safetensors``, on their own data shape.
 """
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import torch
 
+from arstudio.checkpoint import load_checkpoint
 from arstudio.models.registry import build_model
 from arstudio.spec import DataSpec
 
@@ -27,6 +32,9 @@ CONFIGS = {
     "gated-pixelcnn": {"channels": 128, "layers": 10, "skip_channels": 128, "head_channels": 128},
     "pixelsnail": {"channels": 64, "blocks": 8},
     "pixelcnn": {},
+    # the bundled mnist5k checkpoints' configurations
+    "pixelrnn-row": {"hidden": 32, "layers": 3},
+    "pixelrnn-diag": {"hidden": 32, "layers": 3},
 }
 
 
@@ -54,6 +62,19 @@ def timed(model, n, pixels, naive, seed, device):
     return time.perf_counter() - t0, out
 
 
+def label(row: str) -> str:
+    """A table row's name: the model's, or the checkpoint file's stem."""
+    return Path(row).name.removesuffix(".safetensors")
+
+
+def load(row: str, is_checkpoint: bool, seed: int, device):
+    """A trained checkpoint, or the model ``row`` untrained on binary 28×28 images."""
+    if is_checkpoint:
+        return load_checkpoint(row, device)
+    torch.manual_seed(seed)
+    return build_model(row, DataSpec((1, 28, 28), 2), **CONFIGS[row]).to(device).eval()
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="arstudio bench sampling", description=__doc__.splitlines()[0])
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -64,6 +85,8 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=None,
                    help="torch CPU threads (default: 1 with --quick, where the cached path's "
                         "small operations only lose from threading)")
+    p.add_argument("--checkpoint", action="append", default=[], metavar="PATH",
+                   help="time this trained checkpoint (repeatable) instead of --models")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     threads = args.threads or (1 if args.quick else None)
@@ -71,15 +94,18 @@ def main(argv=None):
         torch.set_num_threads(threads)
     n = args.n or (4 if args.quick else 64)
     pixels = args.pixels or (28 if args.quick else None)
-    spec = DataSpec((1, 28, 28), 2)
-    what = f"{pixels} of 784 pixels" if pixels else "784 pixels"
-    print(f"sampling {n} binary 28×28 images ({what}) on {args.device}, torch {torch.__version__}")
-    header = f"{'model':16s} {'params':>9s} {'naive s':>9s} {'cached s':>9s} {'speed-up':>9s}  same"
+    if args.checkpoint:
+        images, what = "images of each checkpoint's shape", f"first {pixels} pixels" if pixels else "all pixels"
+    else:
+        images, what = "binary 28×28 images", f"{pixels} of 784 pixels" if pixels else "784 pixels"
+    print(f"sampling {n} {images} ({what}) on {args.device}, torch {torch.__version__}")
+    rows = args.checkpoint or args.models.split(",")
+    width = max(16, *(len(label(row)) for row in rows))
+    header = f"{'model':{width}s} {'params':>9s} {'naive s':>9s} {'cached s':>9s} {'speed-up':>9s}  same"
     print(header)
     print("-" * len(header))
-    for name in args.models.split(","):
-        torch.manual_seed(args.seed)
-        model = build_model(name, spec, **CONFIGS[name]).to(args.device).eval()
+    for row in rows:
+        model = load(row, bool(args.checkpoint), args.seed, args.device)
         # warm-up: kernels, allocator, cuDNN choices (a few pixels are enough on a CPU)
         warm = min(pixels or 784, 30 if torch.device(args.device).type != "cpu" else 2)
         generate(model, n, warm, True, args.seed)
@@ -87,7 +113,7 @@ def main(argv=None):
         t_naive, a = timed(model, n, pixels, True, args.seed, args.device)
         t_cached, b = timed(model, n, pixels, False, args.seed, args.device)
         same = bool(torch.equal(a, b))
-        print(f"{name:16s} {model.num_parameters():9,d} {t_naive:9.2f} {t_cached:9.2f} "
+        print(f"{label(row):{width}s} {model.num_parameters():9,d} {t_naive:9.2f} {t_cached:9.2f} "
               f"{t_naive / t_cached:8.1f}×  {'yes' if same else 'NO'}", flush=True)
     return 0
 

@@ -13,6 +13,9 @@ is in the context (no blind spot). Residual connections between layers.
 Because the mirrored direction is shifted down, its first layer may read
 the whole current row: it gets its own "rows"-mode input convolution, which
 is what brings the last column of the row above into the context.
+
+Cached sampling (``make_stepper``): one LSTM step per direction, layer and
+pixel, see ``_pixelrnn_diag_cache``.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from arstudio.models._pixel_common import PixelHead, grouped_width
+from arstudio.models._pixelrnn_diag_cache import DiagonalBiLSTMCache
 from arstudio.models.base import ARModel
 from arstudio.models.pixelrnn_row import lstm_update
 from arstudio.models.registry import register_model
@@ -90,7 +94,7 @@ class DiagonalBiLSTM(nn.Module):
              "quick demo": {"hidden": 32, "layers": 2},
              "quality": {"hidden": 64, "layers": 7}},
 )
-class PixelRNNDiag(ARModel):
+class PixelRNNDiag(DiagonalBiLSTMCache, ARModel):
     @dataclass(frozen=True)
     class Config:
         hidden: int = 32  # LSTM units per direction (and residual width)

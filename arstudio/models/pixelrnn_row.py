@@ -9,6 +9,12 @@ convolution along the row (the current pixel's earlier colours and the
 pixels to its left) plus a state-to-state 1×k convolution over the previous
 row's hidden state. The context is a triangle above the pixel (it widens
 by one column per row), plus the row to its left. Layers are residual.
+
+Cached sampling (``make_stepper``, see ``_pixel_common.RasterStepper``): per
+layer the state-to-state convolution of the previous row's state runs once
+per row (that row is final when a row starts); at pixel (r, c) the masked
+input-to-state convolution reads the layer's cached input along the row, and
+one LSTM update gives the state and cell at (r, c) from the cell above.
 """
 from __future__ import annotations
 
@@ -18,10 +24,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from arstudio.models._pixel_common import PixelHead, grouped_width
+from arstudio.models._pixel_common import (
+    PixelHead,
+    RasterStepper,
+    grouped_width,
+    input_pixels,
+    masked_weights,
+)
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
 from arstudio.nn import CausalConv2d, channel_groups
+from arstudio.nn.causal_conv2d import new_cache, pointwise, write_at
 
 
 def lstm_update(gates, c_prev):
@@ -91,3 +104,45 @@ class PixelRNNRow(ARModel):
 
     def conditionals(self, x, **cond):
         return self.head(F.relu(self.layers(self.input(self.scale_input(x)))))
+
+    # --- cached generation: one LSTM step per layer per pixel ------------------------
+    def make_stepper(self, x, **cond):
+        return RasterStepper(self, x)
+
+    def _new_cache(self, x):
+        n, (C, H, W) = x.shape[0], self.spec.shape
+        like, h = x.float(), self.input.weight.shape[0]
+        zeros = like.new_zeros(n, h, W)  # (n, h, W): the state and cell "above" row 0
+        return {"w": masked_weights(self), "row": -1,
+                "input": new_cache(self.input, n, C, H, W, like),
+                "layer_in": [new_cache(L.input_to_state, n, h, H, W, like) for L in self.layers],
+                # per layer: the finished row above (state, cell) and the row being filled
+                "above": [(zeros, zeros)] * len(self.layers),
+                "current": [(zeros.clone(), zeros.clone()) for _ in self.layers],
+                "s2s": [None] * len(self.layers)}  # (n, 4h, W) from the row above
+
+    def _start_row(self, st, r):
+        """Row r begins: row r-1 is final, its state feeds every pixel of row r."""
+        if r > 0:
+            st["above"] = st["current"]
+            st["current"] = [(torch.zeros_like(s), torch.zeros_like(c)) for s, c in st["above"]]
+        st["s2s"] = [L.state_to_state(state) for L, (state, _) in zip(self.layers, st["above"])]
+        st["row"] = r
+
+    def _compute_pixel(self, st, x, r, c):
+        w = st["w"]
+        for rr, cc in input_pixels(r, c, x.shape[-1]):
+            write_at(st["input"], self.input, rr, cc, self.scale_input(x[:, :, rr, cc]))
+        if st["row"] < r:
+            self._start_row(st, r)
+        h = self.input.at(st["input"], r, c, w[self.input])  # (n, h)
+        for i, L in enumerate(self.layers):
+            write_at(st["layer_in"][i], L.input_to_state, r, c, h)
+            gates = L.input_to_state.at(st["layer_in"][i], r, c, w[L.input_to_state])  # (n, 4h)
+            state, cell = lstm_update(gates + st["s2s"][i][:, :, c], st["above"][i][1][:, :, c])
+            st["current"][i][0][:, :, c], st["current"][i][1][:, :, c] = state, cell
+            h = h + pointwise(L.out, state, w[L.out])
+        return h  # (n, h)
+
+    def _head_at(self, st, h, x, channel, r, c):
+        return self.head.at(h, channel, st["w"])

@@ -1,0 +1,134 @@
+"""Cached sampling for the Diagonal BiLSTM (``pixelrnn-diag``): one LSTM step
+per direction per layer per pixel instead of a full sweep of the image.
+
+In unskewed coordinates the forward direction's state at (r, c) comes from
+(r, c-1) (state and cell) and (r-1, c) (state): computed at pixel (r, c).
+
+The backward (mirrored) direction at (r, c) comes from (r, c+1) and (r-1, c);
+it reaches row r shifted down by one, so pixel (r, c) reads its state at
+(r-1, c), which depends only on rows <= r-1. When row r starts, row r-1 is
+final: each layer's backward direction sweeps row r-1 right to left once.
+
+Phantoms: the naive sweep of the skewed map also runs the LSTM on positions
+outside the image (skewed columns left of a row's first pixel). There the
+input is exactly zero but the biases are not, so the state and cell just
+left of column 0 of row r are nonzero. They depend on nothing but the
+weights (a phantom position only reads phantom positions), so they are
+computed once per sampling run, by the same sweep on zero inputs
+(:func:`phantom_edge`), for both directions (the backward one's phantom
+sits right of the last column).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from arstudio.models._pixel_common import RasterStepper, input_pixels, masked_weights
+from arstudio.models.pixelrnn_row import lstm_update
+from arstudio.nn.causal_conv2d import new_cache, pointwise, write_at
+
+
+def phantom_edge(direction, n: int, height: int, like: torch.Tensor):
+    """State and cell just before column 0 of every row, in the direction's own
+    (possibly mirrored) coordinates: two (height, n, h) tensors (row 0: zeros,
+    its sweep starts at its first pixel).
+
+    Sweeps the skewed columns 0 .. height-2 with zero input: at column j the
+    rows r > j are phantoms, which read only phantoms (rows r-1, r of column
+    j-1), so the rows <= j (data in the real sweep) cannot reach them.
+    """
+    h = direction.state_to_state.in_channels
+    state = cell = like.new_zeros(n, h, height)  # (n, h, H): one skewed column
+    states, cells = [like.new_zeros(n, h)], [like.new_zeros(n, h)]
+    for j in range(height - 1):
+        state, cell = lstm_update(direction.state_to_state(F.pad(state, (1, 0))), cell)
+        states.append(state[:, :, j + 1])  # row j+1, one column left of its pixel 0
+        cells.append(cell[:, :, j + 1])
+    return torch.stack(states), torch.stack(cells)
+
+
+def joint_state_weight(direction):
+    """The 2×1 state-to-state kernel as one matrix over [state above, state before]."""
+    w = direction.state_to_state.weight  # (4h, h, 2): tap 0 the row above, tap 1 the same row
+    return torch.cat([w[:, :, 0], w[:, :, 1]], 1).detach()  # (4h, 2h)
+
+
+def lstm_step(direction, w_state, i2s, above, before, cell_before):
+    """One LSTM step from the input term, the state above and the state before."""
+    s2s = F.linear(torch.cat([above, before], 1), w_state, direction.state_to_state.bias)
+    return lstm_update(i2s + s2s, cell_before)  # (n, h) each
+
+
+class DiagonalBiLSTMCache:
+    """Mixin for :class:`~arstudio.models.pixelrnn_diag.PixelRNNDiag`."""
+
+    def make_stepper(self, x, **cond):
+        return RasterStepper(self, x)
+
+    def _new_cache(self, x):
+        n, (C, H, W) = x.shape[0], self.spec.shape
+        like, h = x.float(), self.input.weight.shape[0]
+        st = {"w": masked_weights(self), "row": -1, "input": new_cache(self.input, n, C, H, W, like)}
+        st["edge"] = [(phantom_edge(L.forward_dir, n, H, like), phantom_edge(L.backward_dir, n, H, like))
+                      for L in self.layers]
+        st["w_state"] = [(joint_state_weight(L.forward_dir), joint_state_weight(L.backward_dir))
+                         for L in self.layers]
+
+        def zeros():  # one row of one layer
+            return like.new_zeros(n, h, W)
+
+        st["layer_in"] = [zeros() for _ in self.layers]  # (n, h, W): layer inputs, current row
+        st["fwd_above"] = [zeros() for _ in self.layers]  # forward state, row r-1
+        st["fwd"] = [(zeros(), zeros()) for _ in self.layers]  # forward state, cell, row r
+        st["back"] = [zeros() for _ in self.layers]  # backward state of row r-1: feeds row r
+        return st
+
+    def _backward_row(self, st, r):
+        """Sweep every layer's backward direction over row r (final now), right to left."""
+        w, W = st["w"], self.spec.shape[-1]
+        for i, L in enumerate(self.layers):
+            d = L.backward_dir
+            if i == 0:  # the first layer's backward direction reads the whole rows
+                inp = self.input_rows.row(st["input"], r, w[self.input_rows])  # (n, h, W)
+            else:
+                inp = st["layer_in"][i]
+            i2s = pointwise(d.input_to_state, inp.transpose(1, 2), w[d.input_to_state])  # (n, W, 4h)
+            edge_state, edge_cell = st["edge"][i][1]
+            above, state, cell = st["back"][i], edge_state[r], edge_cell[r]
+            row = torch.empty_like(above)  # (n, h, W)
+            for c in reversed(range(W)):
+                state, cell = lstm_step(d, st["w_state"][i][1], i2s[:, c], above[:, :, c], state, cell)
+                row[:, :, c] = state
+            st["back"][i] = row
+
+    def _start_row(self, st, r):
+        if r > 0:  # row r-1 is final: the forward states above, the backward sweep
+            st["fwd_above"] = [state for state, _ in st["fwd"]]
+            st["fwd"] = [(torch.zeros_like(s), torch.zeros_like(c)) for s, c in st["fwd"]]
+            self._backward_row(st, r - 1)
+        st["row"] = r
+
+    def _compute_pixel(self, st, x, r, c):
+        w = st["w"]
+        for rr, cc in input_pixels(r, c, x.shape[-1]):
+            write_at(st["input"], self.input, rr, cc, self.scale_input(x[:, :, rr, cc]))
+        if st["row"] < r:
+            self._start_row(st, r)
+        h = self.input.at(st["input"], r, c, w[self.input])  # (n, h)
+        for i, L in enumerate(self.layers):
+            st["layer_in"][i][:, :, c] = h
+            d, (states, cells) = L.forward_dir, st["fwd"][i]
+            if c > 0:
+                before, cell_before = states[:, :, c - 1], cells[:, :, c - 1]
+            else:  # the phantom left of column 0
+                before, cell_before = st["edge"][i][0][0][r], st["edge"][i][0][1][r]
+            i2s = pointwise(d.input_to_state, h, w[d.input_to_state])  # (n, 4h)
+            state, cell = lstm_step(d, st["w_state"][i][0], i2s, st["fwd_above"][i][:, :, c],
+                                    before, cell_before)
+            states[:, :, c], cells[:, :, c] = state, cell
+            # the backward state of row r-1 (zero on row 0, as the naive shift pads)
+            h = h + pointwise(L.out, state + st["back"][i][:, :, c], w[L.out])
+        return h  # (n, h)
+
+    def _head_at(self, st, h, x, channel, r, c):
+        return self.head.at(h, channel, st["w"])
