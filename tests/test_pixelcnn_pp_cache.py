@@ -81,7 +81,7 @@ def test_ready_maps_equal_true_dependencies(shape, levels, scales):
 def sampled_trajectory_check(model, x, pixels=None):
     """Cached conditionals along x equal teacher forcing; entries not yet generated hold
     noise, which the stepper must never read. Returns the stepper."""
-    n, C, H, W = x.shape
+    n, C = x.shape[:2]
     full = model.conditionals(x)
     noise = torch.randint_like(x, 0, model.spec.levels, generator=torch.Generator())
     live = noise.clone()
@@ -118,7 +118,7 @@ COMPLETION = [((1, 5, 5), 2, 3), ((1, 4, 6), 4, 2), ((3, 5, 3), 4, 3)]
                          ids=[f"{'x'.join(map(str, s))}-K{k}-S{n}" for s, k, n in COMPLETION])
 def test_cached_equals_naive_under_completion(shape, levels, scales):
     model = tiny(shape, levels, scales)
-    C, H, W = shape
+    H = shape[1]
     g = torch.Generator().manual_seed(3)
     known = torch.randint(0, levels, (4, *shape), generator=g)
     rows = torch.zeros(4, *shape, dtype=torch.bool)

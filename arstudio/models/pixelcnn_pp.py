@@ -67,7 +67,7 @@ class GatedResnet(nn.Module):
 
     def __init__(self, ch, kernel, aux_ch, dropout):
         super().__init__()
-        kh, kw = kernel
+        kw = kernel[1]
         self.conv1 = CausalConv2d(2 * ch, ch, kernel, kw // 2 if kw == 3 else kw - 1, "rows")
         self.conv2 = CausalConv2d(2 * ch, 2 * ch, kernel, self.conv1.anchor, "rows")
         self.aux = nn.Conv2d(2 * aux_ch, ch, 1) if aux_ch else None
@@ -172,13 +172,13 @@ class PixelCNNpp(ARModel):
         return ops.elu(ul)
 
     def conditionals(self, x, **cond):
-        B, (C, H, W), M = x.shape[0], self.spec.shape, self.config.mixtures
+        B, (_, H, W), M = x.shape[0], self.spec.shape, self.config.mixtures
         s = self.scale_input(x)  # (B, C, H, W), equal to the DMoL bin centres
         p = self.out(self.features(s)).view(B, -1, M, H, W).permute(0, 3, 4, 1, 2)  # (B,H,W,.,M)
-        mix, mu, log_scales = self.pixel_mixture(p, s.permute(0, 2, 3, 1), x.permute(0, 2, 3, 1))
-        to_chw = lambda t: t.permute(0, 3, 1, 2, 4)  # noqa: E731  (B,H,W,C,M) -> (B,C,H,W,M)
-        return DiscretizedLogisticMixture(to_chw(mix), to_chw(mu), to_chw(log_scales),
-                                          self.spec.levels)
+        per_pixel = self.pixel_mixture(p, s.permute(0, 2, 3, 1), x.permute(0, 2, 3, 1))
+        # (B, H, W, C, M) -> (B, C, H, W, M)
+        mix, mu, log_scales = (t.permute(0, 3, 1, 2, 4) for t in per_pixel)
+        return DiscretizedLogisticMixture(mix, mu, log_scales, self.spec.levels)
 
     def pixel_mixture(self, p, s, x):
         """Per-channel mixture parameters of whole pixels, each (*batch, C, M).
