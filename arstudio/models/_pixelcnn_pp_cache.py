@@ -230,22 +230,29 @@ class PixelCNNppStepper:
                                          dtype=torch.float32) for node in self.nodes}
         out = model.out
         self.head = (out.weight.detach().flatten(1), out.bias.detach())
+        self.schedule = self._schedule()
         self.steps_done = 0
         self.head_pixel, self.head_params = None, None
         self._step(x)  # positions that depend on no data (step 0)
 
+    def _schedule(self):
+        """For every step, the (node, first, end) slices of work in forward order: most
+        nodes have nothing to do at most steps, and are not visited there at all."""
+        schedule = [[] for _ in range(self.H * self.W)]
+        for node in self.nodes:
+            bounds = self.plans[node]["bounds"]
+            for q in range(min(len(bounds) - 1, len(schedule))):
+                if bounds[q] < bounds[q + 1]:
+                    schedule[q].append((node, bounds[q], bounds[q + 1]))
+        return schedule
+
     def _step(self, x: torch.Tensor):
         """Step q = steps_done: every position whose ready value is q - 1."""
-        q = self.steps_done
-        for node in self.nodes:
+        for node, a, b in self.schedule[self.steps_done]:
             plan = self.plans[node]
-            bounds = plan["bounds"]
-            if q + 1 >= len(bounds) or bounds[q] == bounds[q + 1]:
-                continue
-            a, b = bounds[q], bounds[q + 1]
             value = _compute(node, plan, self.caches, a, b, self.model, x)
             self.caches[node].index_copy_(1, plan["pos"][a:b], value)
-        self.steps_done = q + 1
+        self.steps_done += 1
 
     def conditional(self, index: int, x: torch.Tensor):
         channel, pixel = divmod(index, self.H * self.W)
