@@ -160,7 +160,8 @@ def _plan(node: Node, device) -> dict:
     rows, cols = order // node.width, order % node.width
     counts = torch.bincount(ready + 1)  # steps past the last value compute nothing here
     bounds = [0] + torch.cumsum(counts, 0).tolist()  # step q: ready == q - 1
-    plan = {"bounds": bounds, "rows": rows.tolist(), "cols": cols.tolist(),
+    plan = {"bounds": bounds, "busy_steps": torch.nonzero(counts).flatten().tolist(),
+            "rows": rows.tolist(), "cols": cols.tolist(),
             "pos": padded_index(rows, cols, node.width).to(device)}
     if node.kind == "conv":
         src = node.inputs[0]
@@ -236,23 +237,26 @@ class PixelCNNppStepper:
         self._step(x)  # positions that depend on no data (step 0)
 
     def _schedule(self):
-        """For every step, the (node, first, end) slices of work in forward order: most
-        nodes have nothing to do at most steps, and are not visited there at all."""
+        """For every step, the indices of the nodes with work, in forward order: most
+        nodes have nothing to do at most steps, and are not visited there at all.
+        (Plain ints: tens of thousands of small tuples would keep the garbage collector busy.)"""
         schedule = [[] for _ in range(self.H * self.W)]
-        for node in self.nodes:
-            bounds = self.plans[node]["bounds"]
-            for q in range(min(len(bounds) - 1, len(schedule))):
-                if bounds[q] < bounds[q + 1]:
-                    schedule[q].append((node, bounds[q], bounds[q + 1]))
+        for i, node in enumerate(self.nodes):
+            for q in self.plans[node]["busy_steps"]:
+                if q < len(schedule):  # the last pixel's own data feed nothing generated
+                    schedule[q].append(i)
         return schedule
 
     def _step(self, x: torch.Tensor):
         """Step q = steps_done: every position whose ready value is q - 1."""
-        for node, a, b in self.schedule[self.steps_done]:
+        q = self.steps_done
+        for i in self.schedule[q]:
+            node = self.nodes[i]
             plan = self.plans[node]
+            a, b = plan["bounds"][q], plan["bounds"][q + 1]
             value = _compute(node, plan, self.caches, a, b, self.model, x)
             self.caches[node].index_copy_(1, plan["pos"][a:b], value)
-        self.steps_done += 1
+        self.steps_done = q + 1
 
     def conditional(self, index: int, x: torch.Tensor):
         channel, pixel = divmod(index, self.H * self.W)
