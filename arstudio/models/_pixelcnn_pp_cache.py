@@ -177,27 +177,29 @@ def _plan(node: Node, device) -> dict:
     return plan
 
 
-def _compute(node: Node, plan: dict, caches: dict, a: int, b: int, model, x) -> torch.Tensor:
-    """The node's values at its positions a..b-1 of the plan: (n, P, channels)."""
-    kind, inputs = node.kind, [caches[i] for i in node.inputs]
+def _compute(node: Node, plan: dict, read, a: int, b: int, model, x) -> torch.Tensor:
+    """The node's values at its positions a..b-1 of the plan: (n, P, channels).
+
+    ``read(input_node, index)`` gives an input's values at padded flat indices."""
+    kind, inputs = node.kind, node.inputs
     n = x.shape[0]
     if kind == "input":  # data pixels, scaled as the dense path scales them
         r, c = plan["rows"][a:b], plan["cols"][a:b]
         return model.scale_input(x[:, :, r, c]).transpose(1, 2)
     if kind == "conv":
         idx = plan["gather"][a:b]  # (P, taps)
-        window = inputs[0].index_select(1, idx.flatten()).view(n, idx.shape[0], -1)
+        window = read(inputs[0], idx.flatten()).view(n, idx.shape[0], -1)
         return F.linear(window, plan["matrix"], plan["bias"])
     if kind == "grow":
-        src = inputs[0].index_select(1, plan["gather"][a:b])  # (n, P, Cin)
+        src = read(inputs[0], plan["gather"][a:b])  # (n, P, Cin)
         every_tap = F.linear(src, plan["matrix"]).view(n, b - a, 4, -1)  # (n, P, 4, Cout)
         tap = plan["tap"][a:b]
         return every_tap[:, torch.arange(b - a, device=tap.device), tap] + plan["bias"]
-    at = [t.index_select(1, plan["pos"][a:b]) for t in inputs]  # (n, P, ch) each
+    at = [read(t, plan["pos"][a:b]) for t in inputs]  # (n, P, ch) each
     if kind == "pointwise_conv":
         return F.linear(at[0], plan["matrix"], plan["bias"])
     if kind == "concat_elu":
-        return F.elu(torch.cat([at[0], -at[0]], -1))
+        return concat_elu_last(at[0])
     if kind == "elu":
         return F.elu(at[0])
     if kind == "add":
@@ -208,6 +210,22 @@ def _compute(node: Node, plan: dict, caches: dict, a: int, b: int, model, x) -> 
         a, b = at[1].chunk(2, -1)  # x + a ⊙ σ(b), as DenseOps.gated_residual
         return at[0] + a * torch.sigmoid(b)
     raise ValueError(f"unknown node kind {kind!r}")
+
+
+def concat_elu_last(v: torch.Tensor) -> torch.Tensor:  # (..., c) -> (..., 2c)
+    return F.elu(torch.cat([v, -v], -1))
+
+
+def fusable(nodes: list[Node]) -> set[Node]:
+    """concat_elu nodes read only by convolutions: computed on the fly from their input's
+    cache inside the reading convolution's gather (elementwise, so the values are the
+    same), instead of being stored: a third fewer layers per step and no 2c-wide caches."""
+    readers = {node: [] for node in nodes}
+    for node in nodes:
+        for source in node.inputs:
+            readers[source].append(node)
+    return {node for node in nodes if node.kind == "concat_elu" and readers[node]
+            and all(r.kind in ("conv", "pointwise_conv") for r in readers[node])}
 
 
 class PixelCNNppStepper:
@@ -224,11 +242,13 @@ class PixelCNNppStepper:
         self.model = model
         self.C, self.H, self.W = model.spec.shape
         self.nodes = trace(model, self.H, self.W)
+        self.fused = fusable(self.nodes)
         self.plans = {node: _plan(node, x.device) for node in self.nodes}
         n = x.shape[0]
         self.caches = {node: x.new_zeros((n, (node.height + PAD_TOP)
                                           * (node.width + 2 * PAD_SIDE), node.channels),
-                                         dtype=torch.float32) for node in self.nodes}
+                                         dtype=torch.float32)
+                       for node in self.nodes if node not in self.fused}
         out = model.out
         self.head = (out.weight.detach().flatten(1), out.bias.detach())
         self.schedule = self._schedule()
@@ -242,6 +262,8 @@ class PixelCNNppStepper:
         (Plain ints: tens of thousands of small tuples would keep the garbage collector busy.)"""
         schedule = [[] for _ in range(self.H * self.W)]
         for i, node in enumerate(self.nodes):
+            if node in self.fused:
+                continue
             for q in self.plans[node]["busy_steps"]:
                 if q < len(schedule):  # the last pixel's own data feed nothing generated
                     schedule[q].append(i)
@@ -254,9 +276,15 @@ class PixelCNNppStepper:
             node = self.nodes[i]
             plan = self.plans[node]
             a, b = plan["bounds"][q], plan["bounds"][q + 1]
-            value = _compute(node, plan, self.caches, a, b, self.model, x)
+            value = _compute(node, plan, self._read, a, b, self.model, x)
             self.caches[node].index_copy_(1, plan["pos"][a:b], value)
         self.steps_done = q + 1
+
+    def _read(self, node: Node, index: torch.Tensor) -> torch.Tensor:
+        """``node``'s values at padded flat indices: (n, len(index), channels)."""
+        if node in self.fused:  # padding stays zero: concat_elu(0) = 0
+            return concat_elu_last(self.caches[node.inputs[0]].index_select(1, index))
+        return self.caches[node].index_select(1, index)
 
     def conditional(self, index: int, x: torch.Tensor):
         channel, pixel = divmod(index, self.H * self.W)
