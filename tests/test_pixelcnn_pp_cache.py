@@ -148,3 +148,13 @@ def test_bundled_checkpoint_cached_conditionals():
     model = load_checkpoint(BUNDLED).eval()
     x = torch.randint(0, 2, (2, 1, 28, 28), generator=torch.Generator().manual_seed(5))
     sampled_trajectory_check(model, x, pixels=3 * 28)
+
+
+def test_sampling_bench_times_checkpoints(capsys):
+    from arstudio.bench import sampling_images
+
+    small = BUNDLED.parent / "pixelcnn-digits.safetensors"
+    sampling_images.main(["--device", "cpu", "--n", "1", "--pixels", "3", "--threads", "1",
+                          "--checkpoint", str(small)])
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("pixelcnn-digits ") and last.endswith("yes")

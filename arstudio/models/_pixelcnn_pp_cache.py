@@ -173,7 +173,8 @@ def _plan(node: Node, device) -> dict:
         plan["tap"] = ((rows % 2) * 2 + cols % 2).to(device)
     if node.layer is not None:
         plan["matrix"] = _layer_matrix(node).detach()
-        plan["bias"] = node.layer.bias.detach()
+        bias = node.layer.bias
+        plan["bias"] = None if bias is None else bias.detach()
     return plan
 
 
@@ -194,7 +195,8 @@ def _compute(node: Node, plan: dict, read, a: int, b: int, model, x) -> torch.Te
         src = read(inputs[0], plan["gather"][a:b])  # (n, P, Cin)
         every_tap = F.linear(src, plan["matrix"]).view(n, b - a, 4, -1)  # (n, P, 4, Cout)
         tap = plan["tap"][a:b]
-        return every_tap[:, torch.arange(b - a, device=tap.device), tap] + plan["bias"]
+        out = every_tap[:, torch.arange(b - a, device=tap.device), tap]  # (n, P, Cout)
+        return out if plan["bias"] is None else out + plan["bias"]
     at = [read(t, plan["pos"][a:b]) for t in inputs]  # (n, P, ch) each
     if kind == "pointwise_conv":
         return F.linear(at[0], plan["matrix"], plan["bias"])
@@ -247,7 +249,7 @@ class PixelCNNppStepper:
         n = x.shape[0]
         self.caches = {node: x.new_zeros((n, (node.height + PAD_TOP)
                                           * (node.width + 2 * PAD_SIDE), node.channels),
-                                         dtype=torch.float32)
+                                         dtype=model.out.weight.dtype)
                        for node in self.nodes if node not in self.fused}
         out = model.out
         self.head = (out.weight.detach().flatten(1), out.bias.detach())
