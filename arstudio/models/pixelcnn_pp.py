@@ -13,6 +13,11 @@ means μ_G + α x_R and μ_B + β x_R + γ x_G. Written as per-channel
 conditionals, channel g's mixture weights are the posterior of the
 component given the channels before it, which makes the product of the
 per-channel terms exactly the paper's joint likelihood.
+
+Cached generation (``make_stepper``) traces ``features`` through
+:class:`DenseOps`' tracing twin and computes each layer's values, at that
+layer's own resolution, as soon as the data they depend on are known
+(see :mod:`arstudio.models._pixelcnn_pp_cache`).
 """
 from __future__ import annotations
 
