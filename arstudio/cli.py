@@ -211,9 +211,32 @@ def cmd_bench(args) -> int:
     if not mods:
         names = sorted({m.name.split("_")[0] for m in pkgutil.iter_modules(bench.__path__)})
         raise SystemExit(f"no benchmark {args.name!r}; available: {', '.join(names)}")
-    for name in sorted(mods):
-        importlib.import_module(f"arstudio.bench.{name}").main(args.rest)
+    modules = [importlib.import_module(f"arstudio.bench.{name}") for name in sorted(mods)]
+    for module, argv in zip(modules, _share_options(modules, args.rest)):
+        module.main(argv)
     return 0
+
+
+def _share_options(modules, rest: list[str]) -> list[list[str]]:
+    """``bench sampling`` runs every sampling_* bench: each gets the options its own
+    parser knows (``--quick`` only the image bench); one nobody knows is an error."""
+    if len(modules) == 1 or not all(hasattr(m, "build_parser") for m in modules):
+        return [rest] * len(modules)
+    shares, unknown_to_all = [], None
+    for module in modules:
+        _, unknown = module.build_parser().parse_known_args(rest)
+        own, pending = [], list(unknown)
+        for arg in rest:  # drop the unknown strings, in order, keep the rest
+            if pending and arg == pending[0]:
+                pending.pop(0)
+            else:
+                own.append(arg)
+        shares.append(own)
+        unknown_to_all = set(unknown) if unknown_to_all is None else unknown_to_all & set(unknown)
+    options = sorted(a for a in unknown_to_all or () if a.startswith("-"))
+    if options:
+        raise SystemExit(f"arstudio bench: unknown option(s) {', '.join(options)}")
+    return shares
 
 
 def build_parser() -> argparse.ArgumentParser:

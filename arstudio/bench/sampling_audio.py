@@ -61,7 +61,7 @@ def load_for_length(checkpoint, length, device):
     return model.to(device).eval(), source
 
 
-def main(argv=None):
+def build_parser():
     p = argparse.ArgumentParser(prog="arstudio bench sampling", description=__doc__.splitlines()[0])
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--checkpoint", default=str(BUNDLED), help="WaveNet checkpoint (default: bundled)")
@@ -70,7 +70,11 @@ def main(argv=None):
     p.add_argument("--cached-steps", type=int, default=None,
                    help="stepper steps actually timed (default: all --length)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)

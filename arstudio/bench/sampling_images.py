@@ -35,6 +35,7 @@ CONFIGS = {
     # the bundled mnist5k checkpoints' configurations
     "pixelrnn-row": {"hidden": 32, "layers": 3},
     "pixelrnn-diag": {"hidden": 32, "layers": 3},
+    "pixelcnn++": {"channels": 48, "resnets": 2, "scales": 3},
 }
 
 
@@ -75,7 +76,7 @@ def load(row: str, is_checkpoint: bool, seed: int, device):
     return build_model(row, DataSpec((1, 28, 28), 2), **CONFIGS[row]).to(device).eval()
 
 
-def main(argv=None):
+def build_parser():
     p = argparse.ArgumentParser(prog="arstudio bench sampling", description=__doc__.splitlines()[0])
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--n", type=int, default=None, help="samples (default 64, 4 with --quick)")
@@ -88,7 +89,11 @@ def main(argv=None):
     p.add_argument("--checkpoint", action="append", default=[], metavar="PATH",
                    help="time this trained checkpoint (repeatable) instead of --models")
     p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     threads = args.threads or (1 if args.quick else None)
     if threads:
         torch.set_num_threads(threads)

@@ -13,6 +13,11 @@ means μ_G + α x_R and μ_B + β x_R + γ x_G. Written as per-channel
 conditionals, channel g's mixture weights are the posterior of the
 component given the channels before it, which makes the product of the
 per-channel terms exactly the paper's joint likelihood.
+
+Cached generation (``make_stepper``) traces ``features`` through
+:class:`DenseOps`' tracing twin and computes each layer's values, at that
+layer's own resolution, as soon as the data they depend on are known
+(see :mod:`arstudio.models._pixelcnn_pp_cache`).
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from arstudio.distributions import DiscretizedLogisticMixture
+from arstudio.models._pixelcnn_pp_cache import PixelCNNppStepper
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
 from arstudio.nn import CausalConv2d
@@ -32,23 +38,52 @@ def concat_elu(x):  # (B, c, H, W) -> (B, 2c, H, W)
     return F.elu(torch.cat([x, -x], 1))
 
 
+class DenseOps:
+    """The U-net's operations on whole (B, ch, H, W) tensors.
+
+    ``features`` is written once against these; the cached sampler
+    (:mod:`arstudio.models._pixelcnn_pp_cache`) passes a tracing version that
+    records the same wiring as a graph it can evaluate position by position.
+    """
+
+    conv = staticmethod(lambda layer, x: layer(x))
+    concat_elu = staticmethod(concat_elu)
+    add = staticmethod(lambda a, b: a + b)
+    cat = staticmethod(lambda a, b: torch.cat([a, b], 1))
+    elu = staticmethod(F.elu)
+    dropout = staticmethod(lambda drop, x: drop(x))
+    size = staticmethod(lambda x: tuple(x.shape[-2:]))
+
+    @staticmethod
+    def gated_residual(x, h):  # x + a ⊙ σ(b), (a, b) = the two halves of h
+        a, b = h.chunk(2, 1)
+        return x + a * torch.sigmoid(b)
+
+    @staticmethod
+    def grow(layer, x, height, width):  # 2×2 stride-2 transposed conv, cropped to the target
+        return layer(x)[..., :height, :width]
+
+
+DENSE = DenseOps()
+
+
 class GatedResnet(nn.Module):
     """x + a ⊙ σ(b), (a, b) = conv(dropout(concat_elu(conv(concat_elu(x)) + nin(aux))))."""
 
     def __init__(self, ch, kernel, aux_ch, dropout):
         super().__init__()
-        kh, kw = kernel
+        kw = kernel[1]
         self.conv1 = CausalConv2d(2 * ch, ch, kernel, kw // 2 if kw == 3 else kw - 1, "rows")
         self.conv2 = CausalConv2d(2 * ch, 2 * ch, kernel, self.conv1.anchor, "rows")
         self.aux = nn.Conv2d(2 * aux_ch, ch, 1) if aux_ch else None
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x, aux=None):
-        c = self.conv1(concat_elu(x))
+    def forward(self, x, aux=None, ops=DENSE):
+        c = ops.conv(self.conv1, ops.concat_elu(x))
         if aux is not None:
-            c = c + self.aux(concat_elu(aux))
-        a, b = self.conv2(self.drop(concat_elu(c))).chunk(2, 1)
-        return x + a * torch.sigmoid(b)
+            c = ops.add(c, ops.conv(self.aux, ops.concat_elu(aux)))
+        h = ops.conv(self.conv2, ops.dropout(self.drop, ops.concat_elu(c)))
+        return ops.gated_residual(x, h)
 
 
 @register_model(
@@ -110,40 +145,57 @@ class PixelCNNpp(ARModel):
         C, H, W = self.spec.shape
         return torch.arange(C * H * W).view(C, H * W).t().reshape(-1)  # raster, R->G->B inside
 
-    def features(self, s):  # s (B, C, H, W) scaled data -> (B, F, H, W)
+    def make_stepper(self, x, **cond):
+        """Cached generation through the whole U-net (see _pixelcnn_pp_cache)."""
+        return PixelCNNppStepper(self, x)
+
+    def features(self, s, ops=DENSE):  # s (B, C, H, W) scaled data -> (B, F, H, W)
         R, S = self.config.resnets, self.config.scales
-        u, ul = self.u_init(s), self.ul_init(s)
+        u, ul = ops.conv(self.u_init, s), ops.conv(self.ul_init, s)
         us, uls = [u], [ul]
         for scale in range(S):
             for i in range(scale * R, (scale + 1) * R):
-                u = self.down_u[i](u)
-                ul = self.down_ul[i](ul, u)
+                u = self.down_u[i](u, ops=ops)
+                ul = self.down_ul[i](ul, u, ops=ops)
                 us.append(u)
                 uls.append(ul)
             if scale < S - 1:
-                u, ul = self.shrink_u[scale](u), self.shrink_ul[scale](ul)
+                u, ul = ops.conv(self.shrink_u[scale], u), ops.conv(self.shrink_ul[scale], ul)
                 us.append(u)
                 uls.append(ul)
         u, ul = us.pop(), uls.pop()
         k = 0
         for scale in range(S):
             for _ in range(R if scale == 0 else R + 1):
-                u = self.up_u[k](u, us.pop())
-                ul = self.up_ul[k](ul, torch.cat([u, uls.pop()], 1))
+                u = self.up_u[k](u, us.pop(), ops=ops)
+                ul = self.up_ul[k](ul, ops.cat(u, uls.pop()), ops=ops)
                 k += 1
             if scale < S - 1:
-                H, W = us[-1].shape[-2:]
-                u = self.grow_u[scale](u)[..., :H, :W]
-                ul = self.grow_ul[scale](ul)[..., :H, :W]
-        return F.elu(ul)
+                H, W = ops.size(us[-1])
+                u = ops.grow(self.grow_u[scale], u, H, W)
+                ul = ops.grow(self.grow_ul[scale], ul, H, W)
+        return ops.elu(ul)
 
     def conditionals(self, x, **cond):
-        B, (C, H, W), M = x.shape[0], self.spec.shape, self.config.mixtures
+        B, (_, H, W), M = x.shape[0], self.spec.shape, self.config.mixtures
         s = self.scale_input(x)  # (B, C, H, W), equal to the DMoL bin centres
         p = self.out(self.features(s)).view(B, -1, M, H, W).permute(0, 3, 4, 1, 2)  # (B,H,W,.,M)
+        per_pixel = self.pixel_mixture(p, s.permute(0, 2, 3, 1), x.permute(0, 2, 3, 1))
+        # (B, H, W, C, M) -> (B, C, H, W, M)
+        mix, mu, log_scales = (t.permute(0, 3, 1, 2, 4) for t in per_pixel)
+        return DiscretizedLogisticMixture(mix, mu, log_scales, self.spec.levels)
+
+    def pixel_mixture(self, p, s, x):
+        """Per-channel mixture parameters of whole pixels, each (*batch, C, M).
+
+        p (*batch, 1 + 2C + pairs, M) the output head at those pixels, s and x
+        (*batch, C) their scaled and raw data (channel g's terms read channels < g).
+        Shared by teacher forcing and the cached sampler (one pixel at a time).
+        """
+        C = self.spec.shape[0]
         logits, means, log_scales = p[..., 0, :], p[..., 1: 1 + C, :], p[..., 1 + C: 1 + 2 * C, :]
-        coeffs = torch.tanh(p[..., 1 + 2 * C:, :])  # (B, H, W, pairs, M)
-        xs = s.permute(0, 2, 3, 1).unsqueeze(-1)  # (B, H, W, C, 1)
+        coeffs = torch.tanh(p[..., 1 + 2 * C:, :])  # (*batch, pairs, M)
+        xs = s.unsqueeze(-1)  # (*batch, C, 1)
         mix, mu = [], []
         weight = logits  # log π_m + Σ_{j<g} log p(x_j | m, x_<j): component posterior
         for g in range(C):
@@ -156,7 +208,5 @@ class PixelCNNpp(ARModel):
                                                     m_g.unsqueeze(-1),
                                                     log_scales[..., g, :].unsqueeze(-1),
                                                     self.spec.levels)
-                weight = weight + single.log_prob(x[:, g].unsqueeze(-1).expand_as(m_g))
-        stack = lambda ts: torch.stack(ts, 1)  # noqa: E731  (B, C, H, W, M)
-        return DiscretizedLogisticMixture(stack(mix), stack(mu),
-                                          log_scales.permute(0, 3, 1, 2, 4), self.spec.levels)
+                weight = weight + single.log_prob(x[..., g].unsqueeze(-1).expand_as(m_g))
+        return torch.stack(mix, -2), torch.stack(mu, -2), log_scales
