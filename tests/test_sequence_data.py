@@ -108,3 +108,19 @@ def test_user_audio_folder_with_nothing_usable(tmp_path):
     (tmp_path / "x.wav").write_bytes(b"")
     with pytest.warns(UserWarning), pytest.raises(DataError, match="no usable audio"):
         load_dataset(f"audio:{tmp_path}")
+
+
+def test_flac_and_ogg_files_load_resampled_to_mono(tmp_path):
+    soundfile = pytest.importorskip("soundfile", reason="soundfile is a dependency; missing only in odd installs")
+    t = np.arange(22050) / 22050
+    stereo = np.stack([0.5 * np.sin(2 * math.pi * 330 * t), 0.5 * np.sin(2 * math.pi * 330 * t)], 1)
+    soundfile.write(tmp_path / "a_24bit.flac", stereo, 22050, subtype="PCM_24")
+    soundfile.write(tmp_path / "b_vorbis.ogg", stereo[:, 0], 22050, format="OGG", subtype="VORBIS")
+    from arstudio.audio import load_audio
+
+    for name in ("a_24bit.flac", "b_vorbis.ogg"):
+        wave_ = load_audio(tmp_path / name, 8000)
+        assert wave_.ndim == 1 and abs(len(wave_) - 8000) <= 2  # 1 s at the new rate
+        assert abs(dominant(wave_, 8000) - 330) < 8
+    d = load_dataset(f"audio:{tmp_path}")
+    assert len(d.train) + len(d.val) + len(d.test) == 2 * (8000 // 2048)
