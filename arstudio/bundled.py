@@ -153,3 +153,28 @@ def _write_examples(x, model, data, folder: Path, key: str) -> str:
 
     samples_png(x, model.spec, folder / f"{key}.png")
     return f"![samples]({key}.png)"
+
+
+def retime_card(key: str, folder: Path = BUNDLED_MODELS, timed_n: int = 4) -> float:
+    """Measure a bundled model's CPU sampling time again (after a faster sampler
+    lands) and rewrite that line of its card; returns the seconds."""
+    import re
+    import time
+
+    import torch
+
+    from arstudio.checkpoint import load_checkpoint
+    from arstudio.data import load_dataset
+
+    model = load_checkpoint(folder / f"{key}.safetensors", "cpu")
+    data = load_dataset(model.checkpoint_meta["dataset"])
+    t0 = time.perf_counter()
+    model.sample(timed_n, generator=torch.Generator().manual_seed(1), **_labels(model, data, timed_n))
+    seconds = time.perf_counter() - t0
+    card = folder / f"{key}.md"
+    line = f"- sampling {timed_n} examples on a CPU ({torch.get_num_threads()} thread(s)): {seconds:.1f} s"
+    text, n = re.subn(r"^- sampling \d+ examples on (a|this) CPU.*$", line, card.read_text(), flags=re.M)
+    if n != 1:
+        raise ValueError(f"{card} has no sampling-time line to update")
+    card.write_text(text)
+    return seconds

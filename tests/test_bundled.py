@@ -28,3 +28,24 @@ def test_bundled_reproduces_recorded_nll(bundled):
 def test_every_registered_model_is_bundled():
     missing = sorted({i.name for i in list_models()} - {b.model for b in BUNDLED})
     assert not missing, f"registered but not bundled: {missing}"
+
+
+def test_retime_card_rewrites_only_the_sampling_line(tmp_path):
+    import re
+    import shutil
+
+    from arstudio.bundled import retime_card
+    from arstudio.paths import BUNDLED_MODELS
+
+    key = "fvsbn-digits-binary"
+    for suffix in (".safetensors", ".md"):
+        shutil.copy(BUNDLED_MODELS / f"{key}{suffix}", tmp_path / f"{key}{suffix}")
+    card = tmp_path / f"{key}.md"
+    card.write_text(re.sub(r"^- sampling .*$", "- sampling 16 examples on this CPU: 999.0 s",
+                           card.read_text(), flags=re.M))
+    before = card.read_text().splitlines()
+    seconds = retime_card(key, folder=tmp_path)
+    after = card.read_text().splitlines()
+    changed = [(a, b) for a, b in zip(before, after) if a != b]
+    assert len(before) == len(after) and len(changed) == 1
+    assert changed[0][1].endswith(f"{seconds:.1f} s") and "999.0" not in changed[0][1]
