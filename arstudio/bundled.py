@@ -98,7 +98,7 @@ def bundle_run(run_path, key: str, folder: Path = BUNDLED_MODELS, grid_n: int = 
 
 - model: `{meta['model']}` ({meta['parameters']:,} parameters), config `{meta['config']}`
 - data: `{cfg['dataset']}` ({model.spec.describe()})
-- training: {_training_line(cfg['train'], done)} on {started['device']}
+- training: {_training_line(cfg['train'], done, started['device'])}
 - test NLL: **{done['test_nats']:.2f} nats per example, {done['test_bpd']:.4f} bits/dim**
 - sampling {timed_n} examples on a CPU ({torch.get_num_threads()} thread(s)): {sample_s:.1f} s
 - reproduce: `arstudio train --preset {key}` (the recipe in `arstudio/presets.py`; where it sets a time budget, the step count depends on the machine)
@@ -118,15 +118,15 @@ def _labels(model, data, n) -> dict:
     return {"label": torch.arange(n, device=model.device) % int(data.extras.get("classes", 1))}
 
 
-def _training_line(train: dict, done: dict) -> str:
+def _training_line(train: dict, done: dict, device: str) -> str:
     if train.get("closed_form"):
-        return f"closed-form fit (`fit`, no gradient steps), {done['elapsed']:.0f} s"
+        return f"closed-form fit (`fit`, no gradient steps), {done['elapsed']:.0f} s on {device}"
     batch = f"batch {train['batch_size']}"
     if train.get("crop"):
         batch += f" random {train['crop']}-step windows"
     extra = f", {train['label_dropout']:.0%} of labels dropped" if train.get("label_dropout") else ""
     return (f"{done['step']} steps, {batch}, lr {train['lr']}{extra}, seed {train['seed']}, "
-            f"{done['elapsed']:.0f} s; weights with the best validation NLL kept")
+            f"{done['elapsed']:.0f} s on {device}; weights with the best validation NLL kept")
 
 
 def _write_examples(x, model, data, folder: Path, key: str) -> str:

@@ -214,3 +214,11 @@ def test_closed_form_fit_through_the_trainer_equals_least_squares():
     pixelcnn = build_model("pixelcnn", load_dataset("digits-binary").spec, **SMALL)
     with pytest.raises(ValueError, match="fit"):
         list(train(pixelcnn, load_dataset("digits-binary"), TrainConfig(device="cpu", closed_form=True)))
+
+
+def test_sound_checkpoints_carry_their_sample_rate_and_label_names(tmp_path):
+    run = run_training("linear-ar", "tones", tmp_path / "run", {"order": 4},
+                       TrainConfig(device="cpu", closed_form=True, sample_every=0))
+    meta = load_checkpoint(run.latest_checkpoint()).checkpoint_meta
+    data = load_dataset("tones")
+    assert meta["sample_rate"] == 8000 and meta["label_names"] == list(data.extras["label_names"])

@@ -104,12 +104,15 @@ class RunFolder:
         atomic_write(base.with_suffix(".npy"), write_npy)
         return samples_png(samples, spec, base.with_suffix(".png"))
 
-    def save_checkpoint(self, model, step: int, metrics: dict, final: bool = False) -> Path:
+    def save_checkpoint(self, model, step: int, metrics: dict, final: bool = False,
+                        data_facts: dict | None = None) -> Path:
+        """``data_facts``: what a checkpoint needs to be used without its dataset
+        (an audio model's sample rate, the names of its labels)."""
         from arstudio.checkpoint import save_checkpoint
 
         name = "final.safetensors" if final else f"step_{step:06d}.safetensors"
         cfg = self.config()
-        extra = {"step": step, "metrics": metrics, "dataset": cfg.get("dataset"),
+        extra = {**(data_facts or {}), "step": step, "metrics": metrics, "dataset": cfg.get("dataset"),
                  "train": cfg.get("train"), "run": self.path.name}
         return save_checkpoint(model, self.checkpoints_dir / name, extra=extra)
 

@@ -64,6 +64,7 @@ def run_training(model_name: str, dataset_name: str, out, model_config: dict | N
     torch.manual_seed(train_config.seed)
     model = build_model(model_name, dataset.spec, **(model_config or {}))
     run = RunFolder.create(Path(out), run_config(model_name, dataset_name, model, train_config))
+    facts = {k: dataset.extras[k] for k in ("sample_rate", "label_names") if k in dataset.extras}
     try:
         for event in train(model, dataset, train_config, control=_control_from(run)):
             record = event.to_json()
@@ -71,7 +72,8 @@ def run_training(model_name: str, dataset_name: str, out, model_config: dict | N
                 record["path"] = str(run.save_samples(event.step, event.samples, dataset.spec).relative_to(run.path))
             elif isinstance(event, Checkpoint):
                 final = "test_nats" in event.metrics  # only the closing checkpoint has test figures
-                path = run.save_checkpoint(event.model, event.step, event.metrics, final=final)
+                path = run.save_checkpoint(event.model, event.step, event.metrics, final=final,
+                                           data_facts=facts)
                 record["path"] = str(path.relative_to(run.path))
             elif isinstance(event, Started):
                 run.set_status("running", device=event.device)
