@@ -125,6 +125,8 @@ def _training_line(train: dict, done: dict, device: str) -> str:
     if train.get("crop"):
         batch += f" random {train['crop']}-step windows"
     extra = f", {train['label_dropout']:.0%} of labels dropped" if train.get("label_dropout") else ""
+    if train.get("weight_decay"):
+        extra += f", {train.get('optimizer', 'adam')} weight decay {train['weight_decay']}"
     return (f"{done['step']} steps, {batch}, lr {train['lr']}{extra}, seed {train['seed']}, "
             f"{done['elapsed']:.0f} s on {device}; weights with the best validation NLL kept")
 
