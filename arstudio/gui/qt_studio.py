@@ -142,7 +142,8 @@ class Studio(QObject):
         except (KeyError, TypeError):
             pass
         recipe = cfg.get("train", {})  # Start again trains the same recipe
-        self.train.set_train_settings({**{k: recipe[k] for k in ("steps", "batch_size", "lr", "device") if recipe.get(k) is not None},
+        kept = ("steps", "batch_size", "lr", "device", "crop", "label_dropout", "closed_form")
+        self.train.set_train_settings({**{k: recipe[k] for k in kept if recipe.get(k) is not None},
                                        "snapshot_every": recipe.get("sample_every") or recipe.get("eval_every") or 100})
         return True
 
