@@ -153,3 +153,31 @@ def test_session_round_trip(window, qtbot, tmp_path):
     assert other.studio.load_session(linear_session)
     assert picker.model_name() == "linear-ar" and train.train_settings()["closed_form"] is False
     assert train.steps.isEnabled()
+
+
+def test_a_bundled_models_recipe_fills_the_tab(window, qtbot):
+    from arstudio.presets import PRESETS
+
+    picker, train = window.studio.picker, window.studio.train
+    choose(qtbot, picker, "pixelcnn", "digits")
+    choose(qtbot, picker, "wavenet", "tones")
+    recipe = train.options.recipe
+    assert train.options.form.isRowVisible(recipe)
+    names = [recipe.itemText(i) for i in range(1, recipe.count())]
+    assert names == [n for n, p in PRESETS.items() if (p.model, p.dataset) == ("wavenet", "tones")]
+    expected = PRESETS["wavenet-tones"]
+    recipe.setCurrentText("wavenet-tones")
+    recipe.activated.emit(recipe.currentIndex())  # as a click on the item does
+    qtbot.waitUntil(lambda: shown(train)["label_dropout"], timeout=20_000)
+    values = picker.form.values()
+    assert all(values[k] == v for k, v in expected.model_config.items())
+    got = train.train_settings()
+    assert {k: got[k] for k in ("steps", "batch_size", "lr", "crop")} == {
+        k: expected.train[k] for k in ("steps", "batch_size", "lr", "crop")}
+    assert got["label_dropout"] == pytest.approx(expected.train["label_dropout"])
+    assert recipe.currentText() == "wavenet-tones"
+    picker.form.set_value("stacks", 1)  # changed by hand: no longer the recipe
+    assert recipe.currentIndex() == 0
+
+    choose(qtbot, picker, "pixelcnn", "shapes")  # no recipe for this pair: no row
+    assert not train.options.form.isRowVisible(recipe)

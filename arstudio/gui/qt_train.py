@@ -90,6 +90,7 @@ class TrainPanel(QWidget):
         self.snapshot = QSpinBox(minimum=1, maximum=1_000_000, value=100)
         self.snapshot.setToolTip("validation, sample grid and checkpoint every N steps")
         self.options = TrainOptions(picker, [self.steps, self.batch, self.lr], self)
+        self.options.recipe_applied.connect(self.set_train_settings)
         self.start_button = QPushButton("Start")
         self.pause_button = QPushButton("Pause")
         self.stop_button = QPushButton("Stop")
