@@ -109,13 +109,18 @@ class TrainPanel(QWidget):
         form.addRow("Batch size", self.batch)
         form.addRow("Learning rate", self.lr)
         form.addRow("Snapshot every", self.snapshot)
-        self.options.add_rows(form)  # window / label dropout / least squares, where they apply
         buttons = QVBoxLayout()
         for b in (self.start_button, self.pause_button, self.stop_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         controls = QHBoxLayout()
         controls.addLayout(form)
+        # a second column: recipe / window / label dropout / least squares, where they apply
+        options_form = QFormLayout()
+        self.options.add_rows(options_form)
+        controls.addSpacing(12)
+        controls.addLayout(options_form)
+        controls.addSpacing(12)
         controls.addLayout(buttons)
         controls.addStretch(1)
         layout = QVBoxLayout(self)
