@@ -92,20 +92,11 @@ class TrainOptions(QObject):
         self._show_rows()
 
     # --- what applies ---------------------------------------------------------------
-    def applies(self) -> dict[str, bool]:
-        """Which settings the current model and data take (builds the model if the
-        picker's count has not answered yet)."""
-        name, spec = self.picker.model_name(), self.picker.dataset_spec()
-        if name is None or spec is None:
-            return dict.fromkeys(KEYS, False)
-        return {"crop": spec.modality == "sequence",
-                "label_dropout": bool(self.picker.current_training_options().get("label_dropout")),
-                "closed_form": has_closed_form(self.picker.models[name].cls)}
-
-    def _applies_without_building(self) -> dict[str, bool]:
-        known = self.picker.training_options
-        if known is None:  # the count is still running: keep label dropout hidden until it answers
-            return {**self._static_applies(), "label_dropout": False}
+    def applies(self, build: bool = True) -> dict[str, bool]:
+        """Which settings the current model and data take. Label dropout needs a built
+        model: the picker's count builds one; ``build`` builds it now if that has not
+        answered yet (Start, Save), otherwise the row stays hidden until it does."""
+        known = self.picker.current_training_options() if build else (self.picker.training_options or {})
         return {**self._static_applies(), "label_dropout": bool(known.get("label_dropout"))}
 
     def _static_applies(self) -> dict[str, bool]:
@@ -148,7 +139,7 @@ class TrainOptions(QObject):
     def _show_rows(self) -> None:
         if not hasattr(self, "form"):
             return
-        shown = self._applies_without_building()
+        shown = self.applies(build=False)
         self.form.setRowVisible(self.recipe, self.recipe.count() > 1)
         self.form.setRowVisible(self.window, shown["crop"])
         self.form.setRowVisible(self.label_dropout, shown["label_dropout"])
