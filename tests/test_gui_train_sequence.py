@@ -129,6 +129,22 @@ def test_a_windowed_run_through_the_window_then_reopened(window, qtbot):
         "steps": 4, "batch_size": 4, "crop": 64}
 
 
+def test_a_least_squares_fit_through_the_window(window, qtbot):
+    picker, train = window.studio.picker, window.studio.train
+    choose(qtbot, picker, "linear-ar", "tones", preset="tiny")
+    train.set_train_settings({"device": "cpu"})
+    assert train.options.closed_form.isChecked()
+    qtbot.mouseClick(train.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: train.ended_state is not None, timeout=60_000)
+    assert train.ended_state == "done", train.banner.text()
+    config = json.loads((train.follower.path / "config.json").read_text())
+    assert config["train"]["closed_form"] is True
+    done = [e for e in train.follower.run.events()[0] if e["event"] == "done"][0]
+    assert done["step"] == 0  # one solve, no gradient steps
+    assert train.view.figures["step"].text() == "closed-form fit"
+    assert train.view.figures["test"].text() == f"{done['test_bpd']:.4f}"
+
+
 def test_session_round_trip(window, qtbot, tmp_path):
     from arstudio.gui.main_window import MainWindow
     from arstudio.gui.session import save_session
