@@ -257,17 +257,6 @@ class PickerPanel(QWidget):
             out.extend(family.child(j) for j in range(family.childCount()))
         return out
 
-    def current_training_options(self) -> dict:
-        """The options of the current choice; built here and now if the count has not
-        answered yet (Start or Save pressed at once after a change)."""
-        if self.training_options is None:
-            name, spec = self.model_name(), self.dataset_spec()
-            try:
-                self.training_options = inspect_model(name, spec, self.form.overrides())["options"]
-            except Exception:  # noqa: BLE001 - an unbuildable choice takes no special settings
-                self.training_options = {}
-        return self.training_options
-
     # --- reacting ----------------------------------------------------------------------
     def _model_chosen(self) -> None:
         name = self.model_name()

@@ -92,11 +92,11 @@ class TrainOptions(QObject):
         self._show_rows()
 
     # --- what applies ---------------------------------------------------------------
-    def applies(self, build: bool = True) -> dict[str, bool]:
-        """Which settings the current model and data take. Label dropout needs a built
-        model: the picker's count builds one; ``build`` builds it now if that has not
-        answered yet (Start, Save), otherwise the row stays hidden until it does."""
-        known = self.picker.current_training_options() if build else (self.picker.training_options or {})
+    def applies(self) -> dict[str, bool]:
+        """Which settings the current model and data take: the rows shown, and what
+        Start passes. Label dropout needs a built model: the picker's parameter count
+        builds one in a pool thread, and until it answers the row stays hidden."""
+        known = self.picker.training_options or {}
         return {**self._static_applies(), "label_dropout": bool(known.get("label_dropout"))}
 
     def _static_applies(self) -> dict[str, bool]:
@@ -139,7 +139,7 @@ class TrainOptions(QObject):
     def _show_rows(self) -> None:
         if not hasattr(self, "form"):
             return
-        shown = self.applies(build=False)
+        shown = self.applies()
         self.form.setRowVisible(self.recipe, self.recipe.count() > 1)
         self.form.setRowVisible(self.window, shown["crop"])
         self.form.setRowVisible(self.label_dropout, shown["label_dropout"])
