@@ -25,9 +25,17 @@ CUSTOM = "custom"  # settings that match no preset; choosing it changes nothing
 
 def count_parameters(model_name: str, spec, overrides: dict) -> int:
     """Runs in a pool thread: build the model for the data and count its weights."""
-    from arstudio.models.registry import build_model
+    return inspect_model(model_name, spec, overrides)["parameters"]
 
-    return build_model(model_name, spec, **overrides).num_parameters()
+
+def inspect_model(model_name: str, spec, overrides: dict) -> dict:
+    """Runs in a pool thread: build the model once and return plain facts about it
+    (its weight count and which special training settings it takes)."""
+    from arstudio.models.registry import build_model
+    from arstudio.training.options import training_options
+
+    model = build_model(model_name, spec, **overrides)
+    return {"parameters": model.num_parameters(), "options": training_options(model)}
 
 
 def field_comments(config_cls) -> dict[str, str]:
@@ -112,6 +120,8 @@ class ConfigForm(QWidget):
             return w.isChecked()
         if isinstance(w, (QSpinBox, QDoubleSpinBox)):
             return w.value()
+        if isinstance(self.defaults.get(name), str):  # a word setting stays a word: "none" is not None
+            return w.text().strip()
         return parse_text(w.text())
 
     def values(self) -> dict:
@@ -127,6 +137,9 @@ class PickerPanel(QWidget):
 
     changed = Signal()  # model, data or a setting changed
     parameters_counted = Signal(object)  # int, or None when the model cannot be built
+    # {"crop"|"label_dropout"|"closed_form": bool} for the current choice, from the same
+    # built model as the count; {} when it cannot be built
+    options_found = Signal(object)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -136,6 +149,7 @@ class PickerPanel(QWidget):
         self.models = {info.name: info for info in list_models()}
         self.datasets = list_datasets()
         self.parameter_count: int | None = None
+        self.training_options: dict | None = None  # None while the count is under way
         self._count_request = 0
 
         self.tree = QTreeWidget()
@@ -287,22 +301,30 @@ class PickerPanel(QWidget):
         name, spec = self.model_name(), self.dataset_spec()
         if name is None or spec is None:
             self.params.setText("no compatible dataset" if name else "–")
+            self.training_options = {}
+            self.options_found.emit({})
             return
         self._count_request += 1
         request = self._count_request
         self.params.setText("counting…")
+        self.training_options = None
 
-        def done(n):
-            if request == self._count_request:  # an older count finishing late is ignored
+        def done(facts):
+            if facts is not None and request == self._count_request:  # an older count finishing late is ignored
+                n = facts["parameters"]
                 self.parameter_count = n
+                self.training_options = facts["options"]
                 self.params.setText(f"{n:,} for {spec.describe()}")
                 self.parameters_counted.emit(n)
+                self.options_found.emit(self.training_options)
 
         def failed(text):
             if request == self._count_request:
                 self.parameter_count = None
+                self.training_options = {}
                 self.params.setText(f"cannot build: {text}")
                 self.parameters_counted.emit(None)
+                self.options_found.emit({})
 
         overrides = self.form.overrides()
 
@@ -311,6 +333,6 @@ class PickerPanel(QWidget):
             # waited is skipped instead of building a model nobody will see
             if request != self._count_request:
                 return None
-            return count_parameters(name, spec, overrides)
+            return inspect_model(name, spec, overrides)
 
         run_job(count_if_still_wanted, on_done=done, on_error=failed, owner=self)

@@ -139,7 +139,8 @@ class RunView(QWidget):
             self.plot.setXRange(0, f.total_steps, padding=0.02)
         self.train_curve.setData(c.train_steps, c.train_bpd)
         self.val_curve.setData(c.val_steps, c.val_bpd)
-        self.figures["step"].setText(f"{f.step:,} / {f.total_steps:,}")
+        self.figures["step"].setText("closed-form fit" if f.closed_form
+                                     else f"{f.step:,} / {f.total_steps:,}")
         self.figures["train"].setText(f"{c.train_bpd[-1]:.4f}" if c.train_bpd else "–")
         self.figures["val"].setText(f"{c.val_bpd[-1]:.4f}" if c.val_bpd else "–")
         self.figures["test"].setText(f"{f.test_bpd:.4f}" if f.test_bpd is not None else "–")

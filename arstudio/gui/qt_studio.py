@@ -141,9 +141,9 @@ class Studio(QObject):
             self.picker.select(cfg.get("model"), cfg.get("dataset"), cfg.get("model_config"))
         except (KeyError, TypeError):
             pass
-        recipe = cfg.get("train", {})  # Start again trains the same recipe
-        self.train.set_train_settings({**{k: recipe[k] for k in ("steps", "batch_size", "lr", "device") if recipe.get(k) is not None},
-                                       "snapshot_every": recipe.get("sample_every") or recipe.get("eval_every") or 100})
+        from arstudio.gui.qt_train_options import tab_settings
+
+        self.train.set_train_settings(tab_settings(cfg.get("train", {})))  # Start again trains the same recipe
         return True
 
     def _run_changed(self, path: Path):

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayo
                                QSpinBox, QVBoxLayout, QWidget)
 
 from arstudio.gui.qt_runview import RunView
+from arstudio.gui.qt_train_options import TrainOptions
 from arstudio.paths import ROOT
 from arstudio.runs import RunError
 from arstudio.runs.follow import FINISHED, RunFollower
@@ -32,12 +33,18 @@ def runs_root() -> Path:
 
 
 def worker_command(model: str, data: str, settings: dict, train: dict, out: Path) -> list[str]:
-    """The exact CLI line the window runs; also what a lecturer could type."""
+    """The exact CLI line the window runs; also what a lecturer could type.
+    A closed-form fit takes no steps, so it gets no steps, batch size, learning rate,
+    window or label dropout."""
     cmd = [sys.executable, "-m", "arstudio", "train", "--model", model, "--data", data,
            "--out", str(out), "--quiet"]
-    for key in ("steps", "batch_size", "lr", "device"):
+    fit = bool(train.get("closed_form"))
+    for key in ("device",) if fit else ("steps", "batch_size", "lr", "device"):
         if key in train:
             cmd += [f"--{key.replace('_', '-')}", str(train[key])]
+    for key in ("closed_form",) if fit else ("crop", "label_dropout"):
+        if key in train:  # sequence and label settings: only where they apply (see qt_train_options)
+            cmd += ["--train-set", f"{key}={train[key]}"]
     every = train.get("snapshot_every")
     if every:
         for key in ("eval_every", "sample_every", "checkpoint_every"):
@@ -82,6 +89,8 @@ class TrainPanel(QWidget):
         self.lr = QDoubleSpinBox(minimum=1e-6, maximum=1.0, decimals=5, singleStep=1e-4, value=1e-3)
         self.snapshot = QSpinBox(minimum=1, maximum=1_000_000, value=100)
         self.snapshot.setToolTip("validation, sample grid and checkpoint every N steps")
+        self.options = TrainOptions(picker, [self.steps, self.batch, self.lr], self)
+        self.options.recipe_applied.connect(self.set_train_settings)
         self.start_button = QPushButton("Start")
         self.pause_button = QPushButton("Pause")
         self.stop_button = QPushButton("Stop")
@@ -106,6 +115,12 @@ class TrainPanel(QWidget):
         buttons.addStretch(1)
         controls = QHBoxLayout()
         controls.addLayout(form)
+        # a second column: recipe / window / label dropout / least squares, where they apply
+        options_form = QFormLayout()
+        self.options.add_rows(options_form)
+        controls.addSpacing(12)
+        controls.addLayout(options_form)
+        controls.addSpacing(12)
         controls.addLayout(buttons)
         controls.addStretch(1)
         layout = QVBoxLayout(self)
@@ -120,7 +135,8 @@ class TrainPanel(QWidget):
     # --- settings (session files) -------------------------------------------------
     def train_settings(self) -> dict:
         return {"steps": self.steps.value(), "batch_size": self.batch.value(), "lr": self.lr.value(),
-                "device": self.device.currentText(), "snapshot_every": self.snapshot.value()}
+                "device": self.device.currentText(), "snapshot_every": self.snapshot.value(),
+                **self.options.settings()}
 
     def set_train_settings(self, s: dict) -> None:
         self.steps.setValue(int(s.get("steps", self.steps.value())))
@@ -129,6 +145,7 @@ class TrainPanel(QWidget):
         self.snapshot.setValue(int(s.get("snapshot_every", self.snapshot.value())))
         if self.device.findText(str(s.get("device", ""))) >= 0:
             self.device.setCurrentText(s["device"])
+        self.options.set_settings(s)
 
     # --- actions ------------------------------------------------------------------------
     def start_training(self) -> Path | None:

@@ -14,6 +14,9 @@
     lr = 0.001
     device = "auto"
     snapshot_every = 100
+    crop = 256            # only where they apply: sequence data (training window),
+    label_dropout = 0.1   # models with a "no label" id,
+    closed_form = false   # models with a least-squares fit
     [run]
     path = "runs/pixelcnn-digits-20261122-101500"   # relative to the session file or absolute
     [view]

@@ -39,7 +39,9 @@ class RunFollower:
         self.error: str | None = None
         self.test_bpd: float | None = None
         self.step = 0
-        self.total_steps = int(self.config.get("train", {}).get("steps") or 0)
+        train = self.config.get("train", {})
+        self.closed_form = bool(train.get("closed_form"))  # one solve: no steps at all
+        self.total_steps = 0 if self.closed_form else int(train.get("steps") or 0)
         self.examples_per_s = 0.0
         self.elapsed = 0.0
         self.last_event_time: float | None = None
