@@ -5,12 +5,22 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("ARSTUDIO_NO_SYSCHECK", "1")
 
 import builtins  # noqa: E402
+import gc  # noqa: E402
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
 # tiny models: one thread beats two (thread hand-off costs more than the maths)
 torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_on_the_main_thread():
+    """Torn down after pytest-qt closes a test's windows: they are collected here, on the
+    GUI thread, never by a collection that starts in a worker thread (see
+    arstudio/gui/gc_policy.py, which does the same for the running studio)."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ id, least squares for models with a fit method; the worker command, a real run
 through the window, reopening it, and session files."""
 from __future__ import annotations
 
-import gc
 import json
 
 import pytest
@@ -14,16 +13,6 @@ from arstudio.cli import _settings, build_parser
 from arstudio.gui.qt_train import worker_command
 
 TINY_WAVENET_FOR_TONES = {"num_labels": 12}  # on top of the "tiny" preset: tones has 12 pitches
-
-
-@pytest.fixture(autouse=True)
-def collect_old_windows_on_the_gui_thread():
-    """Set up first, torn down last (after pytest-qt closes the windows): windows of this
-    test are garbage-collected here, on the GUI thread. Left to a collection that starts
-    inside a pool thread (the picker's model builds), a Qt destructor running off the GUI
-    thread can deadlock with it."""
-    yield
-    gc.collect()
 
 
 @pytest.fixture

@@ -35,3 +35,28 @@ def test_missing_display_is_a_message_not_an_abort():
     assert r.returncode == 1
     assert "cannot open its window" in r.stderr and "no display" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_garbage_is_collected_on_the_gui_thread_only(qtbot):
+    import gc
+    import weakref
+
+    from arstudio.gui.gc_policy import collect_garbage_on_gui_thread
+
+    collector = collect_garbage_on_gui_thread(interval_s=0.05)
+    assert collect_garbage_on_gui_thread() is collector  # one per process
+    assert not gc.isenabled()  # no collection can start inside a worker thread
+
+    class Node:
+        pass
+
+    def cycle():
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        return weakref.ref(a)
+
+    # enough unreachable cycles to cross the first generation's threshold
+    refs = [cycle() for _ in range(gc.get_threshold()[0] + 10)]
+    alive = refs[0]
+    assert alive() is not None  # automatic collection is off: nothing has collected it yet
+    qtbot.waitUntil(lambda: alive() is None, timeout=5000)  # the GUI thread's timer collected it

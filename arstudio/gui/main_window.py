@@ -5,6 +5,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget
 
 import arstudio
+from arstudio.gui.gc_policy import collect_garbage_on_gui_thread
 from arstudio.gui.qt_complete import CompletePanel
 from arstudio.gui.qt_samples import SamplesPanel
 from arstudio.gui.qt_studio import Studio
@@ -14,6 +15,7 @@ from arstudio.gui.state import StudioState
 class MainWindow(QMainWindow):
     def __init__(self):
         super().__init__()
+        collect_garbage_on_gui_thread()  # never let a worker thread run a widget's destructor
         self.setWindowTitle("ARStudio")
         self.resize(1100, 720)
         self.state = StudioState()
