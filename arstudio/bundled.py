@@ -175,7 +175,7 @@ def retime_card(key: str, folder: Path = BUNDLED_MODELS, timed_n: int = 4) -> fl
     seconds = time.perf_counter() - t0
     card = folder / f"{key}.md"
     line = f"- sampling {timed_n} examples on a CPU ({torch.get_num_threads()} thread(s)): {seconds:.1f} s"
-    text, n = re.subn(r"^- sampling \d+ examples on (a|this) CPU.*$", line, card.read_text(), flags=re.M)
+    text, n = re.subn(r"^- sampling \d+ examples on (a|this) CPU.*$", line, card.read_text(), flags=re.MULTILINE)
     if n != 1:
         raise ValueError(f"{card} has no sampling-time line to update")
     card.write_text(text)

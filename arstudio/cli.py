@@ -205,7 +205,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    import arstudio.bench as bench
+    from arstudio import bench
 
     mods = [m.name for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith(args.name)]
     if not mods:

@@ -46,12 +46,12 @@ class Conditionals:
     def batch_shape(self) -> torch.Size:
         return self.params()[0].shape[:-1]
 
-    def flatten(self) -> "Conditionals":
+    def flatten(self) -> Conditionals:
         """(B, *shape) -> (B, D): dimension i of the flattened data."""
         b = self.batch_shape[0]
         return self._rebuild([p.reshape(b, -1, p.shape[-1]) for p in self.params()])
 
-    def at(self, index: int) -> "Conditionals":
+    def at(self, index: int) -> Conditionals:
         """The distribution of flattened dimension ``index``: batch shape (B,)."""
         return self._rebuild([p[:, index] for p in self.flatten().params()])
 
@@ -81,7 +81,7 @@ class Categorical(Conditionals):
         self.logits = logits  # (*batch, K)
 
     @classmethod
-    def from_bernoulli_logits(cls, logit: torch.Tensor) -> "Categorical":
+    def from_bernoulli_logits(cls, logit: torch.Tensor) -> Categorical:
         """A sigmoid output sigma(l) as the 2-way softmax over [0, l]."""
         return cls(torch.stack([torch.zeros_like(logit), logit], dim=-1))
 

@@ -53,7 +53,7 @@ class DataSpec:
         return {"shape": list(self.shape), "levels": self.levels, "modality": self.modality}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "DataSpec":
+    def from_dict(cls, d: dict) -> DataSpec:
         return cls(tuple(d["shape"]), d.get("levels"), d.get("modality"))
 
     def describe(self) -> str:

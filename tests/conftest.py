@@ -4,11 +4,11 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("ARSTUDIO_NO_SYSCHECK", "1")
 
-import builtins  # noqa: E402
-import gc  # noqa: E402
+import builtins
+import gc
 
-import pytest  # noqa: E402
-import torch  # noqa: E402
+import pytest
+import torch
 
 # tiny models: one thread beats two (thread hand-off costs more than the maths)
 torch.set_num_threads(1)

@@ -42,7 +42,7 @@ def test_retime_card_rewrites_only_the_sampling_line(tmp_path):
         shutil.copy(BUNDLED_MODELS / f"{key}{suffix}", tmp_path / f"{key}{suffix}")
     card = tmp_path / f"{key}.md"
     card.write_text(re.sub(r"^- sampling .*$", "- sampling 16 examples on this CPU: 999.0 s",
-                           card.read_text(), flags=re.M))
+                           card.read_text(), flags=re.MULTILINE))
     before = card.read_text().splitlines()
     seconds = retime_card(key, folder=tmp_path)
     after = card.read_text().splitlines()

@@ -4,10 +4,10 @@ import math
 
 import pytest
 import torch
+from contract_specs import SAMPLING_SPECS, all_configurations, random_data, specs_for
 
 from arstudio.checkpoint import load_checkpoint, save_checkpoint
 from arstudio.models.registry import build_model, list_models
-from contract_specs import SAMPLING_SPECS, all_configurations, random_data, specs_for
 
 INFOS = list_models()
 CASES = [(info, spec) for info in INFOS for spec in specs_for(info)]

@@ -1,14 +1,13 @@
 """Model-specific checks of the image models (beyond the shared contract)."""
-import itertools
 
 import pytest
 import torch
+from contract_specs import all_configurations
 
 from arstudio.inspect import receptive_field
 from arstudio.models.pixelrnn_diag import skew, unskew
 from arstudio.models.registry import build_model, get_model_info
 from arstudio.spec import DataSpec
-from contract_specs import all_configurations
 
 CACHED = ["pixelcnn", "gated-pixelcnn", "pixelsnail", "image-transformer", "pixelrnn-row", "pixelrnn-diag"]
 PIXELRNNS = ["pixelrnn-row", "pixelrnn-diag"]

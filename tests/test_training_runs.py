@@ -11,7 +11,17 @@ from arstudio import build_model, load_checkpoint, load_dataset
 from arstudio.checkpoint import CheckpointError, save_checkpoint
 from arstudio.models.registry import get_model_info
 from arstudio.runs import RunFolder, run_training
-from arstudio.training import Checkpoint, Done, Eval, Samples, Started, Step, TrainConfig, TrainingError, train
+from arstudio.training import (
+    Checkpoint,
+    Done,
+    Eval,
+    Samples,
+    Started,
+    Step,
+    TrainConfig,
+    TrainingError,
+    train,
+)
 
 SMALL = {"channels": 8, "blocks": 1, "head_channels": 8}
 FAST = dict(steps=12, batch_size=32, log_every=4, eval_every=6, sample_every=12, checkpoint_every=6,

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from arstudio.audio import AUDIO_SUFFIXES, AudioFileError, load_audio
-from arstudio.data.registry import Dataset, DataError
+from arstudio.data.registry import DataError, Dataset
 from arstudio.distributions import mu_law_encode
 from arstudio.spec import DataSpec
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from arstudio.data.registry import Dataset, DataError
+from arstudio.data.registry import DataError, Dataset
 from arstudio.spec import DataSpec
 
 IDX_FILES = {

@@ -7,15 +7,15 @@ with :func:`register_dataset` and are discovered automatically.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 
 from arstudio.discovery import import_submodules
 from arstudio.spec import DataSpec
 
-DATASETS: dict[str, "DatasetInfo"] = {}
+DATASETS: dict[str, DatasetInfo] = {}
 _NOT_SETS = {"registry"}
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from arstudio.data.registry import Dataset, DataError, register_dataset
+from arstudio.data.registry import DataError, Dataset, register_dataset
 from arstudio.spec import DataSpec
 
 VOCAB = "\n" + "".join(chr(c) for c in range(32, 127))  # level i <-> VOCAB[i]

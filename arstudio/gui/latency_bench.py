@@ -168,7 +168,7 @@ def main(argv=None) -> int:
               f"(same window idle, no training: p99 {lat['idle_p99_ms']:.1f} ms)")
         cold = measure_cold_start(run, workdir)
         samples = f"{cold['samples_s']:.2f} s" if cold["samples_s"] is not None else "not shown"
-        still = (f", with the bundled model's saved grid in the Train tab" if cold["still_s"] is not None else "")
+        still = (", with the bundled model's saved grid in the Train tab" if cold["still_s"] is not None else "")
         print(f"cold start: window visible {cold['window_s']:.2f} s{still}; freshly drawn samples on screen "
               f"{samples} ({cold['source']})")
     return 0

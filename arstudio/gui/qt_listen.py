@@ -16,14 +16,32 @@ import numpy as np
 import pyqtgraph as pg
 import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog,
-                               QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSpinBox,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from arstudio import audio
 from arstudio.gui.workers import run_job
-from arstudio.sampling.audio_stream import (ClipBuffer, SoundModel, generate_into, sound_model,
-                                            sound_models, spectrogram)
+from arstudio.sampling.audio_stream import (
+    ClipBuffer,
+    SoundModel,
+    generate_into,
+    sound_model,
+    sound_models,
+    spectrogram,
+)
 
 REFRESH_MS = 33  # ~30 Hz redraw while generating
 NO_LABEL = "(no label)"

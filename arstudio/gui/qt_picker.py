@@ -14,8 +14,20 @@ import inspect
 import re
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel,
-                               QLineEdit, QSpinBox, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from arstudio.gui.workers import run_job
 
@@ -273,7 +285,7 @@ class PickerPanel(QWidget):
             if info.supports(d.spec):
                 self.data.addItem(f"{d.name}  ({d.spec.describe()})", d.name)
         keep = self.data.findData(previous)
-        self.data.setCurrentIndex(keep if keep >= 0 else 0)
+        self.data.setCurrentIndex(max(keep, 0))
         self.data.blockSignals(False)
         self.preset.clear()
         self.preset.addItems([DEFAULTS] + list(info.presets))

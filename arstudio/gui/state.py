@@ -7,8 +7,9 @@ on the GUI thread whenever ``set(field, value)`` changes it.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 
 class StudioState:

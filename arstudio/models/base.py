@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import torch
 from torch import nn
@@ -36,7 +36,7 @@ class SampleStep:
 class NaiveStepper:
     """Reruns the whole network for every dimension: O(D) full passes."""
 
-    def __init__(self, model: "ARModel", x: torch.Tensor, **cond):
+    def __init__(self, model: ARModel, x: torch.Tensor, **cond):
         self.model, self.cond = model, cond
 
     def conditional(self, index: int, x: torch.Tensor) -> Conditionals:

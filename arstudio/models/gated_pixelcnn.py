@@ -23,8 +23,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from arstudio.models._pixel_common import (PixelHead, RasterStepper, grouped_width,
-                                           input_pixels, masked_weights)
+from arstudio.models._pixel_common import (
+    PixelHead,
+    RasterStepper,
+    grouped_width,
+    input_pixels,
+    masked_weights,
+)
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
 from arstudio.nn import CausalConv2d, channel_groups

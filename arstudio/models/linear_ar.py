@@ -146,7 +146,7 @@ class LinearAR(ARModel):
         return _LinearARStepper(self)
 
     @torch.no_grad()
-    def fit(self, data: torch.Tensor) -> "LinearAR":
+    def fit(self, data: torch.Tensor) -> LinearAR:
         """Least squares for (a, c) on every position of ``data`` (N, T); sigma = residual RMS."""
         s = self.values(torch.as_tensor(data).to(self.device)).double()  # (N, T)
         design = torch.cat([self.lags(s), torch.ones_like(s).unsqueeze(-1)], -1).reshape(-1, self.config.order + 1)

@@ -26,8 +26,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from arstudio.models._pixel_common import (PixelHead, RasterStepper, grouped_width,
-                                           input_pixels, masked_weights)
+from arstudio.models._pixel_common import (
+    PixelHead,
+    RasterStepper,
+    grouped_width,
+    input_pixels,
+    masked_weights,
+)
 from arstudio.models.base import ARModel
 from arstudio.models.gated_pixelcnn import gate
 from arstudio.models.registry import register_model

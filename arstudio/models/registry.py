@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from arstudio.discovery import import_submodules
 
-MODELS: dict[str, "ModelInfo"] = {}
+MODELS: dict[str, ModelInfo] = {}
 _NOT_MODELS = {"registry", "base"}
 
 

@@ -11,7 +11,6 @@ levels; ``temperature`` is the base sampler's.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch

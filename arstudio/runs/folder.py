@@ -57,7 +57,7 @@ class RunFolder:
         return self.path / "checkpoints"
 
     @classmethod
-    def create(cls, path, config: dict) -> "RunFolder":
+    def create(cls, path, config: dict) -> RunFolder:
         run = cls(path)
         if run.config_path.exists():
             raise RunError(f"{run.path} already holds a run; choose another --out folder")
@@ -69,7 +69,7 @@ class RunFolder:
         return run
 
     @classmethod
-    def open(cls, path) -> "RunFolder":
+    def open(cls, path) -> RunFolder:
         run = cls(path)
         if not run.path.is_dir():
             raise RunError(f"{run.path}: no such folder")

@@ -9,8 +9,8 @@ from __future__ import annotations
 import dataclasses
 import platform
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 

@@ -1,6 +1,16 @@
 """Training as a plain generator of typed events; see trainer.py."""
-from arstudio.training.events import (Checkpoint, Done, Eval, Samples, Started, Step, TrainingError)
+from arstudio.training.events import Checkpoint, Done, Eval, Samples, Started, Step, TrainingError
 from arstudio.training.trainer import TrainConfig, evaluate, train
 
-__all__ = ["Checkpoint", "Done", "Eval", "Samples", "Started", "Step", "TrainingError",
-           "TrainConfig", "evaluate", "train"]
+__all__ = [
+           "Checkpoint",
+           "Done",
+           "Eval",
+           "Samples",
+           "Started",
+           "Step",
+           "TrainConfig",
+           "TrainingError",
+           "evaluate",
+           "train",
+]
