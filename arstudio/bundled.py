@@ -65,7 +65,6 @@ def bundle_run(run_path, key: str, folder: Path = BUNDLED_MODELS, grid_n: int = 
     text. The card's sampling time is measured on this machine's CPU for
     ``timed_n`` samples, with the threads torch is allowed here."""
     import shutil
-    import time
 
     import torch
 
@@ -86,9 +85,7 @@ def bundle_run(run_path, key: str, folder: Path = BUNDLED_MODELS, grid_n: int = 
     cfg = run.config()
     data = load_dataset(cfg["dataset"])
     model = load_checkpoint(target, "cpu")
-    t0 = time.perf_counter()
-    model.sample(timed_n, generator=torch.Generator().manual_seed(1), **_labels(model, data, timed_n))
-    sample_s = time.perf_counter() - t0
+    sample_s = _sampling_seconds(model, data, timed_n)
     grid_model = load_checkpoint(target, grid_device)
     x = grid_model.sample(grid_n, generator=torch.Generator().manual_seed(0),
                           **_labels(grid_model, data, grid_n)).cpu()
@@ -107,6 +104,17 @@ def bundle_run(run_path, key: str, folder: Path = BUNDLED_MODELS, grid_n: int = 
 {examples}
 """)
     return target
+
+
+def _sampling_seconds(model, data, n: int) -> float:
+    """The card's figure: wall time of ``n`` samples, seed 1, on the model's device."""
+    import time
+
+    import torch
+
+    t0 = time.perf_counter()
+    model.sample(n, generator=torch.Generator().manual_seed(1), **_labels(model, data, n))
+    return time.perf_counter() - t0
 
 
 def _labels(model, data, n) -> dict:
@@ -161,7 +169,6 @@ def retime_card(key: str, folder: Path = BUNDLED_MODELS, timed_n: int = 4) -> fl
     """Measure a bundled model's CPU sampling time again (after a faster sampler
     lands) and rewrite that line of its card; returns the seconds."""
     import re
-    import time
 
     import torch
 
@@ -170,9 +177,7 @@ def retime_card(key: str, folder: Path = BUNDLED_MODELS, timed_n: int = 4) -> fl
 
     model = load_checkpoint(folder / f"{key}.safetensors", "cpu")
     data = load_dataset(model.checkpoint_meta["dataset"])
-    t0 = time.perf_counter()
-    model.sample(timed_n, generator=torch.Generator().manual_seed(1), **_labels(model, data, timed_n))
-    seconds = time.perf_counter() - t0
+    seconds = _sampling_seconds(model, data, timed_n)
     card = folder / f"{key}.md"
     line = f"- sampling {timed_n} examples on a CPU ({torch.get_num_threads()} thread(s)): {seconds:.1f} s"
     text, n = re.subn(r"^- sampling \d+ examples on (a|this) CPU.*$", line, card.read_text(), flags=re.MULTILINE)

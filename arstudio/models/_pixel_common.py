@@ -25,7 +25,7 @@ from torch import nn
 
 from arstudio.distributions import Categorical, DiscretizedLogisticMixture
 from arstudio.nn import MaskedConv2d
-from arstudio.nn.causal_conv2d import pointwise
+from arstudio.nn.causal_conv2d import pointwise, write_at
 
 OUTPUTS = ("softmax", "dmol")
 
@@ -92,13 +92,21 @@ def input_pixels(r: int, c: int, width: int):
     return [divmod(p - 1, width), (r, c)] if p > 0 else [(r, c)]
 
 
+def refresh_input(cache, conv, model, x, r: int, c: int) -> None:
+    """Write the data entries pixel (r, c) may read into ``conv``'s input cache: the
+    pixel before it (now complete) and its own earlier channels."""
+    for rr, cc in input_pixels(r, c, x.shape[-1]):
+        write_at(cache, conv, rr, cc, model.scale_input(x[:, :, rr, cc]))
+
+
 class RasterStepper:
     """Cached generation for models over (C, H, W) in raster order, channels inner.
 
     The model provides ``_new_cache(x, **cond) -> state``,
     ``_compute_pixel(state, x, r, c) -> features`` (every layer's value at
     pixel (r, c), written into the caches) and
-    ``_head_at(state, features, x, channel, r, c) -> Conditionals (n,)``.
+    a ``PixelHead`` as ``model.head``, read at those features with the masked
+    weights the state keeps in ``state["w"]``.
     Pixels skipped by completion (known everywhere) are caught up on the next
     call, so the caches always hold every pixel before the one asked for.
     """
@@ -118,4 +126,4 @@ class RasterStepper:
             features = self.model._compute_pixel(self.state, x, q // self.W, q % self.W)
         # nothing at a pixel depends on its last channel: then the pixel is final
         self.next_pixel = pixel + 1 if channel == self.C - 1 else pixel
-        return self.model._head_at(self.state, features, x, channel, pixel // self.W, pixel % self.W)
+        return self.model.head.at(features, channel, self.state["w"])

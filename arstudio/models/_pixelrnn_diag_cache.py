@@ -23,9 +23,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from arstudio.models._pixel_common import RasterStepper, input_pixels, masked_weights
+from arstudio.models._pixel_common import RasterStepper, masked_weights, refresh_input
 from arstudio.models.pixelrnn_row import lstm_update
-from arstudio.nn.causal_conv2d import new_cache, pointwise, write_at
+from arstudio.nn.causal_conv2d import new_cache, pointwise
 
 
 def phantom_edge(direction, n: int, height: int, like: torch.Tensor):
@@ -110,8 +110,7 @@ class DiagonalBiLSTMCache:
 
     def _compute_pixel(self, st, x, r, c):
         w = st["w"]
-        for rr, cc in input_pixels(r, c, x.shape[-1]):
-            write_at(st["input"], self.input, rr, cc, self.scale_input(x[:, :, rr, cc]))
+        refresh_input(st["input"], self.input, self, x, r, c)
         if st["row"] < r:
             self._start_row(st, r)
         h = self.input.at(st["input"], r, c, w[self.input])  # (n, h)
@@ -129,6 +128,3 @@ class DiagonalBiLSTMCache:
             # the backward state of row r-1 (zero on row 0, as the naive shift pads)
             h = h + pointwise(L.out, state + st["back"][i][:, :, c], w[L.out])
         return h  # (n, h)
-
-    def _head_at(self, st, h, x, channel, r, c):
-        return self.head.at(h, channel, st["w"])

@@ -27,8 +27,8 @@ from arstudio.models._pixel_common import (
     PixelHead,
     RasterStepper,
     grouped_width,
-    input_pixels,
     masked_weights,
+    refresh_input,
 )
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
@@ -176,8 +176,7 @@ class GatedPixelCNN(ARModel):
             self._vertical_row(st, x, r)
             st["v_next_row"] = r + 1
         w = st["w"]
-        for rr, cc in input_pixels(r, c, x.shape[-1]):
-            write_at(st["h_in"][0], self.layers[0].h, rr, cc, self.scale_input(x[:, :, rr, cc]))
+        refresh_input(st["h_in"][0], self.layers[0].h, self, x, r, c)
         h, skip = None, 0
         for i, L in enumerate(self.layers):
             h_pre = L.h.at(st["h_in"][i], r, c, w[L.h])  # (n, 2h)
@@ -190,6 +189,3 @@ class GatedPixelCNN(ARModel):
             if i + 1 < len(self.layers):
                 write_at(st["h_in"][i + 1], self.layers[i + 1].h, r, c, h)
         return skip  # (n, skip)
-
-    def _head_at(self, st, skip, x, channel, r, c):
-        return self.head.at(skip, channel, st["w"])

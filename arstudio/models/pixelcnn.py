@@ -110,6 +110,3 @@ class PixelCNN(ARModel):
             v = torch.relu(square_masked_at(mid, cache, r, c, w[mid]))
             h = h + pointwise(one_out, v, w[one_out])
         return h  # (n, ch)
-
-    def _head_at(self, st, h, x, channel, r, c):
-        return self.head.at(h, channel, st["w"])

@@ -28,8 +28,8 @@ from arstudio.models._pixel_common import (
     PixelHead,
     RasterStepper,
     grouped_width,
-    input_pixels,
     masked_weights,
+    refresh_input,
 )
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
@@ -131,8 +131,7 @@ class PixelRNNRow(ARModel):
 
     def _compute_pixel(self, st, x, r, c):
         w = st["w"]
-        for rr, cc in input_pixels(r, c, x.shape[-1]):
-            write_at(st["input"], self.input, rr, cc, self.scale_input(x[:, :, rr, cc]))
+        refresh_input(st["input"], self.input, self, x, r, c)
         if st["row"] < r:
             self._start_row(st, r)
         h = self.input.at(st["input"], r, c, w[self.input])  # (n, h)
@@ -143,6 +142,3 @@ class PixelRNNRow(ARModel):
             st["current"][i][0][:, :, c], st["current"][i][1][:, :, c] = state, cell
             h = h + pointwise(L.out, state, w[L.out])
         return h  # (n, h)
-
-    def _head_at(self, st, h, x, channel, r, c):
-        return self.head.at(h, channel, st["w"])

@@ -229,6 +229,3 @@ class PixelSNAIL(ARModel):
             out = F.scaled_dot_product_attention(q, K[:, :, : p + 1], V[:, :, : p + 1])
             h = h + attn.out(out.transpose(1, 2).flatten(1))  # (n, ch)
         return h
-
-    def _head_at(self, st, h, x, channel, r, c):
-        return self.head.at(h, channel, st["w"])

@@ -17,6 +17,7 @@ import torch
 
 from arstudio.devices import describe_device, pick_device
 from arstudio.training.events import Checkpoint, Done, Eval, Event, Samples, Started, Step, TrainingError
+from arstudio.training.options import training_options
 
 
 @dataclass(frozen=True)
@@ -212,14 +213,16 @@ def _fit_closed_form(model, dataset, config):
 
 
 def check_augment(model, config: TrainConfig):
-    """Refuse crop / label dropout where they mean nothing, before any step runs."""
-    if config.crop and model.spec.modality != "sequence":
+    """Refuse crop / label dropout / a closed-form fit where they mean nothing, before any
+    step runs; the same tests the Train tab asks (arstudio.training.options)."""
+    usable = training_options(model)
+    if config.crop and not usable["crop"]:
         raise ValueError(f"crop applies to sequence data; {model.registry_name} models "
                          f"{model.spec.modality} data")
-    if config.closed_form and not callable(getattr(model, "fit", None)):
+    if config.closed_form and not usable["closed_form"]:
         raise ValueError(f"closed_form needs a model with a fit(data) method; "
                          f"{model.registry_name} is trained by gradient steps")
-    if config.label_dropout and getattr(model, "no_label", None) is None:
+    if config.label_dropout and not usable["label_dropout"]:
         raise ValueError(f"label_dropout needs a model with a 'no label' id; "
                          f"{model.registry_name} has none (or no labels)")
 
