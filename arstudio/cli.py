@@ -11,27 +11,13 @@ import time
 from pathlib import Path
 
 
-def _parse_value(text: str):
-    """``--set`` values: numbers, booleans, tuples like (64, 64), else the string."""
-    import ast
-
-    lowered = {"true": True, "false": False, "none": None}
-    if text.lower() in lowered:
-        return lowered[text.lower()]
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
-
-
 def _settings(pairs) -> dict:
-    out = {}
-    for pair in pairs or []:
-        if "=" not in pair:
-            raise SystemExit(f"--set expects KEY=VALUE, got {pair!r}")
-        k, v = pair.split("=", 1)
-        out[k.strip().replace("-", "_")] = _parse_value(v.strip())
-    return out
+    from arstudio.values import parse_pairs
+
+    try:
+        return parse_pairs(pairs)
+    except ValueError as e:
+        raise SystemExit(f"--set: {e}") from None
 
 
 def resolve_checkpoint(target: str) -> Path:
@@ -100,7 +86,12 @@ def cmd_train(args) -> int:
                                       lr=args.lr, device=args.device, seed=args.seed).items() if v is not None})
     train_kw.update(_settings(args.train_set))
     config = TrainConfig(**train_kw)
-    out = args.out or f"runs/{args.model}-{args.data}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if args.out:
+        out = args.out
+    else:  # named as the window names its runs
+        from arstudio.runs.worker import new_run_path
+
+        out = new_run_path(args.model, args.data)
     bar = {"bar": None, "val": float("nan")}
 
     def on_event(event, record):
@@ -197,10 +188,12 @@ def cmd_list(args) -> int:
         for info in list_models():
             print(f"{info.name:18s} {info.family:28s} {'/'.join(info.modalities):24s} {info.paper}")
     else:
-        from arstudio.data import list_datasets
+        from arstudio.data import list_datasets, list_prefixes
 
         for info in list_datasets():
             print(f"{info.name:16s} {info.spec.describe():28s} {info.description}")
+        for p in list_prefixes():  # a user's own files
+            print(f"{p.prefix + ':PATH':16s} {'(from the files)':28s} {p.description}")
     return 0
 
 
@@ -259,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--model-preset", help="model settings preset, e.g. 'quick demo' or 'quality'")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="model setting (repeatable)")
     t.add_argument("--train-set", action="append", metavar="KEY=VALUE", help="trainer setting (repeatable)")
-    t.add_argument("--out", help="run folder (default runs/MODEL-DATA-TIME)")
+    t.add_argument("--out", help="run folder (default $ARSTUDIO_RUNS or runs/, then MODEL-DATA-TIME)")
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=cmd_train)
 

@@ -109,3 +109,35 @@ def test_cifar_loader(tmp_path):
     empty.mkdir()
     with pytest.raises(DataError, match="expected data_batch_1.bin"):
         load_cifar10(empty)
+
+
+def test_prefixes_are_registered_by_their_loaders(tmp_path):
+    """``PREFIX:PATH`` names go to the loader that registered the prefix; the registry
+    itself names no loader, and a new prefix needs no change to it."""
+    import inspect
+
+    from arstudio.data import Dataset, list_prefixes, register_prefix
+    from arstudio.data import registry
+    from arstudio.spec import DataSpec
+
+    assert {"idx", "idx-binary", "cifar10", "text", "audio", "audio-16k"} <= {p.prefix for p in list_prefixes()}
+    source = inspect.getsource(registry)
+    assert "import files" not in source and "arstudio.data.text" not in source and "audio_files" not in source
+    seen = []
+
+    @register_prefix("test-ones", description="a test prefix")
+    def ones(arg: str) -> Dataset:
+        seen.append(arg)
+        x = torch.ones(3, 4, dtype=torch.long)
+        return Dataset(f"test-ones:{arg}", DataSpec((4,), 2), x, x, x, "none")
+
+    try:
+        d = load_dataset(f"test-ones:{tmp_path}")
+        assert seen == [str(tmp_path)] and d.spec == DataSpec((4,), 2)
+        with pytest.raises(ValueError, match="registered twice"):
+            register_prefix("test-ones")(ones)
+    finally:
+        registry.PREFIXES.pop("test-ones")
+    with pytest.raises(KeyError, match="test-ones:x.*idx:PATH") as e:
+        load_dataset("test-ones:x")
+    assert "text:PATH" in str(e.value)

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from arstudio.cli import _settings, build_parser
-from arstudio.gui.qt_train import worker_command
+from arstudio.runs.worker import worker_command
 
 TINY_WAVENET_FOR_TONES = {"num_labels": 12}  # on top of the "tiny" preset: tones has 12 pitches
 

@@ -1,6 +1,7 @@
 """The trainer, the run folder and the command line, on real small runs."""
 import json
 import math
+import os
 import subprocess
 import sys
 
@@ -232,3 +233,24 @@ def test_sound_checkpoints_carry_their_sample_rate_and_label_names(tmp_path):
     meta = load_checkpoint(run.latest_checkpoint()).checkpoint_meta
     data = load_dataset("tones")
     assert meta["sample_rate"] == 8000 and meta["label_names"] == list(data.extras["label_names"])
+
+
+def test_window_and_cli_name_runs_alike(tmp_path, monkeypatch):
+    """One naming function for the window and ``arstudio train``: under $ARSTUDIO_RUNS,
+    MODEL-DATA-TIME, a path in the data name reduced to its file name, never reused."""
+    from arstudio.runs.worker import new_run_path, run_name
+
+    monkeypatch.setenv("ARSTUDIO_RUNS", str(tmp_path / "runs"))
+    first = new_run_path("made", "text:/some/where/notes.txt", when=0)
+    assert first.parent == tmp_path / "runs" and first.name.startswith("made-text-notes.txt-19")
+    assert not first.exists()
+    first.mkdir(parents=True)
+    assert new_run_path("made", "text:/some/where/notes.txt", when=0) == first.with_name(first.name + "+")
+    assert run_name("pixelcnn", "digits", 0).startswith("pixelcnn-digits-19")
+    r = subprocess.run([sys.executable, "-m", "arstudio", "train", "--model", "fvsbn", "--data", "digits-binary",
+                        "--steps", "2", "--device", "cpu", "--quiet"], capture_output=True, text=True,
+                       timeout=300, env={**os.environ, "ARSTUDIO_RUNS": str(tmp_path / "cli")})
+    assert r.returncode == 0, r.stderr
+    (made,) = (tmp_path / "cli").iterdir()
+    assert made.name.startswith("fvsbn-digits-binary-") and (made / "config.json").is_file()
+    assert str(made) in r.stdout

@@ -4,9 +4,12 @@ from arstudio.data.registry import (
            DataError,
            Dataset,
            DatasetInfo,
+           PrefixInfo,
            list_datasets,
+           list_prefixes,
            load_dataset,
            register_dataset,
+           register_prefix,
 )
 
 __all__ = [
@@ -14,7 +17,10 @@ __all__ = [
            "DataError",
            "Dataset",
            "DatasetInfo",
+           "PrefixInfo",
            "list_datasets",
+           "list_prefixes",
            "load_dataset",
            "register_dataset",
+           "register_prefix",
 ]

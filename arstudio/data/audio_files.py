@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from arstudio.audio import AUDIO_SUFFIXES, AudioFileError, load_audio
-from arstudio.data.registry import DataError, Dataset
+from arstudio.data.registry import DataError, Dataset, register_prefix
 from arstudio.distributions import mu_law_encode
 from arstudio.spec import DataSpec
 
@@ -48,3 +48,13 @@ def load_audio_folder(folder, rate: int = 8000, chunk: int = 2048, levels: int =
     return Dataset(f"audio:{folder}", DataSpec((chunk,), levels), codes[:a], codes[a:b], codes[b:],
                    "the user's own recordings", description=f"audio files in {folder}",
                    extras={"sample_rate": rate, "encoding": "mu-law", "skipped": skipped})
+
+
+@register_prefix("audio", description="a folder of WAV/FLAC/OGG files at 8 kHz, 2048-sample chunks")
+def _audio_prefix(path: str) -> Dataset:
+    return load_audio_folder(path, rate=8000, chunk=2048)
+
+
+@register_prefix("audio-16k", description="the same at 16 kHz, 4096-sample chunks")
+def _audio_16k_prefix(path: str) -> Dataset:
+    return load_audio_folder(path, rate=16000, chunk=4096)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from arstudio.data.registry import DataError, Dataset
+from arstudio.data.registry import DataError, Dataset, register_prefix
 from arstudio.spec import DataSpec
 
 IDX_FILES = {
@@ -113,3 +113,18 @@ def load_cifar10(folder) -> Dataset:
                    torch.from_numpy(test_np.astype(np.int64)), CIFAR_LICENSE,
                    labels={"train": ltrain[:cut], "val": ltrain[cut:], "test": torch.from_numpy(ltest_np)},
                    extras={"classes": 10})
+
+
+@register_prefix("idx", description="a folder with the four IDX files of MNIST / Fashion-MNIST, 256 levels")
+def _idx_prefix(path: str) -> Dataset:
+    return load_idx(path)
+
+
+@register_prefix("idx-binary", description="the same IDX files thresholded at 128 (binary)")
+def _idx_binary_prefix(path: str) -> Dataset:
+    return load_idx(path, binarize=True)
+
+
+@register_prefix("cifar10", description="a folder with the CIFAR-10 binary batches")
+def _cifar10_prefix(path: str) -> Dataset:
+    return load_cifar10(path)

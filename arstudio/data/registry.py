@@ -2,7 +2,9 @@
 
 Every built-in set works offline: it ships in ``resources/data`` or is
 generated deterministically. Modules in this package register their sets
-with :func:`register_dataset` and are discovered automatically.
+with :func:`register_dataset` and are discovered automatically; a loader of a
+user's files registers its name prefix with :func:`register_prefix` (``idx:PATH``),
+so this module never imports a loader.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from arstudio.discovery import import_submodules
 from arstudio.spec import DataSpec
 
 DATASETS: dict[str, DatasetInfo] = {}
+PREFIXES: dict[str, PrefixInfo] = {}  # "idx" -> loader of "idx:PATH"
 _NOT_SETS = {"registry"}
 
 
@@ -47,6 +50,13 @@ class DatasetInfo:
     description: str = ""
 
 
+@dataclass(frozen=True)
+class PrefixInfo:
+    prefix: str
+    load: Callable[[str], Dataset]  # the text after "PREFIX:", usually a path
+    description: str = ""
+
+
 class DataError(Exception):
     """Data that cannot be loaded; the message names the file and the reason."""
 
@@ -63,6 +73,19 @@ def register_dataset(name, *, spec: DataSpec, license: str, description: str = "
     return deco
 
 
+def register_prefix(prefix: str, *, description: str = ""):
+    """Decorator for a loader of ``PREFIX:ARG`` names (a user's folder or file):
+    ``@register_prefix("idx")`` on ``def load(arg: str) -> Dataset``."""
+
+    def deco(fn):
+        if prefix in PREFIXES:
+            raise ValueError(f"dataset prefix {prefix!r} registered twice")
+        PREFIXES[prefix] = PrefixInfo(prefix, fn, description)
+        return fn
+
+    return deco
+
+
 def load_all() -> dict[str, DatasetInfo]:
     import arstudio.data as pkg
 
@@ -74,29 +97,19 @@ def list_datasets() -> list[DatasetInfo]:
     return sorted(load_all().values(), key=lambda d: d.name)
 
 
+def list_prefixes() -> list[PrefixInfo]:
+    load_all()
+    return sorted(PREFIXES.values(), key=lambda p: p.prefix)
+
+
 def load_dataset(name: str) -> Dataset:
-    """A registered set by name, or a folder of files: ``idx:PATH``,
-    ``cifar10:PATH`` (see :mod:`arstudio.data.files`), ``audio:PATH`` /
-    ``audio-16k:PATH`` (a folder of sound files, :mod:`arstudio.data.audio_files`)
-    or ``text:PATH`` (one text file, :mod:`arstudio.data.text`)."""
-    if ":" in name and name.split(":", 1)[0] in ("idx", "idx-binary", "cifar10"):
-        from arstudio.data import files
-
-        kind, path = name.split(":", 1)
-        if kind == "cifar10":
-            return files.load_cifar10(path)
-        return files.load_idx(path, binarize=kind == "idx-binary")
-    if ":" in name and name.split(":", 1)[0] in ("audio", "audio-16k", "text"):
-        kind, path = name.split(":", 1)
-        if kind == "text":
-            from arstudio.data.text import load_text_file
-
-            return load_text_file(path)
-        from arstudio.data.audio_files import load_audio_folder
-
-        return load_audio_folder(path, rate=16000 if kind == "audio-16k" else 8000,
-                                 chunk=4096 if kind == "audio-16k" else 2048)
+    """A registered set by name, or a user's files through a registered prefix,
+    ``PREFIX:PATH`` (``arstudio datasets`` lists both; e.g. ``idx:PATH``, ``text:PATH``)."""
     sets = load_all()
-    if name not in sets:
-        raise KeyError(f"unknown dataset {name!r}; registered: {', '.join(sorted(sets))}")
-    return sets[name].load()
+    if name in sets:
+        return sets[name].load()
+    prefix, sep, arg = name.partition(":")
+    if sep and prefix in PREFIXES:
+        return PREFIXES[prefix].load(arg)
+    raise KeyError(f"unknown dataset {name!r}; registered: {', '.join(sorted(sets))}; "
+                   f"or a path as {', '.join(p + ':PATH' for p in sorted(PREFIXES))}")

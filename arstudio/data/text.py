@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from arstudio.data.registry import DataError, Dataset, register_dataset
+from arstudio.data.registry import DataError, Dataset, register_dataset, register_prefix
 from arstudio.spec import DataSpec
 
 VOCAB = "\n" + "".join(chr(c) for c in range(32, 127))  # level i <-> VOCAB[i]
@@ -77,6 +77,7 @@ def stdlib_text():
                            f"docstrings of {len(CORPUS_MODULES)} standard-library modules")
 
 
+@register_prefix("text", description="one UTF-8 text file as 128-character chunks")
 def load_text_file(path) -> Dataset:
     """A user's UTF-8 text file as 128-character chunks (``text:PATH``)."""
     path = Path(path)

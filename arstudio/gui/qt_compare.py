@@ -110,7 +110,7 @@ class ComparePanel(QWidget):
             self.refresh()
 
     def run_paths(self) -> list[str]:
-        from arstudio.gui.qt_train import runs_root
+        from arstudio.runs.worker import runs_root
 
         root = runs_root()
         found = [str(p) for p in sorted(root.iterdir()) if (p / "config.json").is_file()] if root.is_dir() else []

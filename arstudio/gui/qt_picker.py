@@ -66,9 +66,9 @@ def field_comments(config_cls) -> dict[str, str]:
 
 def parse_text(text: str):
     """A free-text setting: number, bool, None or the string itself (as the CLI reads --set)."""
-    from arstudio.cli import _parse_value
+    from arstudio.values import parse_value
 
-    return _parse_value(text.strip())
+    return parse_value(text)
 
 
 class ConfigForm(QWidget):

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QScrollArea, QSplitter
 from arstudio.gui.qt_picker import PickerPanel
 from arstudio.gui.qt_train import TrainPanel
 from arstudio.runs import RunError
+from arstudio.runs.worker import runs_root
 
 RECENT_MAX = 8
 
@@ -124,7 +125,7 @@ class Studio(QObject):
 
     # --- runs ---------------------------------------------------------------------------
     def open_run_dialog(self):
-        folder = QFileDialog.getExistingDirectory(self.window, "Open a run folder", str(Path("runs").resolve()))
+        folder = QFileDialog.getExistingDirectory(self.window, "Open a run folder", str(runs_root()))
         if folder:
             self.open_run(folder)
 

@@ -8,10 +8,7 @@ NaN, out-of-memory or kill ends that process only; the panel says why.
 """
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
@@ -29,49 +26,12 @@ from PySide6.QtWidgets import (
 
 from arstudio.gui.qt_runview import RunView
 from arstudio.gui.qt_train_options import TrainOptions
-from arstudio.paths import ROOT
 from arstudio.runs import RunError
 from arstudio.runs.follow import FINISHED, RunFollower
+from arstudio.runs.worker import new_run_path, start_worker, worker_command
 
 TICK_MS = 33  # ~30 Hz: read new events, redraw only what changed
 STATUS_EVERY = 15  # ticks between reads of status.json and the process (~0.5 s)
-
-
-def runs_root() -> Path:
-    return Path(os.environ.get("ARSTUDIO_RUNS", "runs")).resolve()
-
-
-def worker_command(model: str, data: str, settings: dict, train: dict, out: Path) -> list[str]:
-    """The exact CLI line the window runs; also what a lecturer could type.
-    A closed-form fit takes no steps, so it gets no steps, batch size, learning rate,
-    window or label dropout."""
-    cmd = [sys.executable, "-m", "arstudio", "train", "--model", model, "--data", data,
-           "--out", str(out), "--quiet"]
-    fit = bool(train.get("closed_form"))
-    for key in ("device",) if fit else ("steps", "batch_size", "lr", "device"):
-        if key in train:
-            cmd += [f"--{key.replace('_', '-')}", str(train[key])]
-    for key in ("closed_form",) if fit else ("crop", "label_dropout"):
-        if key in train:  # sequence and label settings: only where they apply (see qt_train_options)
-            cmd += ["--train-set", f"{key}={train[key]}"]
-    every = train.get("snapshot_every")
-    if every:
-        for key in ("eval_every", "sample_every", "checkpoint_every"):
-            cmd += ["--train-set", f"{key}={every}"]
-        cmd += ["--train-set", f"log_every={max(1, min(10, every // 5))}"]
-    for key, value in settings.items():
-        cmd += ["--set", f"{key}={'none' if value is None else value}"]
-    return cmd
-
-
-def _lower_priority(pid: int) -> None:
-    """The worker yields the CPU to the window when both want it (nice 10 on POSIX);
-    set from here rather than by a preexec_fn, which is unsafe with threads."""
-    if hasattr(os, "setpriority"):
-        try:
-            os.setpriority(os.PRIO_PROCESS, pid, 10)
-        except OSError:
-            pass
 
 
 class TrainPanel(QWidget):
@@ -165,24 +125,14 @@ class TrainPanel(QWidget):
         if self._own_worker_running():
             self._error("a training run is already going; stop it first")
             return None
-        out = runs_root() / f"{sel['model']}-{sel['data']}-{time.strftime('%Y%m%d-%H%M%S')}"
-        while out.exists():
-            out = out.with_name(out.name + "+")
-        out.mkdir(parents=True)
-        cmd = worker_command(sel["model"], sel["data"], sel["settings"], self.train_settings(), out)
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])
-        env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 2) - 1)))
-        log = open(out / "worker.log", "wb")
         try:
-            self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                            start_new_session=True)
-            _lower_priority(self.process.pid)
+            out = new_run_path(sel["model"], sel["data"])
+            out.mkdir(parents=True)
+            cmd = worker_command(sel["model"], sel["data"], sel["settings"], self.train_settings(), out)
+            self.process = start_worker(cmd, out)
         except OSError as e:
             self._error(f"could not start the training process: {e}")
             return None
-        finally:
-            log.close()
         self.pending_out = out
         self.follower = None
         self.ended_state = None
