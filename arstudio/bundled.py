@@ -119,7 +119,7 @@ def _sampling_seconds(model, data, n: int) -> float:
 
 def _labels(model, data, n) -> dict:
     """Conditional models sample one example per class in turn, like the trainer's grid."""
-    if not getattr(model, "uses_labels", False):
+    if not model.uses_labels:
         return {}
     import torch
 
@@ -151,7 +151,7 @@ def _write_examples(x, model, data, folder: Path, key: str) -> str:
         gap = np.zeros(int(rate) // 8, dtype=np.float32)  # 1/8 s of silence between samples
         waves = [mu_law_decode(row, model.spec.levels).numpy() for row in x[:4]]
         save_wav(folder / f"{key}.wav", np.concatenate([w for wave in waves for w in (wave, gap)]), rate)
-        names = data.extras.get("label_names") if getattr(model, "uses_labels", False) else None
+        names = data.extras.get("label_names") if model.uses_labels else None
         which = f" (labels {', '.join(names[i % len(names)] for i in range(len(waves)))})" if names else ""
         return f"Four generated samples{which}, {rate} Hz: [{key}.wav]({key}.wav)"
     if data.extras.get("encoding") == "characters":

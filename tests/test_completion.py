@@ -23,6 +23,7 @@ class TableModel(ARModel):
     the table, so it is a tiny stand-in for an order-agnostic model."""
 
     registry_name = "table"
+    supports_any_order = True  # conditionals_given below
 
     def __init__(self, seed=0, sharpness=2.5):
         super().__init__(SPEC, ARModel.Config())
@@ -68,14 +69,14 @@ class TableModel(ARModel):
 class RasterOnlyTable(TableModel):
     """The same table without the any-order protocol (only raster conditionals)."""
 
-    conditionals_given = None
+    supports_any_order = False
 
 
 class OrderedTable(TableModel):
     """The table as a model that generates in any chosen order (the ``set_order`` protocol, like MADE)."""
 
-    supports_any_order = True
-    conditionals_given = None
+    supports_any_order = False
+    order_agnostic = True
 
     def __init__(self, **kw):
         super().__init__(**kw)

@@ -9,7 +9,8 @@ connections joins them, so the boolean product of the masks along the chain
 
 For an autoregressive model R_dims is strictly lower-triangular once rows and
 columns are put in the model's order. ``autograd_dependence`` measures the
-same thing on the real forward pass, as an independent check.
+same thing on the real forward pass (the receptive-field probe of
+:mod:`arstudio.inspect.receptive_field`), as an independent check.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from arstudio.inspect.receptive_field import input_gradient
 from arstudio.nn.masked_linear import MaskedLinear
 
 
@@ -39,7 +41,7 @@ def has_masks(model) -> bool:
 
 
 def _active_mask(model, layer: MaskedLinear) -> np.ndarray:
-    m = getattr(model, "active", 0)  # MADE: the mask its sampling and conditionals use
+    m = model.active  # MADE: the mask its sampling and conditionals use
     return layer.masks[m if m < layer.num_masks else 0].cpu().numpy().astype(bool)
 
 
@@ -66,49 +68,6 @@ def mask_connectivity(model) -> Connectivity:
                         reach, dims, np.asarray(model.order))
 
 
-def input_layers(model) -> list[MaskedLinear]:
-    """The masked layers that read the encoded input: the chain's first one and any shortcut."""
-    layers = masked_layers(model)
-    chain = [(n, l) for n, l in layers if n.startswith("layers.")] or layers[:1]
-    return [chain[0][1]] + [l for n, l in layers if (n, l) not in chain]
-
-
-def masked_input_gradient(model, batch: torch.Tensor, index: int, **cond) -> torch.Tensor:
-    """|d log p(x_index | x_<index) / d encoded input|, summed per dimension: (B, D) on the CPU.
-
-    The encoded input reaches a masked-linear network only through
-    :func:`input_layers`; a forward pre-hook swaps their input for a leaf
-    that requires grad, so the gradient is taken on the model's own forward
-    pass (the model's code and weights are untouched)."""
-    D = model.spec.num_dims
-    firsts = input_layers(model)
-    fin = firsts[0].in_features // D
-    leaves, handles = [], []
-
-    def make_leaf(module, args):
-        leaf = args[0].detach().requires_grad_(True)
-        leaves.append(leaf)
-        return (leaf, *args[1:])
-
-    for layer in firsts:
-        handles.append(layer.register_forward_pre_hook(make_leaf))
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.enable_grad():
-            terms = model.log_prob(batch.to(model.device), reduce=False, **cond).reshape(len(batch), D)
-            grads = torch.autograd.grad(terms[:, index].sum(), leaves, allow_unused=True)
-    finally:
-        for h in handles:
-            h.remove()
-        model.train(was_training)
-    total = torch.zeros(len(batch), D)
-    for g in grads:
-        if g is not None:
-            total += g.detach().abs().reshape(len(batch), D, fin).sum(-1).float().cpu()
-    return total
-
-
 def autograd_dependence(model, x: torch.Tensor, **cond) -> np.ndarray:
     """(D, D) bool: d log p(x_i | x_<i) / d (encoded input of dim j) != 0, on the real model.
 
@@ -118,5 +77,5 @@ def autograd_dependence(model, x: torch.Tensor, **cond) -> np.ndarray:
     batch = x.reshape(-1, *model.spec.shape)
     out = np.zeros((D, D), dtype=bool)
     for i in range(D):
-        out[i] = (masked_input_gradient(model, batch, i, **cond).sum(0) > 0).numpy()
+        out[i] = (input_gradient(model, batch, i, **cond).sum(0) > 0).numpy()
     return out

@@ -117,10 +117,13 @@ class RasterStepper:
         self.next_pixel = 0  # first pixel whose cached values are not final yet
         self.state = model._new_cache(x, **cond)
 
+    def internal_pixel(self, pixel: int) -> int:
+        """The pixel the network computes for data pixel ``pixel`` (raster: itself)."""
+        return pixel
+
     def conditional(self, index: int, x: torch.Tensor):
         channel, pixel = divmod(index, self.H * self.W)
-        if hasattr(self.model, "_internal_pixel"):  # a model with its own pixel ordering
-            pixel = self.model._internal_pixel(pixel)
+        pixel = self.internal_pixel(pixel)
         features = None
         for q in range(self.next_pixel, pixel + 1):
             features = self.model._compute_pixel(self.state, x, q // self.W, q % self.W)

@@ -40,6 +40,11 @@ def encode(x: torch.Tensor, spec) -> torch.Tensor:
     return F.one_hot(flat.long(), spec.levels).float()
 
 
+def encode_input(model, x: torch.Tensor) -> torch.Tensor:
+    """:func:`encode` through the model's input hook (what gradient probes differentiate)."""
+    return model.input_hook(encode(x, model.spec), feature_axis=-1)  # (B, D, F)
+
+
 def categorical_head(logits: torch.Tensor, spec) -> Categorical:
     """(B, D, O) logits -> Categorical with batch shape (B, *spec.shape)."""
     B = logits.shape[0]

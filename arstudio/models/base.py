@@ -66,6 +66,75 @@ class ARModel(nn.Module):
         models ignore it."""
         raise NotImplementedError
 
+    # --- optional capabilities ----------------------------------------------------
+    # Declared here with their defaults so that the core asks ``model.uses_labels``
+    # (never probing for the attribute). A model that has one of them
+    # overrides the attribute/property and, where there is one, the method.
+
+    #: Conditioning: the trainer, the sample grids and Listen pass class ids as
+    #: ``label=`` to a model that says True (WaveNet with ``num_labels``, a
+    #: class-conditional Gated PixelCNN).
+    uses_labels: bool = False
+
+    #: The label id meaning "no label given" (trained by the trainer's
+    #: ``label_dropout``); None when the model has no such id.
+    no_label: int | None = None
+
+    #: Closed-form fit: :meth:`fit` solves for the weights in one go (linear AR's
+    #: least squares); the trainer then runs no gradient steps.
+    supports_fit: bool = False
+
+    #: Any-order conditionals: :meth:`conditionals_given` gives p(x_i | x_S) for any
+    #: observed set S in one pass (DeepNADE); completion's ``any-order`` uses it.
+    supports_any_order: bool = False
+
+    #: Order-agnostic: :meth:`set_order` turns the model into an exact AR model in
+    #: that ordering (MADE trained with ``order_agnostic``, DeepNADE).
+    order_agnostic: bool = False
+
+    #: Masked-linear models holding several connectivity masks (MADE): the one
+    #: that ``order``, sampling and ``conditionals`` use (the mask inspector shows it).
+    active: int = 0
+
+    def fit(self, data: torch.Tensor) -> ARModel:
+        """Closed-form fit on ``data`` (N, *shape); only where :attr:`supports_fit`."""
+        raise NotImplementedError(f"{self.registry_name} has no closed-form fit")
+
+    def conditionals_given(self, x: torch.Tensor, observed: torch.Tensor, **cond) -> Conditionals:
+        """p(x_i | x_observed) for every i outside ``observed`` ((B, *shape) bool), exact for
+        the model that lists the observed set first; only where :attr:`supports_any_order`."""
+        raise NotImplementedError(f"{self.registry_name} has no any-order conditionals")
+
+    def set_order(self, order) -> None:
+        """Evaluate and sample in ``order`` (a permutation of the flattened dimensions) from
+        now on; exact for any order only where :attr:`order_agnostic`."""
+        raise NotImplementedError(f"{self.registry_name} generates in a fixed order")
+
+    def dilation_stack(self) -> list | None:
+        """The causal 1-D convolutions from the input up, for models whose receptive field
+        is a dilation tree (WaveNet); None for every other model."""
+        return None
+
+    # --- the input hook: what every gradient probe differentiates --------------------
+    _probe: list | None = None  # set only while arstudio.inspect probes this model
+
+    def input_hook(self, u: torch.Tensor, feature_axis: int | None = None,
+                   shift: int = 0) -> torch.Tensor:
+        """Every model passes the float tensor its network first reads through here.
+
+        ``u`` is (B, *shape) (one float per dimension, as :meth:`scale_input` gives),
+        or carries a feature axis ``feature_axis`` (one-hot levels, an embedding) on
+        top of the flattened dimensions, the position axis holding dimension
+        ``p - shift`` at position ``p`` (``shift=1``: shifted right behind a start
+        token). Outside a probe this returns ``u`` itself; during one
+        (:func:`arstudio.inspect.receptive_field.input_gradient`) it returns a leaf
+        that requires grad, recorded with how to map it back to the data."""
+        if self._probe is None:
+            return u
+        leaf = u.detach().requires_grad_(True)
+        self._probe.append((leaf, feature_axis, shift))
+        return leaf
+
     # --- protocol ----------------------------------------------------------------
     @property
     def order(self) -> torch.Tensor:
@@ -104,7 +173,17 @@ class ARModel(nn.Module):
 
     # --- generation ------------------------------------------------------------------
     def make_stepper(self, x: torch.Tensor, **cond):
+        """The stepper factory: a cached sampler for ``x`` (n, *shape), or the naive one.
+
+        Models with a fast path return a :class:`~arstudio.models.steppers.RasterStepper`
+        or :class:`~arstudio.models.steppers.SequenceStepper` that owns its caches;
+        the sampling loop, the random stream and completion stay here."""
         return NaiveStepper(self, x, **cond)
+
+    @property
+    def has_cached_stepper(self) -> bool:
+        """Whether :meth:`make_stepper` is overridden (a faster path than :class:`NaiveStepper`)."""
+        return type(self).make_stepper is not ARModel.make_stepper
 
     def _prepare(self, n, known, mask):
         shape = (n, *self.spec.shape)
@@ -163,5 +242,5 @@ class ARModel(nn.Module):
     def scale_input(self, x: torch.Tensor) -> torch.Tensor:
         """Discrete levels -> floats in [-1, 1]; real values pass through."""
         if self.spec.levels is None:
-            return x.float()
-        return x.float() * (2.0 / (self.spec.levels - 1)) - 1.0
+            return self.input_hook(x.float())
+        return self.input_hook(x.float() * (2.0 / (self.spec.levels - 1)) - 1.0)

@@ -70,7 +70,7 @@ class CausalConvARM(ARModel):
         return self.head(h).transpose(1, 2)
 
     def conditionals(self, x, **cond):
-        return Categorical(self.logits(self._one_hot(x)))  # (B, T, K)
+        return Categorical(self.logits(self.input_hook(self._one_hot(x), feature_axis=1)))  # (B, T, K)
 
     def make_stepper(self, x, **cond):
         return _ConvARMStepper(self, x.shape[0], x.device)

@@ -31,6 +31,7 @@ from arstudio.models._vector import (
     VECTOR_MODALITIES,
     categorical_head,
     encode,
+    encode_input,
     hidden_widths,
     input_features,
     output_logits,
@@ -56,6 +57,9 @@ ROWS_PER_PASS = 8192  # rows (example, prefix) per network call when evaluating 
              "quality": {"hidden": (500, 500)}},
 )
 class DeepNADE(ARModel):
+    supports_any_order = True  # conditionals_given: one pass for any observed set
+    order_agnostic = True  # trained over random orderings: set_order is exact
+
     @dataclass(frozen=True)
     class Config:
         hidden: tuple = (500, 500)  # ReLU hidden-layer widths (2 × 500 in the paper); CLI: hidden=500,500
@@ -96,12 +100,12 @@ class DeepNADE(ARModel):
         whose ordering lists S first and then i (entries for i ∈ S mean nothing)."""
         B = x.shape[0]
         obs = torch.as_tensor(observed, device=x.device).bool().expand(B, *self.spec.shape)
-        return categorical_head(self._logits(encode(x, self.spec), obs.reshape(B, -1)), self.spec)
+        return categorical_head(self._logits(encode_input(self, x), obs.reshape(B, -1)), self.spec)
 
     def _terms_logits(self, x: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
         """Logits of p(x_i | x_{before i in order}) for every i: (B, D, O), D prefixes per example."""
         B, D = x.shape[0], self.num_dims
-        u = encode(x, self.spec)  # (B, D, F)
+        u = encode_input(self, x)  # (B, D, F)
         rank = ranks_of(order.to(x.device))
         prefix = rank.unsqueeze(0) < rank.unsqueeze(1)  # (D, D): row i observes dims before i
         rows_b = torch.arange(B, device=x.device).repeat_interleave(D)  # (B*D,)
@@ -136,7 +140,7 @@ class DeepNADE(ARModel):
         ranks = torch.rand(B, D, device=x.device).argsort(1).argsort(1)  # a random ordering each
         d = torch.randint(0, D, (B, 1), device=x.device)  # observed prefix length
         observed = ranks < d  # (B, D)
-        dist = categorical_head(self._logits(encode(x, self.spec), observed), self.spec)
+        dist = categorical_head(self._logits(encode_input(self, x), observed), self.spec)
         nll = -(dist.log_prob(x).reshape(B, D) * (~observed)).sum(1)  # (B,)
         return (nll * D / (D - d.squeeze(1)).float()).mean()
 

@@ -17,7 +17,13 @@ from dataclasses import dataclass
 
 import torch
 
-from arstudio.models._vector import VECTOR_MODALITIES, categorical_head, encode, input_features, output_logits
+from arstudio.models._vector import (
+    VECTOR_MODALITIES,
+    categorical_head,
+    encode_input,
+    input_features,
+    output_logits,
+)
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
 from arstudio.nn import MaskedLinear, degree_mask, free_parameters
@@ -55,6 +61,6 @@ class FVSBN(ARModel):
 
     def conditionals(self, x, **cond):
         B = x.shape[0]
-        u = encode(x, self.spec).reshape(B, -1)  # (B, D*F)
+        u = encode_input(self, x).reshape(B, -1)  # (B, D*F)
         logits = self.linear(u).view(B, self.num_dims, -1)  # (B, D, O)
         return categorical_head(logits, self.spec)

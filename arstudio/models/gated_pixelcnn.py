@@ -121,6 +121,11 @@ class GatedPixelCNN(ARModel):
         self.head = PixelHead(skip, config.head_channels, spec, config.output, config.mixtures)
 
     @property
+    def uses_labels(self) -> bool:
+        """Class-conditional (``num_classes`` > 0): the trainer passes ``label=``."""
+        return self.config.num_classes > 0
+
+    @property
     def order(self):
         C, H, W = self.spec.shape
         return torch.arange(C * H * W).view(C, H * W).t().reshape(-1)

@@ -63,6 +63,8 @@ def discretised_gaussian_logits(mean, log_std, edges):
     presets={"tiny": {"order": 8}, "quick demo": {"order": 16}, "quality": {"order": 64}},
 )
 class LinearAR(ARModel):
+    supports_fit = True  # fit(): least squares, no gradient steps needed
+
     @dataclass(frozen=True)
     class Config:
         order: int = 16  # p: how many past values enter the prediction
@@ -105,7 +107,7 @@ class LinearAR(ARModel):
 
     def values(self, x):  # (B, T) data -> the real values the regression runs on
         if self.spec.levels is not None and self.config.companding == "mu-law":
-            return mu_law_decode(x, self.spec.levels)
+            return self.input_hook(mu_law_decode(x, self.spec.levels))
         return self.scale_input(x)
 
     def bin_edges(self, device):  # (K-1,) boundaries between neighbouring levels

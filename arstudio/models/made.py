@@ -36,7 +36,7 @@ from arstudio.distributions import Categorical
 from arstudio.models._vector import (
     VECTOR_MODALITIES,
     categorical_head,
-    encode,
+    encode_input,
     hidden_widths,
     input_features,
     output_logits,
@@ -97,6 +97,11 @@ class MADE(ARModel):
         return free_parameters(self)
 
     @property
+    def order_agnostic(self) -> bool:
+        """Trained with random orderings (``config.order_agnostic``): any order is exact."""
+        return self.config.order_agnostic
+
+    @property
     def order(self):
         return self.orders[self.active].cpu()
 
@@ -127,7 +132,7 @@ class MADE(ARModel):
     def _level_log_probs(self, x: torch.Tensor, m: int) -> torch.Tensor:
         """log p_m(x_i = k | x_<i) for every i, k: (B, D, K)."""
         B = x.shape[0]
-        h = encode(x, self.spec).reshape(B, -1)  # (B, D*F)
+        h = encode_input(self, x).reshape(B, -1)  # (B, D*F)
         for layer in self.layers[:-1]:
             h = F.relu(layer(h, m))  # (B, hidden)
         logits = self.layers[-1](h, m).view(B, self.num_dims, self.out)  # (B, D, O)

@@ -35,7 +35,7 @@ from torch import nn
 from arstudio.models._vector import (
     VECTOR_MODALITIES,
     categorical_head,
-    encode,
+    encode_input,
     hidden_widths,
     input_features,
     output_logits,
@@ -119,7 +119,7 @@ class MASDE(ARModel):
 
     def conditionals(self, x, **cond):
         B = x.shape[0]
-        u = encode(x, self.spec).reshape(B, -1)  # (B, D*F)
+        u = encode_input(self, x).reshape(B, -1)  # (B, D*F)
         h = u
         for layer in self.layers[:-1]:
             h = F.relu(layer(h))  # (B, hidden)

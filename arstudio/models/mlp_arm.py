@@ -21,7 +21,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from arstudio.models._vector import VECTOR_MODALITIES, categorical_head, encode, input_features, output_logits
+from arstudio.models._vector import (
+    VECTOR_MODALITIES,
+    categorical_head,
+    encode,
+    encode_input,
+    input_features,
+    output_logits,
+)
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
 
@@ -53,7 +60,7 @@ class MLPARM(ARModel):
 
     def conditionals(self, x, **cond):
         B, D, k = x.shape[0], self.num_dims, self.config.memory
-        u = F.pad(encode(x, self.spec), (0, 0, k, 0))  # (B, k + D, F): k zero steps in front
+        u = F.pad(encode_input(self, x), (0, 0, k, 0))  # (B, k + D, F): k zero steps in front
         windows = u.unfold(1, k, 1)[:, :D]  # (B, D, F, k): window d holds dims d-k .. d-1
         windows = windows.transpose(2, 3).reshape(B, D, k * self.fin)  # oldest first
         return categorical_head(self.mlp(windows), self.spec)  # (B, *shape, K)

@@ -21,7 +21,14 @@ from functools import partial
 import torch
 from torch import nn
 
-from arstudio.models._vector import VECTOR_MODALITIES, categorical_head, encode, input_features, output_logits
+from arstudio.models._vector import (
+    VECTOR_MODALITIES,
+    categorical_head,
+    encode,
+    encode_input,
+    input_features,
+    output_logits,
+)
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
 from arstudio.nn.nade_hidden import NADEHidden, NADEStepper
@@ -56,12 +63,12 @@ class NADE(ARModel):
         return torch.einsum("bdh,dho->bdo", h, self.V[dims]) + self.b[dims]
 
     def conditionals(self, x, **cond):
-        a = self.hidden.preactivations(encode(x, self.spec))  # (B, D, H)
+        a = self.hidden.preactivations(encode_input(self, x))  # (B, D, H)
         return categorical_head(self._logits(a), self.spec)
 
     def conditionals_loop(self, x):
         """The same conditionals computed with a Python loop over D (reference/benchmark)."""
-        a = self.hidden.preactivations_loop(encode(x, self.spec))
+        a = self.hidden.preactivations_loop(encode_input(self, x))
         return categorical_head(self._logits(a), self.spec)
 
     def _head(self, a: torch.Tensor, i: int):

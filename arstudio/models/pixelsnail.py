@@ -182,7 +182,7 @@ class PixelSNAIL(ARModel):
 
     # --- cached generation ---------------------------------------------------------
     def make_stepper(self, x, **cond):
-        return RasterStepper(self, x)
+        return _PixelSNAILStepper(self, x)
 
     def _new_cache(self, x):
         n, (C, H, W) = x.shape[0], self.spec.shape
@@ -229,3 +229,10 @@ class PixelSNAIL(ARModel):
             out = F.scaled_dot_product_attention(q, K[:, :, : p + 1], V[:, :, : p + 1])
             h = h + attn.out(out.transpose(1, 2).flatten(1))  # (n, ch)
         return h
+
+
+class _PixelSNAILStepper(RasterStepper):
+    """The raster stepper in the network's own (possibly zigzag) pixel order."""
+
+    def internal_pixel(self, pixel):
+        return self.model._internal_pixel(pixel)

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from arstudio.distributions import GaussianMixture
-from arstudio.models._vector import VECTOR_MODALITIES, encode
+from arstudio.models._vector import VECTOR_MODALITIES, encode, encode_input
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
 from arstudio.nn.nade_hidden import NADEHidden, NADEStepper
@@ -71,7 +71,7 @@ class RNADE(ARModel):
 
     def conditionals(self, x, **cond):
         B = x.shape[0]
-        a = self.hidden.preactivations(encode(x, self.spec))  # (B, D, H)
+        a = self.hidden.preactivations(encode_input(self, x))  # (B, D, H)
         mix, mean, log_std = (p.reshape(B, *self.spec.shape, -1) for p in self._mixture(a))
         return GaussianMixture(mix, mean, log_std)  # batch (B, *shape), K components
 

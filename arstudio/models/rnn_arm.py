@@ -57,7 +57,8 @@ class RNNARM(ARModel):
         return torch.cat([start, x[:, :-1]], dim=1).long()
 
     def conditionals(self, x, **cond):
-        h, _ = self.rnn(self.embed(self.shifted_inputs(x)))  # (B, T, H)
+        # position t embeds x_{t-1} (a start token at 0): shift 1 for the input hook
+        h, _ = self.rnn(self.input_hook(self.embed(self.shifted_inputs(x)), feature_axis=-1, shift=1))
         return Categorical(self.out(h))  # (B, T, K)
 
     def make_stepper(self, x, **cond):

@@ -102,7 +102,8 @@ class TextTransformer(ARModel):
     def conditionals(self, x, top_k=None, **cond):
         start = torch.full_like(x[:, :1], self.spec.levels)
         inp = torch.cat([start, x[:, :-1]], dim=1).long()  # (B, T): shifted right
-        h = self.token(inp) + self.position  # (B, T, W)
+        # position t embeds x_{t-1} (a start token at 0): shift 1 for the input hook
+        h = self.input_hook(self.token(inp), feature_axis=-1, shift=1) + self.position  # (B, T, W)
         for block in self.blocks:
             h = block(h)
         return Categorical(keep_top_k(self.out(self.ln(h)), top_k))  # (B, T, K)

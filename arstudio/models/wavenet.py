@@ -122,6 +122,10 @@ class WaveNet(ARModel):
         """Past samples one prediction can depend on: x_{t-R} .. x_{t-1}."""
         return self.input.history + sum(layer.conv.history for layer in self.layers)
 
+    def dilation_stack(self) -> list:
+        """The input convolution and every layer's dilated one, bottom to top."""
+        return [self.input] + [layer.conv for layer in self.layers]
+
     def conditioning(self, n, T, label=None, local=None, device=None):
         """Per-layer gate biases: (n, layers, 2D, T) or (n, layers, 2D, 1) or None."""
         c, bias = self.config, None
@@ -156,7 +160,7 @@ class WaveNet(ARModel):
 
     def conditionals(self, x, label=None, local=None, **cond):
         one_hot = F.one_hot(x.long(), self.spec.levels).float().transpose(1, 2)  # (B, K, T)
-        return Categorical(self.logits(one_hot, label, local))  # (B, T, K)
+        return Categorical(self.logits(self.input_hook(one_hot, feature_axis=1), label, local))
 
     def make_stepper(self, x, label=None, local=None, **cond):
         return FastWaveNetStepper(self, x, label, local)

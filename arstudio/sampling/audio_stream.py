@@ -76,7 +76,7 @@ def _uses_labels(path) -> bool:
     """Whether the model takes class ids as ``label=`` (the trainer asks the same)."""
     from arstudio.checkpoint import load_checkpoint
 
-    return bool(getattr(load_checkpoint(path, "cpu"), "uses_labels", False))
+    return bool(load_checkpoint(path, "cpu").uses_labels)
 
 
 def sound_models(paths) -> list[SoundModel]:
@@ -159,7 +159,7 @@ def generate_into(buffer: ClipBuffer, sound: SoundModel, temperature: float = 1.
         mask = torch.zeros((1, T), dtype=torch.bool)
         mask[0, :primed] = True
     cond = {}
-    if getattr(model, "uses_labels", False) and label is not None:
+    if model.uses_labels and label is not None:
         cond["label"] = torch.tensor([int(label)])
     generator = torch.Generator().manual_seed(int(seed))
     written = 0

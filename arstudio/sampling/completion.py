@@ -69,21 +69,18 @@ class CompletionStep:
 def any_order_support(model) -> str | None:
     """How ``model`` gives exact conditionals for an arbitrary observed set, or None.
 
-    The optional protocol, either of:
+    Two of the capabilities :class:`~arstudio.models.base.ARModel` declares:
 
-    - ``conditionals_given(x, observed) -> Conditionals`` with batch
-      (B, *shape): p(x_i | x_observed) for every i outside ``observed``
-      ((B, *shape) bool), exact for the model that lists the observed set
-      first (DeepNADE);
-    - ``set_order(order)`` on a model trained for any ordering, marked by
-      ``supports_any_order = True`` or ``config.order_agnostic`` (MADE with
-      order-agnostic training): generation then runs in the chosen order.
+    - ``supports_any_order``: ``conditionals_given(x, observed)`` gives
+      p(x_i | x_observed) for every i outside ``observed`` in one pass, exact
+      for the model that lists the observed set first (DeepNADE);
+    - ``order_agnostic``: ``set_order(order)`` on a model trained for any
+      ordering (MADE with order-agnostic training): generation then runs in
+      the chosen order.
     """
-    if callable(getattr(model, "conditionals_given", None)):
+    if model.supports_any_order:
         return "conditionals_given"
-    agnostic = getattr(model, "supports_any_order", False) or getattr(
-        getattr(model, "config", None), "order_agnostic", False)
-    if agnostic and callable(getattr(model, "set_order", None)):
+    if model.order_agnostic:
         return "set_order"
     return None
 

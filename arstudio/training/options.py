@@ -6,7 +6,7 @@ settings the trainer will accept, without naming any model:
 
 - ``crop``: random training windows, for sequence data only;
 - ``label_dropout``: for models with a "no label" id (``model.no_label``);
-- ``closed_form``: for models with a ``fit(data)`` method (one solve, no steps).
+- ``closed_form``: for models with a closed-form ``fit(data)`` (``supports_fit``: one solve, no steps).
 """
 from __future__ import annotations
 
@@ -16,14 +16,14 @@ DEFAULT_LABEL_DROPOUT = 0.1
 
 
 def has_closed_form(model_or_class) -> bool:
-    """A method, so the class alone answers (no model needs building)."""
-    return callable(getattr(model_or_class, "fit", None))
+    """A class attribute, so the class alone answers (no model needs building)."""
+    return bool(model_or_class.supports_fit)
 
 
 def training_options(model) -> dict[str, bool]:
     """{setting: usable} for a built model; ``no_label`` may depend on its config."""
     return {"crop": model.spec.modality == "sequence",
-            "label_dropout": getattr(model, "no_label", None) is not None,
+            "label_dropout": model.no_label is not None,
             "closed_form": has_closed_form(model)}
 
 

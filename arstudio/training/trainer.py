@@ -70,7 +70,7 @@ def lr_at(config: TrainConfig, step: int, total: int) -> float:
 
 def _labels_kw(model, labels):
     """Conditional models (``uses_labels``) get class ids as ``label=``."""
-    if labels is not None and getattr(model, "uses_labels", False):
+    if labels is not None and model.uses_labels:
         return {"label": labels}
     return {}
 
@@ -242,7 +242,7 @@ def _augment(model, config, xb, lb, generator):
 def _samples(model, config, dataset):
     gen = torch.Generator().manual_seed(config.seed + 1)  # same seed each time: watch them sharpen
     kw = {}
-    if getattr(model, "uses_labels", False):
+    if model.uses_labels:
         classes = dataset.extras.get("classes", 1)
         kw["label"] = (torch.arange(config.num_samples) % classes).to(model.device)
     return model.sample(config.num_samples, generator=gen, **kw).cpu()
