@@ -2,8 +2,16 @@
 (``arstudio compress`` / ``arstudio decompress``, the Compress view). No Qt."""
 from arstudio.codec.coder import CodecError, decode, encode, quantise, walk, weights_hash
 from arstudio.codec.container import Header, read_arz
-from arstudio.codec.files import (Compressed, Items, compress, decompress, load_files, load_split,
-                                  model_key, write_items)
+from arstudio.codec.files import (
+                                  Compressed,
+                                  Items,
+                                  compress,
+                                  decompress,
+                                  load_files,
+                                  load_split,
+                                  model_key,
+                                  write_items,
+)
 
 __all__ = ["CodecError", "Compressed", "Header", "Items", "compress", "decode", "decompress", "encode",
            "load_files", "load_split", "model_key", "quantise", "read_arz", "walk", "weights_hash",

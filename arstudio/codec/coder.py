@@ -109,7 +109,7 @@ def walk(model, n: int, lengths: list[int], symbol: Callable[[int, np.ndarray, l
             x = torch.zeros((batch, *spec.shape), dtype=torch.long, device=model.device)
             flat = x.view(batch, -1)
             cond = {}
-            if labels is not None and getattr(model, "uses_labels", False):
+            if labels is not None and model.uses_labels:
                 lab = torch.zeros(batch, dtype=torch.long)
                 lab[: len(rows)] = labels[rows]
                 cond["label"] = lab.to(model.device)
@@ -181,7 +181,7 @@ def nll_bits(model, codes: torch.Tensor, labels=None, batch_size: int = 256) -> 
         for s in range(0, len(codes), batch_size):
             xb = codes[s: s + batch_size].to(model.device)
             kw = {}
-            if labels is not None and getattr(model, "uses_labels", False):
+            if labels is not None and model.uses_labels:
                 kw["label"] = labels[s: s + batch_size].to(model.device)
             out.append(-model.log_prob(xb, **kw).double().cpu() / math.log(2.0))
     model.train(was)

@@ -160,7 +160,7 @@ def load_split(model, name: str, split: str = "test", n: int | None = None) -> I
     if n is not None:
         x = x[:n]
         labels = labels[:n] if labels is not None else None
-    if not getattr(model, "uses_labels", False):
+    if not model.uses_labels:
         labels = None
     kind = dataset_kind(data)
     rate = data.extras.get("sample_rate", 8000) if kind == "sound" else None
