@@ -1,5 +1,7 @@
-"""Loaders for the standard files of MNIST / Fashion-MNIST (IDX) and CIFAR-10
-(binary batches) from a folder the user points at. Nothing is downloaded.
+"""Loaders for the standard files of MNIST / Fashion-MNIST (IDX), CIFAR-10 and
+CIFAR-100 (the binary version, and the python version read by a restricted
+unpickler, :mod:`arstudio.data.safe_pickle`) from a folder the user points at.
+Nothing is downloaded.
 
 A folder that is empty, has missing or damaged files, or files of the wrong
 size raises :class:`DataError` naming the file and what is wrong.
@@ -115,6 +117,135 @@ def load_cifar10(folder) -> Dataset:
                    extras={"classes": 10})
 
 
+# --- CIFAR-100 (binary version) and CIFAR-10/100 (python version) ---------------------------------
+CIFAR100_LICENSE = "CIFAR-100 (Krizhevsky, 2009), free for research; from the user's own files"
+
+
+def read_cifar100_bin(path: Path, coarse: bool = False):
+    raw = path.read_bytes()
+    record = 2 + 3 * 32 * 32
+    if len(raw) == 0 or len(raw) % record:
+        raise DataError(f"{path}: {len(raw)} bytes is not a whole number of CIFAR-100 records "
+                        f"({record} bytes each)")
+    table = np.frombuffer(raw, dtype=np.uint8).reshape(-1, record)
+    labels = table[:, 0 if coarse else 1].astype(np.int64)
+    top = 19 if coarse else 99
+    if labels.max() > top:
+        raise DataError(f"{path}: label {labels.max()} out of range 0..{top}; not a CIFAR-100 batch")
+    return table[:, 2:].reshape(-1, 3, 32, 32), labels
+
+
+def _text_names(path: Path) -> list[str] | None:
+    try:
+        return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    except OSError:
+        return None
+
+
+def _py_get(d: dict, key: str):
+    for k in (key, key.encode()):
+        if k in d:
+            return d[k]
+    raise KeyError(key)
+
+
+def read_cifar_python(path: Path, label_key: str):
+    """One pickled batch of the python version, read by the restricted unpickler."""
+    from arstudio.data.safe_pickle import safe_load
+
+    batch = safe_load(path)
+    try:
+        data = np.asarray(_py_get(batch, "data"))
+        labels = np.asarray(_py_get(batch, label_key), dtype=np.int64)
+    except (KeyError, TypeError, ValueError) as e:
+        raise DataError(f"{path}: not a CIFAR batch (no {e})") from None
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(data) != len(labels):
+        raise DataError(f"{path}: expected uint8 data of shape (N, 3072) and N labels, got "
+                        f"{data.dtype} {data.shape} and {labels.shape}")
+    return data.reshape(-1, 3, 32, 32), labels
+
+
+def _py_names(path: Path, key: str) -> list[str] | None:
+    from arstudio.data.safe_pickle import safe_load
+
+    if not path.is_file():
+        return None
+    try:
+        names = _py_get(safe_load(path), key)
+        return [n.decode() if isinstance(n, bytes) else str(n) for n in names]
+    except (DataError, KeyError, TypeError):
+        return None
+
+
+def _cifar_dataset(name, train, ltrain, test, ltest, license, label_names, classes):
+    cut = _validation_cut(len(train))
+    train = torch.from_numpy(np.ascontiguousarray(train).astype(np.int64))
+    ltrain = torch.from_numpy(ltrain)
+    extras = {"classes": classes}
+    if label_names and len(label_names) == classes:
+        extras["label_names"] = label_names
+    return Dataset(name, DataSpec((3, 32, 32), 256), train[:cut], train[cut:],
+                   torch.from_numpy(np.ascontiguousarray(test).astype(np.int64)), license,
+                   labels={"train": ltrain[:cut], "val": ltrain[cut:], "test": torch.from_numpy(ltest)},
+                   extras=extras)
+
+
+def _pick_folder(folder: Path, names) -> Path:
+    for sub in names:
+        if (folder / sub).is_dir():
+            return folder / sub
+    return folder
+
+
+def load_cifar10_any(folder) -> Dataset:
+    """CIFAR-10 from the binary version (``data_batch_1.bin`` …) or the python version
+    (``data_batch_1`` … pickles, read without executing anything)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: not a folder")
+    folder = _pick_folder(folder, ("cifar-10-batches-bin", "cifar-10-batches-py"))
+    if list(folder.glob("data_batch_*.bin")):
+        return load_cifar10(folder)
+    train_files = sorted(p for p in folder.glob("data_batch_*") if p.suffix == "")
+    test_file = folder / "test_batch"
+    if not train_files or not test_file.is_file():
+        raise DataError(f"{folder}: expected data_batch_1.bin … and test_batch.bin (binary version) or "
+                        "data_batch_1 … and test_batch (python version) of CIFAR-10")
+    parts = [read_cifar_python(p, "labels") for p in train_files]
+    test, ltest = read_cifar_python(test_file, "labels")
+    ltrain = np.concatenate([p[1] for p in parts])
+    if max(ltrain.max(), ltest.max()) > 9:
+        raise DataError(f"{folder}: labels beyond 0..9; not CIFAR-10")
+    return _cifar_dataset(f"cifar10:{folder.name}", np.concatenate([p[0] for p in parts]), ltrain, test,
+                          ltest, CIFAR_LICENSE, _py_names(folder / "batches.meta", "label_names"), 10)
+
+
+def load_cifar100(folder, coarse: bool = False) -> Dataset:
+    """CIFAR-100 from the binary version (``train.bin``, ``test.bin``) or the python version
+    (``train``, ``test`` pickles); ``coarse`` takes the 20 super-class labels."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: not a folder")
+    folder = _pick_folder(folder, ("cifar-100-binary", "cifar-100-python"))
+    kind = "coarse" if coarse else "fine"
+    classes = 20 if coarse else 100
+    if (folder / "train.bin").is_file() and (folder / "test.bin").is_file():
+        train, ltrain = read_cifar100_bin(folder / "train.bin", coarse)
+        test, ltest = read_cifar100_bin(folder / "test.bin", coarse)
+        names = _text_names(folder / f"{kind}_label_names.txt")
+    elif (folder / "train").is_file() and (folder / "test").is_file():
+        train, ltrain = read_cifar_python(folder / "train", f"{kind}_labels")
+        test, ltest = read_cifar_python(folder / "test", f"{kind}_labels")
+        names = _py_names(folder / "meta", f"{kind}_label_names")
+    else:
+        raise DataError(f"{folder}: expected train.bin and test.bin (binary version) or train and test "
+                        "(python version) of CIFAR-100")
+    if max(ltrain.max(), ltest.max()) >= classes:
+        raise DataError(f"{folder}: {kind} labels beyond 0..{classes - 1}; not CIFAR-100")
+    return _cifar_dataset(f"cifar100:{folder.name}", train, ltrain, test, ltest, CIFAR100_LICENSE,
+                          names, classes)
+
+
 @register_prefix("idx", description="a folder with the four IDX files of MNIST / Fashion-MNIST, 256 levels")
 def _idx_prefix(path: str) -> Dataset:
     return load_idx(path)
@@ -125,6 +256,17 @@ def _idx_binary_prefix(path: str) -> Dataset:
     return load_idx(path, binarize=True)
 
 
-@register_prefix("cifar10", description="a folder with the CIFAR-10 binary batches")
+@register_prefix("cifar10", description="a folder with CIFAR-10, binary or python version")
 def _cifar10_prefix(path: str) -> Dataset:
-    return load_cifar10(path)
+    return load_cifar10_any(path)
+
+
+@register_prefix("cifar100", description="a folder with CIFAR-100, binary or python version "
+                 "(100 fine labels)")
+def _cifar100_prefix(path: str) -> Dataset:
+    return load_cifar100(path)
+
+
+@register_prefix("cifar100-coarse", description="the same with its 20 coarse labels")
+def _cifar100_coarse_prefix(path: str) -> Dataset:
+    return load_cifar100(path, coarse=True)

@@ -53,8 +53,11 @@ class DatasetInfo:
 @dataclass(frozen=True)
 class PrefixInfo:
     prefix: str
-    load: Callable[[str], Dataset]  # the text after "PREFIX:", usually a path
+    load: Callable[..., Dataset]  # the text after "PREFIX:", usually a path (+ options, if any)
     description: str = ""
+    # the dataclass of the options it takes (``--data-set KEY=VALUE``; the Add dataset… dialog
+    # builds its form from it), or None; a loader with options is ``load(arg, options: dict)``
+    options: type | None = None
 
 
 class DataError(Exception):
@@ -73,14 +76,15 @@ def register_dataset(name, *, spec: DataSpec, license: str, description: str = "
     return deco
 
 
-def register_prefix(prefix: str, *, description: str = ""):
+def register_prefix(prefix: str, *, description: str = "", options: type | None = None):
     """Decorator for a loader of ``PREFIX:ARG`` names (a user's folder or file):
-    ``@register_prefix("idx")`` on ``def load(arg: str) -> Dataset``."""
+    ``@register_prefix("idx")`` on ``def load(arg: str) -> Dataset``; with ``options=``
+    (a dataclass of settings) on ``def load(arg: str, options: dict) -> Dataset``."""
 
     def deco(fn):
         if prefix in PREFIXES:
             raise ValueError(f"dataset prefix {prefix!r} registered twice")
-        PREFIXES[prefix] = PrefixInfo(prefix, fn, description)
+        PREFIXES[prefix] = PrefixInfo(prefix, fn, description, options)
         return fn
 
     return deco
@@ -102,14 +106,22 @@ def list_prefixes() -> list[PrefixInfo]:
     return sorted(PREFIXES.values(), key=lambda p: p.prefix)
 
 
-def load_dataset(name: str) -> Dataset:
+def load_dataset(name: str, options: dict | None = None) -> Dataset:
     """A registered set by name, or a user's files through a registered prefix,
-    ``PREFIX:PATH`` (``arstudio datasets`` lists both; e.g. ``idx:PATH``, ``text:PATH``)."""
+    ``PREFIX:PATH`` (``arstudio datasets`` lists both; e.g. ``idx:PATH``, ``text:PATH``).
+    ``options``: the data options a prefix takes (``images:PATH`` with ``size``, ``levels`` …)."""
     sets = load_all()
     if name in sets:
+        if options:
+            raise ValueError(f"dataset {name!r} takes no options (got {', '.join(options)})")
         return sets[name].load()
     prefix, sep, arg = name.partition(":")
     if sep and prefix in PREFIXES:
-        return PREFIXES[prefix].load(arg)
+        info = PREFIXES[prefix]
+        if info.options is not None:
+            return info.load(arg, dict(options or {}))
+        if options:
+            raise ValueError(f"{prefix}:PATH takes no options (got {', '.join(options)})")
+        return info.load(arg)
     raise KeyError(f"unknown dataset {name!r}; registered: {', '.join(sorted(sets))}; "
                    f"or a path as {', '.join(p + ':PATH' for p in sorted(PREFIXES))}")
