@@ -65,6 +65,8 @@ def cmd_train(args) -> int:
     from arstudio.runs import run_training
     from arstudio.training import Done, Eval, Started, Step, TrainConfig, TrainingError
 
+    if args.resume:
+        return _cmd_resume(args)
     model_config, train_kw = {}, {}
     if args.preset:  # a bundled model's recipe; explicit options below still override it
         from arstudio.presets import get_preset
@@ -117,6 +119,44 @@ def cmd_train(args) -> int:
     done = [e for e in run.events()[0] if e["event"] == "done"][-1]
     print(f"{args.model} on {args.data}: test {done['test_nats']:.2f} nats/example, "
           f"{done['test_bpd']:.4f} bits/dim, {done['step']} steps in {done['elapsed']:.0f} s -> {run.path}")
+    return 0
+
+
+def _cmd_resume(args) -> int:
+    """``arstudio train --resume RUN [--steps N]``: the run goes on in its own folder."""
+    from arstudio.runs.folder import RunError
+    from arstudio.runs.launch import resume_training
+    from arstudio.training import Done, Started, Step, TrainingError
+
+    bar = {"bar": None}
+
+    def on_event(event, record):
+        if args.quiet:
+            return
+        if isinstance(event, Started):
+            from tqdm import tqdm
+
+            print(f"continuing {event.model} on {event.dataset} from step {event.start_step} "
+                  f"[{event.device}] in {args.resume}", file=sys.stderr)
+            bar["bar"] = tqdm(total=event.total_steps, initial=event.start_step, unit="step",
+                              dynamic_ncols=True, file=sys.stderr)
+        elif isinstance(event, Step) and bar["bar"]:
+            bar["bar"].set_postfix_str(f"loss {event.bpd:.3f} bits/dim", refresh=False)
+            bar["bar"].update(event.step - bar["bar"].n)
+        elif isinstance(event, Done) and bar["bar"]:
+            bar["bar"].close()
+
+    device = args.device if args.device != "auto" else None
+    try:
+        run = resume_training(args.resume, steps=args.steps, on_event=on_event, device=device)
+    except RunError as e:
+        raise SystemExit(f"arstudio train --resume: {e}") from None
+    except TrainingError as e:
+        print(f"\ntraining failed: {e}", file=sys.stderr)
+        return 1
+    done = [e for e in run.events()[0] if e["event"] == "done"][-1]
+    print(f"{run.config()['model']} on {run.config()['dataset']}: test {done['test_nats']:.2f} nats/example, "
+          f"{done['test_bpd']:.4f} bits/dim at step {done['step']} -> {run.path}")
     return 0
 
 
@@ -297,6 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a model into a run folder")
     t.add_argument("--model")
     t.add_argument("--data")
+    t.add_argument("--resume", metavar="RUN", help="go on with a stopped, finished, failed or killed run "
+                   "in its folder (with --steps N: the new total)")
     t.add_argument("--steps", type=int)
     t.add_argument("--epochs", type=float)
     t.add_argument("--batch-size", type=int)

@@ -9,6 +9,7 @@
       control.json        written by the window: {"action": "pause" | "resume" | "stop"}
       samples/step_000250.png (+ .npy)
       checkpoints/step_000500.safetensors, final.safetensors
+      checkpoints/train_state.safetensors   the latest resumable state (optimizer, RNG, step)
 
 Everything is written atomically or appended line by line, so a window
 following the folder (or a crash mid-write) never sees half a file, and the
@@ -68,6 +69,10 @@ class RunFolder:
         run.set_status("running")
         return run
 
+    def rewrite_config(self, config: dict) -> None:
+        """A resumed run with new settings (more steps, another device) records them."""
+        _write_json(self.config_path, config)
+
     @classmethod
     def open(cls, path) -> RunFolder:
         run = cls(path)
@@ -121,6 +126,9 @@ class RunFolder:
         if action not in ("pause", "resume", "stop"):
             raise ValueError(action)
         _write_json(self.path / "control.json", {"action": action, "time": time.time()})
+
+    def clear_request(self) -> None:
+        (self.path / "control.json").unlink(missing_ok=True)
 
     def pending_action(self) -> str | None:
         try:

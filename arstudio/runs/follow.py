@@ -85,6 +85,18 @@ class RunFollower:
                 self.test_bpd = float(e["test_bpd"])
         elif kind == "error":
             self.error = e.get("message", "training failed")
+        elif kind == "continued":  # a resume: what was logged after its state is redone
+            self._continue_from(int(e.get("step", 0)), int(e.get("total_steps") or self.total_steps))
+
+    def _continue_from(self, step: int, total: int) -> None:
+        c = self.curves
+        keep = [i for i, s in enumerate(c.train_steps) if s <= step]
+        c.train_steps, c.train_bpd = [c.train_steps[i] for i in keep], [c.train_bpd[i] for i in keep]
+        keep = [i for i, s in enumerate(c.val_steps) if s <= step]
+        c.val_steps, c.val_bpd = [c.val_steps[i] for i in keep], [c.val_bpd[i] for i in keep]
+        self.sample_steps = [s for s in self.sample_steps if s <= step]
+        self.step, self.total_steps = step, total
+        self.done, self.error, self.test_bpd = None, None, None
 
     def status(self) -> dict:
         return self.run.status()

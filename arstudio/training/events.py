@@ -41,6 +41,7 @@ class Started(Event):
     device: str
     num_dims: int
     total_steps: int
+    start_step: int = 0  # > 0 when the run goes on from a resumable state
 
 
 @dataclass
@@ -76,6 +77,7 @@ class Checkpoint(Event):
     step: int
     metrics: dict = field(default_factory=dict)
     model: Any = _live()
+    state: Any = _live()  # TrainState to resume from (arstudio.training.state), or None
 
 
 @dataclass

@@ -18,6 +18,7 @@ import torch
 from arstudio.devices import describe_device, pick_device
 from arstudio.training.events import Checkpoint, Done, Eval, Event, Samples, Started, Step, TrainingError
 from arstudio.training.options import training_options
+from arstudio.training.state import TrainState, capture
 
 
 @dataclass(frozen=True)
@@ -101,9 +102,11 @@ def _optimizer(model, config: TrainConfig):
 
 
 def train(model, dataset, config: TrainConfig = TrainConfig(),
-          control: Callable[[], str | None] | None = None, start_step: int = 0,
-          optimizer_state: dict | None = None) -> Iterator[Event]:
-    """Train ``model`` on ``dataset`` (an :class:`arstudio.data.Dataset`), yielding events."""
+          control: Callable[[], str | None] | None = None,
+          resume: TrainState | None = None) -> Iterator[Event]:
+    """Train ``model`` on ``dataset`` (an :class:`arstudio.data.Dataset`), yielding events.
+    ``resume``: a :class:`~arstudio.training.state.TrainState` to go on from (the weights,
+    optimizer, data order, RNG states and step it holds), exactly as if never stopped."""
     torch.manual_seed(config.seed)
     check_augment(model, config)
     device = pick_device(config.device)
@@ -111,23 +114,38 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
     train_x = dataset.train
     train_y = dataset.labels.get("train")
     total = 0 if config.closed_form else config.total_steps(len(train_x))
+    if resume is not None:
+        model.load_state_dict(resume.model)
     opt = _optimizer(model, config)
-    if optimizer_state:
-        opt.load_state_dict(optimizer_state)
     autocast = config.bf16 and device.type == "cuda"
     yield Started(model.registry_name, dataset.name, model.num_parameters(), describe_device(device),
-                  model.num_dims, total)
+                  model.num_dims, total, resume.step if resume is not None else 0)
     if config.closed_form:
         yield from _fit_closed_form(model, dataset, config)
         return
     shuffler = torch.Generator().manual_seed(config.seed)
     perm, cursor = torch.randperm(len(train_x), generator=shuffler), 0
-    t0 = time.perf_counter()
-    window_t, window_n = t0, 0
-    step = start_step
+    step, elapsed_before = 0, 0.0
     stopped = False
     last_val = None
     best = {"nats": math.inf, "state": None, "step": 0}
+    if resume is not None:
+        step, perm, cursor, elapsed_before = resume.step, resume.perm.clone(), resume.cursor, resume.elapsed
+        opt.load_state_dict(resume.optimizer)
+        shuffler.set_state(resume.rng_shuffle)
+        torch.set_rng_state(resume.rng_torch)
+        if resume.rng_cuda and torch.cuda.is_available() and len(resume.rng_cuda) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(resume.rng_cuda)
+        last_val = resume.last_val
+        if resume.best.get("state") is not None:
+            best = {"nats": resume.best["nats"], "step": resume.best["step"],
+                    "state": {k: v.to(device) for k, v in resume.best["state"].items()}}
+    t0 = time.perf_counter() - elapsed_before  # elapsed and the time budget go on from the stop
+    window_t, window_n = time.perf_counter(), 0
+
+    def snapshot():
+        return capture(model, opt, shuffler, perm, cursor, step, time.perf_counter() - t0, best, last_val)
+
     while step < total:
         if control is not None:
             action = control()
@@ -184,7 +202,8 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
         if config.sample_every and (step % config.sample_every == 0 or step == total):
             yield Samples(step, _samples(model, config, dataset))
         if step % config.checkpoint_every == 0 and step < total:
-            yield Checkpoint(step, dict(last_val or {}), model)
+            yield Checkpoint(step, dict(last_val or {}), model, snapshot())
+    final_state = snapshot()  # before the best weights come back: a resume goes on from here
     if best["state"] is not None and best["step"] != step:
         model.load_state_dict(best["state"])  # early stopping: validation picked these weights
         last_val = {"val_nats": best["nats"], "val_bpd": best["nats"] / (model.num_dims * math.log(2)),
@@ -192,7 +211,7 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
     test_nats, test_bpd = evaluate(model, dataset.test, config.eval_batch_size, dataset.labels.get("test"))
     yield Eval(step, "test", test_nats, test_bpd)
     metrics = {**(last_val or {}), "test_nats": test_nats, "test_bpd": test_bpd}
-    yield Checkpoint(step, metrics, model)
+    yield Checkpoint(step, metrics, model, final_state)
     yield Done(step, time.perf_counter() - t0, test_nats, test_bpd, stopped)
 
 
