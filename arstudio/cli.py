@@ -60,6 +60,41 @@ class ProgressBar:
         self.stream.write("\n")
 
 
+def train_config(settings: dict):
+    """A TrainConfig from typed settings; an unknown or ill-typed key is one error naming it."""
+    from arstudio.config_check import check_settings
+    from arstudio.training import TrainConfig
+
+    return TrainConfig(**check_settings(TrainConfig, settings, "trainer setting"))
+
+
+class _TrainHelp(argparse.Action):
+    """``arstudio train --help`` lists every trainer setting with its default and meaning,
+    read from TrainConfig only when asked (torch stays unimported for ``arstudio --help``)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from arstudio.config_check import describe_settings
+        from arstudio.training import TrainConfig
+
+        import textwrap
+
+        rows = describe_settings(TrainConfig)
+        width = max(len(f"{n}={d}") for n, d, _ in rows)
+        lines = ["trainer settings (--train-set KEY=VALUE, or [train] in a --config recipe):"]
+        for n, d, meaning in rows:
+            text = textwrap.wrap(meaning, 96 - width) or [""]
+            lines.append(f"  {f'{n}={d}':{width}}  {text[0]}")
+            lines += [f"  {'':{width}}  {more}" for more in text[1:]]
+        lines.append("")
+        parser.epilog = "\n".join(lines)
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        parser.print_help()
+        parser.exit()
+
+
 def cmd_train(args) -> int:
     from arstudio.models.registry import get_model_info
     from arstudio.runs import run_training
@@ -77,6 +112,10 @@ def cmd_train(args) -> int:
         model_config, train_kw = dict(preset.model_config), dict(preset.train)
     if not args.model or not args.data:
         raise SystemExit("arstudio train: give --model and --data, or --preset NAME")
+    if args.data_set:  # the options travel inside the data's name, into config.json and checkpoints
+        from arstudio.data.registry import data_ref
+
+        args.data = data_ref(args.data, _settings(args.data_set))
     info = get_model_info(args.model)
     if args.model_preset:
         if args.model_preset not in info.presets:
@@ -87,7 +126,7 @@ def cmd_train(args) -> int:
     train_kw.update({k: v for k, v in dict(steps=args.steps, epochs=args.epochs, batch_size=args.batch_size,
                                       lr=args.lr, device=args.device, seed=args.seed).items() if v is not None})
     train_kw.update(_settings(args.train_set))
-    config = TrainConfig(**train_kw)
+    config = train_config(train_kw)
     if args.out:
         out = args.out
     else:  # named as the window names its runs
@@ -334,7 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--session", metavar="FILE", help="open the studio with a session file (TOML)")
     sub = p.add_subparsers(dest="command")
 
-    t = sub.add_parser("train", help="train a model into a run folder")
+    t = sub.add_parser("train", help="train a model into a run folder", add_help=False)
+    t.add_argument("-h", "--help", action=_TrainHelp, help="show this help and every trainer setting")
     t.add_argument("--model")
     t.add_argument("--data")
     t.add_argument("--resume", metavar="RUN", help="go on with a stopped, finished, failed or killed run "
@@ -349,7 +389,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "(see arstudio/presets.py)")
     t.add_argument("--model-preset", help="model settings preset, e.g. 'quick demo' or 'quality'")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="model setting (repeatable)")
-    t.add_argument("--train-set", action="append", metavar="KEY=VALUE", help="trainer setting (repeatable)")
+    t.add_argument("--train-set", action="append", metavar="KEY=VALUE", help="trainer setting (repeatable; "
+                   "listed below)")
+    t.add_argument("--data-set", action="append", metavar="KEY=VALUE", help="data option (repeatable), e.g. "
+                   "size=32x32 colour=grey levels=2 for --data images:PATH")
     t.add_argument("--out", help="run folder (default $ARSTUDIO_RUNS or runs/, then MODEL-DATA-TIME)")
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=cmd_train)

@@ -237,3 +237,38 @@ def test_restricted_unpickler_fuzz(tmp_path, monkeypatch):
             outcomes["ok"] += 1
             assert isinstance(obj, (dict, list, tuple, bytes, str, int, float, type(None), np.ndarray))
     assert outcomes["error"] > 500 and outcomes["ok"] > 0 and not (tmp_path / "pwned").exists()
+
+
+def test_image_folder_trains_from_the_command_line(tmp_path):
+    import subprocess
+    import sys
+
+    from arstudio.checkpoint import load_checkpoint
+    from arstudio.runs import RunFolder
+
+    make_image_folder(tmp_path / "pets")
+    out = tmp_path / "run"
+    r = subprocess.run([sys.executable, "-m", "arstudio", "train", "--model", "gated-pixelcnn",
+                        "--data", f"images:{tmp_path / 'pets'}", "--data-set", "size=8x8",
+                        "--data-set", "colour=grey", "--data-set", "levels=2", "--steps", "4",
+                        "--batch-size", "4", "--device", "cpu", "--out", str(out),
+                        "--set", "channels=8", "--set", "layers=2", "--set", "num_classes=2",
+                        "--train-set", "eval_every=4", "--train-set", "sample_every=4",
+                        "--train-set", "num_samples=2"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "broken.png" in r.stderr and "notes.txt" in r.stderr  # named, with the reason
+    run = RunFolder.open(out)
+    assert run.status()["state"] == "done"
+    ref = run.config()["dataset"]
+    assert ref.startswith("images:") and "levels=2" in ref and "size=8x8" in ref
+    model = load_checkpoint(run.latest_checkpoint())
+    assert model.spec.shape == (1, 8, 8) and model.spec.levels == 2 and model.uses_labels
+    r = subprocess.run([sys.executable, "-m", "arstudio", "eval", str(out)], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0 and "bits/dim" in r.stdout, r.stderr
+    r = subprocess.run([sys.executable, "-m", "arstudio", "train", "--model", "pixelcnn", "--data",
+                        f"images:{tmp_path / 'pets'}", "--data-set", "colour_mode=grey"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "unknown image option 'colour_mode'" in r.stderr
+    assert "Traceback" not in r.stderr and "valid: binarize, colour, fit, levels" in r.stderr

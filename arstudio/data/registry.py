@@ -106,10 +106,35 @@ def list_prefixes() -> list[PrefixInfo]:
     return sorted(PREFIXES.values(), key=lambda p: p.prefix)
 
 
+def data_ref(name: str, options: dict | None = None) -> str:
+    """One string naming a user's data with its options, as run folders and checkpoints
+    record it: ``images:/data/pets?levels=2&size=32x32`` (keys sorted; no options: ``name``)."""
+    from arstudio.values import format_value
+
+    base, given = split_ref(name)
+    given.update(options or {})
+    if not given:
+        return base
+    return base + "?" + "&".join(f"{k}={format_value(v)}" for k, v in sorted(given.items()))
+
+
+def split_ref(name: str) -> tuple[str, dict]:
+    """``images:/x?size=8x8&levels=2`` -> (``images:/x``, {"size": "8x8", "levels": 2})."""
+    from arstudio.values import parse_value
+
+    base, sep, query = name.rpartition("?")
+    if not sep or ":" not in base or not query or not all("=" in kv for kv in query.split("&")):
+        return name, {}
+    return base, {k.strip(): parse_value(v) for k, v in (kv.split("=", 1) for kv in query.split("&"))}
+
+
 def load_dataset(name: str, options: dict | None = None) -> Dataset:
     """A registered set by name, or a user's files through a registered prefix,
     ``PREFIX:PATH`` (``arstudio datasets`` lists both; e.g. ``idx:PATH``, ``text:PATH``).
-    ``options``: the data options a prefix takes (``images:PATH`` with ``size``, ``levels`` …)."""
+    ``options``: the data options a prefix takes (``images:PATH`` with ``size``, ``levels`` …),
+    also accepted inside the name as :func:`data_ref` writes them."""
+    name, in_name = split_ref(name)
+    options = {**in_name, **(options or {})}
     sets = load_all()
     if name in sets:
         if options:
