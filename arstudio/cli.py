@@ -103,13 +103,22 @@ def cmd_train(args) -> int:
     if args.resume:
         return _cmd_resume(args)
     model_config, train_kw = {}, {}
+    if args.config:  # a TOML recipe, every key checked; explicit options below override it
+        from arstudio.recipes import read_recipe
+
+        recipe = read_recipe(args.config)
+        args.model = args.model or recipe.model
+        args.data = args.data or recipe.data
+        args.out = args.out or recipe.out
+        model_config, train_kw = dict(recipe.model_config), dict(recipe.train)
     if args.preset:  # a bundled model's recipe; explicit options below still override it
         from arstudio.presets import get_preset
 
         preset = get_preset(args.preset)
         args.model = args.model or preset.model
         args.data = args.data or preset.dataset
-        model_config, train_kw = dict(preset.model_config), dict(preset.train)
+        model_config = {**preset.model_config, **model_config}
+        train_kw = {**preset.train, **train_kw}
     if not args.model or not args.data:
         raise SystemExit("arstudio train: give --model and --data, or --preset NAME")
     if args.data_set:  # the options travel inside the data's name, into config.json and checkpoints
@@ -185,9 +194,8 @@ def _cmd_resume(args) -> int:
         elif isinstance(event, Done) and bar["bar"]:
             bar["bar"].close()
 
-    device = args.device if args.device != "auto" else None
     try:
-        run = resume_training(args.resume, steps=args.steps, on_event=on_event, device=device)
+        run = resume_training(args.resume, steps=args.steps, on_event=on_event, device=args.device)
     except RunError as e:
         raise SystemExit(f"arstudio train --resume: {e}") from None
     except TrainingError as e:
@@ -384,7 +392,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=int)
     t.add_argument("--lr", type=float)
     t.add_argument("--seed", type=int)
-    t.add_argument("--device", default="auto", help="auto|cpu|cuda|mps")
+    t.add_argument("--device", help="auto|cpu|cuda|mps (default auto)")
+    t.add_argument("--config", metavar="RECIPE.toml", help="a training recipe: [model], [data], [train] "
+                   "tables (see arstudio/recipes.py); options given here override it")
     t.add_argument("--preset", help="a bundled model's training recipe, e.g. pixelcnn-digits "
                    "(see arstudio/presets.py)")
     t.add_argument("--model-preset", help="model settings preset, e.g. 'quick demo' or 'quality'")
