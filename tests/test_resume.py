@@ -117,3 +117,39 @@ def test_resume_continues_a_run_killed_with_sigkill(tmp_path):
     assert after[-1]["event"] == "done" and after[-1]["step"] == 100
     assert (out / "checkpoints" / "final.safetensors").is_file()
     assert any(p.name == "step_000080.png" for p in (out / "samples").iterdir())
+
+
+def test_ema_is_evaluated_saved_and_resumed(tmp_path):
+    from arstudio import load_checkpoint
+    from arstudio.training import Eval, evaluate
+
+    cfg = TrainConfig(**{**CFG, "steps": 40, "eval_every": 20, "checkpoint_every": 20, "ema": 0.9})
+    run = run_training("pixelcnn", "digits-binary", tmp_path / "run", SMALL, cfg)
+    events, _ = run.events()
+    splits = [(e["step"], e["split"]) for e in events if e["event"] == "eval"]
+    assert (20, "val_ema") in splits and (40, "val_ema") in splits and (40, "test_ema") in splits
+    ema = load_checkpoint(run.checkpoints_dir / "ema.safetensors")
+    raw = load_checkpoint(run.checkpoints_dir / "final.safetensors")
+    assert any(not torch.equal(a, b) for a, b in zip(ema.state_dict().values(), raw.state_dict().values()))
+    data = load_dataset("digits-binary")
+    recorded = ema.checkpoint_meta["metrics"]["test_bpd"]
+    assert evaluate(ema, data.test)[1] == pytest.approx(recorded, abs=1e-6)
+    test_ema = [e for e in events if e["event"] == "eval" and e["split"] == "test_ema"][0]
+    assert test_ema["bpd"] == pytest.approx(recorded, abs=1e-6)
+    assert raw.checkpoint_meta["metrics"]["ema"]["test_bpd"] == pytest.approx(recorded, abs=1e-6)
+
+    # the average is part of the resumable state: 40 straight == 20 + resumed 20, average included
+    torch.manual_seed(0)
+    straight = build_model("pixelcnn", data.spec, **SMALL)
+    ev = list(train(straight, data, cfg))
+    ema_straight = [e for e in ev if isinstance(e, Checkpoint)][-1].ema
+    torch.manual_seed(0)
+    first = build_model("pixelcnn", data.spec, **SMALL)
+    ev = list(train(first, data, cfg, control=_stop_after(20)))
+    save_state([e.state for e in ev if isinstance(e, Checkpoint)][-1], tmp_path / "s.safetensors")
+    second = build_model("pixelcnn", data.spec, **SMALL)
+    ev = list(train(second, data, cfg, resume=load_state(tmp_path / "s.safetensors")))
+    ema_resumed = [e for e in ev if isinstance(e, Checkpoint)][-1].ema
+    a, b = ema_straight.state_dict(), ema_resumed.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert [e for e in ev if isinstance(e, Eval)][-1].split == "test_ema"

@@ -10,6 +10,7 @@
       samples/step_000250.png (+ .npy)
       checkpoints/step_000500.safetensors, final.safetensors
       checkpoints/train_state.safetensors   the latest resumable state (optimizer, RNG, step)
+      checkpoints/ema.safetensors          the weights' moving average, when trained with ema
 
 Everything is written atomically or appended line by line, so a window
 following the folder (or a crash mid-write) never sees half a file, and the
@@ -110,12 +111,14 @@ class RunFolder:
         return samples_png(samples, spec, base.with_suffix(".png"))
 
     def save_checkpoint(self, model, step: int, metrics: dict, final: bool = False,
-                        data_facts: dict | None = None) -> Path:
+                        data_facts: dict | None = None, name: str | None = None) -> Path:
         """``data_facts``: what a checkpoint needs to be used without its dataset
         (an audio model's sample rate, the names of its labels)."""
         from arstudio.checkpoint import save_checkpoint
 
-        name = "final.safetensors" if final else f"step_{step:06d}.safetensors"
+        if name is None:
+            name = "final" if final else f"step_{step:06d}"
+        name = f"{name}.safetensors"
         cfg = self.config()
         extra = {**(data_facts or {}), "step": step, "metrics": metrics, "dataset": cfg.get("dataset"),
                  "train": cfg.get("train"), "run": self.path.name}

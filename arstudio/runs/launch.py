@@ -128,6 +128,10 @@ def _record(run: RunFolder, model, dataset, train_config, on_event, resume=None)
                                            data_facts=facts)
                 if event.state is not None:  # beside it: what a resume goes on from
                     save_state(event.state, run.checkpoints_dir / STATE_FILE)
+                if event.ema is not None:  # and the weights' moving average, with its own figures
+                    ema_metrics = event.metrics.get("ema") or {}
+                    record["ema_path"] = str(run.save_checkpoint(
+                        event.ema, event.step, ema_metrics, data_facts=facts, name="ema").relative_to(run.path))
                 record["path"] = str(path.relative_to(run.path))
             elif isinstance(event, Started):
                 run.set_status("running", device=event.device)

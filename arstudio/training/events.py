@@ -59,7 +59,7 @@ class Step(Event):
 class Eval(Event):
     kind = "eval"
     step: int
-    split: str  # "val" or "test"
+    split: str  # "val" or "test" ("val_ema", "test_ema": the weights' moving average)
     nats: float  # mean negative log-likelihood, nats per example
     bpd: float
 
@@ -78,6 +78,7 @@ class Checkpoint(Event):
     metrics: dict = field(default_factory=dict)
     model: Any = _live()
     state: Any = _live()  # TrainState to resume from (arstudio.training.state), or None
+    ema: Any = _live()  # the moving average of the weights (TrainConfig.ema), or None
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Beside each checkpoint the run folder keeps one ``train_state.safetensors``:
 the last step's weights, the optimizer's moments, the best validation weights
-so far (early stopping), the shuffled order and cursor of the training split,
+so far (early stopping), the weights' moving average (``TrainConfig.ema``), the shuffled order and cursor of the training split,
 and the RNG states (torch's global generator, the trainer's shuffler, CUDA's),
 as safetensors tensors; the step (the schedule's position), the optimizer's
 hyper-parameters and the figures so far are JSON in the same file's header.
@@ -38,13 +38,15 @@ class TrainState:
     best: dict = field(default_factory=dict)  # {"nats", "step", "state" (weights or None)}
     last_val: dict | None = None
     rng_cuda: list[torch.Tensor] = field(default_factory=list)
+    ema: dict[str, torch.Tensor] | None = None  # AveragedModel state (TrainConfig.ema)
 
 
 def _copy(sd: dict) -> dict:
     return {k: v.detach().to("cpu").clone() for k, v in sd.items()}
 
 
-def capture(model, opt, shuffler: torch.Generator, perm, cursor, step, elapsed, best, last_val) -> TrainState:
+def capture(model, opt, shuffler: torch.Generator, perm, cursor, step, elapsed, best, last_val,
+            ema=None) -> TrainState:
     best_state = best.get("state")
     return TrainState(
         step=int(step), model=_copy(model.state_dict()), optimizer=_optimizer_cpu(opt.state_dict()),
@@ -53,7 +55,8 @@ def capture(model, opt, shuffler: torch.Generator, perm, cursor, step, elapsed, 
         best={"nats": float(best.get("nats", float("inf"))), "step": int(best.get("step", 0)),
               "state": _copy(best_state) if best_state is not None else None},
         last_val=dict(last_val) if last_val else None,
-        rng_cuda=list(torch.cuda.get_rng_state_all()) if torch.cuda.is_available() else [])
+        rng_cuda=list(torch.cuda.get_rng_state_all()) if torch.cuda.is_available() else [],
+        ema=_copy(ema.state_dict()) if ema is not None else None)
 
 
 def _optimizer_cpu(sd: dict) -> dict:
@@ -109,6 +112,8 @@ def save_state(state: TrainState, path) -> Path:
     for i, r in enumerate(state.rng_cuda):
         tensors[f"rng/cuda/{i}"] = r
     tensors["data/perm"] = state.perm
+    if state.ema is not None:
+        tensors.update({f"ema/{k}": v for k, v in state.ema.items()})
     meta = {"format": STATE_FORMAT, "step": state.step, "cursor": state.cursor, "elapsed": state.elapsed,
             "param_groups": state.optimizer["param_groups"], "optim_scalars": scalars,
             "optim_params": sorted(int(i) for i in state.optimizer["state"]),
@@ -154,6 +159,7 @@ def load_state(path) -> TrainState:
             optimizer={"state": optim_state, "param_groups": meta["param_groups"]},
             rng_torch=tensors["rng/torch"], rng_shuffle=tensors["rng/shuffle"], perm=tensors["data/perm"],
             cursor=int(meta["cursor"]), elapsed=float(meta["elapsed"]), best=best,
-            last_val=meta.get("last_val"), rng_cuda=[cuda[k] for k in sorted(cuda, key=int)])
+            last_val=meta.get("last_val"), rng_cuda=[cuda[k] for k in sorted(cuda, key=int)],
+            ema=group("ema/") or None)
     except KeyError as e:
         raise StateError(f"{path}: resumable state lacks {e}") from None

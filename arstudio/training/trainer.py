@@ -53,6 +53,9 @@ class TrainConfig:
     # models with a closed-form fit (``model.fit(train)``, e.g. linear-ar's least squares):
     # solve once instead of taking gradient steps
     closed_form: bool = False
+    # decay of an exponential moving average of the weights (e.g. 0.999; 0 = none): evaluated
+    # beside the raw weights and saved as checkpoints/ema.safetensors
+    ema: float = 0.0
 
     def total_steps(self, train_size: int) -> int:
         if self.epochs is not None:
@@ -117,6 +120,9 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
     if resume is not None:
         model.load_state_dict(resume.model)
     opt = _optimizer(model, config)
+    ema = _ema_model(model, config)
+    if ema is not None and resume is not None and resume.ema is not None:
+        ema.load_state_dict(resume.ema)
     autocast = config.bf16 and device.type == "cuda"
     yield Started(model.registry_name, dataset.name, model.num_parameters(), describe_device(device),
                   model.num_dims, total, resume.step if resume is not None else 0)
@@ -144,7 +150,8 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
     window_t, window_n = time.perf_counter(), 0
 
     def snapshot():
-        return capture(model, opt, shuffler, perm, cursor, step, time.perf_counter() - t0, best, last_val)
+        return capture(model, opt, shuffler, perm, cursor, step, time.perf_counter() - t0, best, last_val,
+                       ema)
 
     while step < total:
         if control is not None:
@@ -181,6 +188,8 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
             if config.grad_clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             opt.step()
+            if ema is not None:
+                _update_ema(ema, model)
         except torch.OutOfMemoryError:
             raise TrainingError(f"out of {device.type} memory at batch size {config.batch_size}; "
                                 "lower the batch size or the model size. The last checkpoint is kept.") from None
@@ -199,10 +208,13 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
                 best = {"nats": nats, "step": step,
                         "state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
             yield Eval(step, "val", nats, bpd)
+            if ema is not None:
+                yield Eval(step, "val_ema", *evaluate(ema.module, dataset.val, config.eval_batch_size,
+                                                      dataset.labels.get("val")))
         if config.sample_every and (step % config.sample_every == 0 or step == total):
             yield Samples(step, _samples(model, config, dataset))
         if step % config.checkpoint_every == 0 and step < total:
-            yield Checkpoint(step, dict(last_val or {}), model, snapshot())
+            yield Checkpoint(step, dict(last_val or {}), model, snapshot(), _ema_of(ema))
     final_state = snapshot()  # before the best weights come back: a resume goes on from here
     if best["state"] is not None and best["step"] != step:
         model.load_state_dict(best["state"])  # early stopping: validation picked these weights
@@ -211,8 +223,40 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
     test_nats, test_bpd = evaluate(model, dataset.test, config.eval_batch_size, dataset.labels.get("test"))
     yield Eval(step, "test", test_nats, test_bpd)
     metrics = {**(last_val or {}), "test_nats": test_nats, "test_bpd": test_bpd}
-    yield Checkpoint(step, metrics, model, final_state)
+    if ema is not None:
+        metrics["ema"] = _ema_metrics(ema, dataset, config)
+        yield Eval(step, "test_ema", metrics["ema"]["test_nats"], metrics["ema"]["test_bpd"])
+    yield Checkpoint(step, metrics, model, final_state, _ema_of(ema))
     yield Done(step, time.perf_counter() - t0, test_nats, test_bpd, stopped)
+
+
+def _ema_model(model, config):
+    """``torch.optim.swa_utils.AveragedModel`` with an EMA of the parameters, or None."""
+    if not config.ema:
+        return None
+    if not 0.0 < config.ema < 1.0:
+        raise ValueError(f"ema is a decay between 0 and 1 (e.g. 0.999), got {config.ema}")
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=False)
+
+
+@torch.no_grad()
+def _update_ema(ema, model):
+    ema.update_parameters(model)
+    for mine, theirs in zip(ema.module.buffers(), model.buffers()):  # masks and the like: as trained
+        mine.copy_(theirs)
+
+
+def _ema_of(ema):
+    return ema.module if ema is not None else None
+
+
+def _ema_metrics(ema, dataset, config) -> dict:
+    val_nats, val_bpd = evaluate(ema.module, dataset.val, config.eval_batch_size, dataset.labels.get("val"))
+    test_nats, test_bpd = evaluate(ema.module, dataset.test, config.eval_batch_size, dataset.labels.get("test"))
+    return {"val_nats": val_nats, "val_bpd": val_bpd, "test_nats": test_nats, "test_bpd": test_bpd,
+            "decay": config.ema}
 
 
 def _fit_closed_form(model, dataset, config):
