@@ -324,6 +324,60 @@ def cmd_decompress(args) -> int:
     return 0
 
 
+def cmd_score(args) -> int:
+    import csv
+
+    from arstudio.inspect import anomaly
+
+    model = _load(args.model, args.device)
+    name, x = anomaly.load_set(model.spec, args.data, model.checkpoint_meta.get("dataset"), args.n, args.split)
+    bpd = anomaly.bits_per_dim(model, x)
+    out = open(args.out, "w", newline="") if args.out else sys.stdout
+    try:
+        w = csv.writer(out)
+        w.writerow(["index", "bits_per_dim", "nats"])
+        for i, b in enumerate(bpd):
+            w.writerow([i, f"{b:.6f}", f"{b * model.num_dims * 0.6931471805599453:.4f}"])
+    finally:
+        if args.out:
+            out.close()
+    print(f"{len(bpd)} examples of {name}: mean {bpd.mean():.4f} bits/dim"
+          + (f" -> {args.out}" if args.out else ""), file=sys.stderr)
+    return 0
+
+
+def cmd_ood(args) -> int:
+    from arstudio.inspect import anomaly
+
+    model = _load(args.model, args.device)
+    home = model.checkpoint_meta.get("dataset")
+    in_name, x_in = anomaly.load_set(model.spec, args.inside or home, home, args.n, "test")
+    if args.background:
+        background = _load(args.background, args.device)
+    else:
+        from arstudio.data import load_dataset
+
+        print(f"training a background model on perturbed {args.inside or home} ({args.bg_steps} steps, "
+              "Ren et al. 2019)...", file=sys.stderr)
+        background = anomaly.train_background(model.spec, load_dataset(args.inside or home).train,
+                                              steps=args.bg_steps)
+        if args.save_background:
+            from arstudio.checkpoint import save_checkpoint
+
+            save_checkpoint(background, args.save_background, {"dataset": f"perturbed {args.inside or home}"})
+    inside = anomaly.score_set(model, in_name, x_in, background)
+    outs = [anomaly.score_set(model, *anomaly.load_set(model.spec, o, args.inside or home, args.n, "test"),
+                              background) for o in args.outside]
+    print(f"in: {in_name} ({len(x_in)} test examples); AUROC with the other set as positives "
+          "(1 = separates, 0.5 = chance, < 0.5 = ranks it as more typical)")
+    print("| out | examples | bits/dim in | bits/dim out | likelihood | likelihood ratio | input complexity |")
+    print("|---|---|---|---|---|---|---|")
+    for r in anomaly.auroc_table(inside, outs):
+        print(f"| {r['out']} | {r['n_out']} | {r['bpd_in']:.4f} | {r['bpd_out']:.4f} | {r['likelihood']:.3f} | "
+              f"{r['ratio']:.3f} | {r['complexity']:.3f} |")
+    return 0
+
+
 def cmd_list(args) -> int:
     if args.what == "models":
         from arstudio.models.registry import list_models
@@ -441,6 +495,27 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--model", help="the model (default: the one the file names)")
     d.add_argument("--device", default="cpu")
     d.set_defaults(func=cmd_decompress)
+
+    sc = sub.add_parser("score", help="bits/dim of every example (CSV), for anomaly detection")
+    sc.add_argument("model", help="bundled model name, run folder or checkpoint file")
+    sc.add_argument("--data", required=True, help="data set, image folder, noise, inverted[:NAME], shifted[:NAME]")
+    sc.add_argument("--split", default="test", choices=["train", "val", "test"])
+    sc.add_argument("--n", type=int, help="first N examples (default all)")
+    sc.add_argument("--out", help="CSV file (default: standard output)")
+    sc.add_argument("--device", default="cpu")
+    sc.set_defaults(func=cmd_score)
+
+    od = sub.add_parser("ood", help="AUROC of three anomaly scores: in-distribution test set vs others")
+    od.add_argument("model", help="bundled model name, run folder or checkpoint file")
+    od.add_argument("--in", dest="inside", help="in-distribution data (default: the model's own)")
+    od.add_argument("--out", dest="outside", nargs="+", required=True,
+                    help="other data: data sets, image folders, noise, constant, inverted[:NAME], shifted[:NAME]")
+    od.add_argument("--n", type=int, default=500, help="examples per set (default 500)")
+    od.add_argument("--background", help="background model for the likelihood ratio (default: train one)")
+    od.add_argument("--bg-steps", type=int, default=200, help="steps of the background model")
+    od.add_argument("--save-background", help="keep the trained background model (checkpoint file)")
+    od.add_argument("--device", default="cpu")
+    od.set_defaults(func=cmd_ood)
 
     for what in ("models", "datasets"):
         lp = sub.add_parser(what, help=f"list registered {what}")
