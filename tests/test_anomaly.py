@@ -41,7 +41,7 @@ def test_user_folder_is_resized(tmp_path):
     for i in range(3):
         Image.fromarray(np.full((40, 30), 60 * i, np.uint8)).save(tmp_path / f"{i}.png")
     spec = load_dataset("digits").spec
-    name, x = anomaly.load_set(spec, str(tmp_path))
+    _name, x = anomaly.load_set(spec, str(tmp_path))
     assert x.shape == (3, 1, 8, 8) and int(x[2, 0, 0, 0]) == round(120 * 16 / 255)
 
 
@@ -62,8 +62,7 @@ def test_cli_ood_prints_three_aurocs(tmp_path, capsys):
     save_checkpoint(bg, tmp_path / "bg.safetensors")
     assert main(["ood", "pixelcnn-digits", "--out", "noise", "inverted", "--n", "60",
                  "--background", str(tmp_path / "bg.safetensors")]) == 0
-    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("| noise") or
-             ln.startswith("| inverted")]
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith(("| noise", "| inverted"))]
     assert len(lines) == 2
     for ln in lines:
         aucs = [float(c) for c in ln.strip("| ").split(" | ")[-3:]]

@@ -140,7 +140,8 @@ def train_background(spec, train: torch.Tensor, steps: int = 300, rate: float = 
     to a minute): a PixelCNN for images, an LSTM ARM for sequences."""
     from arstudio.data.registry import Dataset
     from arstudio.models.registry import build_model
-    from arstudio.training import TrainConfig, train as run_training
+    from arstudio.training import TrainConfig
+    from arstudio.training import train as run_training
 
     g = torch.Generator().manual_seed(seed)
     copies = torch.cat([perturb(train, spec.levels, rate, g) for _ in range(2)])
