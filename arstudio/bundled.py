@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from arstudio.checkpoint import CheckpointError, read_metadata
+from arstudio.checkpoint import CheckpointError, dataset_named_by, read_metadata
 from arstudio.paths import BUNDLED_MODELS
 
 
@@ -29,14 +29,20 @@ class BundledModel:
         return f"{self.model} · {self.dataset}" + (f" · {bpd:.3f} bits/dim" if bpd is not None else "")
 
 
-def list_bundled(folder: Path = BUNDLED_MODELS) -> list[BundledModel]:
+def list_bundled(folder: Path = BUNDLED_MODELS, damaged: list | None = None) -> list[BundledModel]:
+    """The checkpoints in ``folder`` whose metadata reads cleanly. A damaged file is left
+    out; pass a list as ``damaged`` to get ``(path, reason)`` for each one. ``dataset`` is
+    the set the checkpoint names only when it is a built-in one ("?" otherwise): a file
+    never makes the studio read data it points at."""
     out = []
     for path in sorted(Path(folder).glob("*.safetensors")):
         try:
             meta = read_metadata(path)
-        except CheckpointError:
-            continue  # a damaged file is reported when opened, not listed
-        out.append(BundledModel(path.stem, path, meta["model"], meta.get("dataset", "?"), meta))
+        except (CheckpointError, OSError) as e:
+            if damaged is not None:
+                damaged.append((path, str(e)))
+            continue
+        out.append(BundledModel(path.stem, path, meta["model"], dataset_named_by(meta) or "?", meta))
     return out
 
 
@@ -48,6 +54,8 @@ def evaluate_bundled(bundled: BundledModel, device: str = "auto") -> dict:
     from arstudio.presets import PRESETS
     from arstudio.training import evaluate
 
+    if bundled.dataset == "?":
+        raise CheckpointError(f"{bundled.path}: names no built-in dataset to evaluate on")
     model = load_checkpoint(bundled.path, pick_device(device))
     data = load_dataset(bundled.dataset)
     nats, bpd = evaluate(model, data.test, labels=data.labels.get("test"))
@@ -176,7 +184,10 @@ def retime_card(key: str, folder: Path = BUNDLED_MODELS, timed_n: int = 4) -> fl
     from arstudio.data import load_dataset
 
     model = load_checkpoint(folder / f"{key}.safetensors", "cpu")
-    data = load_dataset(model.checkpoint_meta["dataset"])
+    name = dataset_named_by(model.checkpoint_meta)
+    if name is None:
+        raise CheckpointError(f"{key}: names no built-in dataset")
+    data = load_dataset(name)
     seconds = _sampling_seconds(model, data, timed_n)
     card = folder / f"{key}.md"
     line = f"- sampling {timed_n} examples on a CPU ({torch.get_num_threads()} thread(s)): {seconds:.1f} s"

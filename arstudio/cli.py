@@ -255,9 +255,14 @@ def cmd_eval(args) -> int:
         return cmd_eval_all(args)
     if not args.target:
         raise SystemExit("arstudio eval: give a run, checkpoint or bundled model, or --all")
+    from arstudio.checkpoint import dataset_named_by
+
     model = _load(args.target, args.device)
     meta = model.checkpoint_meta
-    data_name = args.data or meta.get("dataset")
+    data_name = args.data or dataset_named_by(meta)
+    if not data_name and meta.get("dataset"):
+        raise SystemExit(f"this checkpoint names the dataset {str(meta['dataset'])[:200]!r}, which is not "
+                         "a built-in set; pass --data to choose the data yourself")
     if not data_name:
         raise SystemExit("this checkpoint does not name its dataset; pass --data")
     data = load_dataset(data_name)

@@ -139,7 +139,7 @@ class CompletePanel(QWidget):
 
     # --- model ----------------------------------------------------------------------------------
     def set_checkpoint(self, path):
-        from arstudio.checkpoint import CheckpointError, read_metadata
+        from arstudio.checkpoint import CheckpointError, dataset_named_by, read_metadata
         from arstudio.spec import DataSpec
 
         self.stop()
@@ -153,7 +153,7 @@ class CompletePanel(QWidget):
         if not spec.discrete and spec.shape == (2,):
             self.path = None
             self.pages.setCurrentWidget(self.density)
-            self.density.load(Path(path), meta.get("dataset") or self.state.get("dataset"))
+            self.density.load(Path(path), dataset_named_by(meta) or self.state.get("dataset"))
             return
         if spec.modality != "image" or not spec.discrete:
             self.path = None

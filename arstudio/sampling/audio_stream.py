@@ -44,19 +44,20 @@ def _dataset_extras(name: str) -> dict:
 def sound_model(path) -> SoundModel | None:
     """The checkpoint as a sound model, or None when it is not one (not a
     sequence model, or its data set has no sample rate)."""
-    from arstudio.checkpoint import CheckpointError, read_metadata
+    from arstudio.checkpoint import CheckpointError, dataset_named_by, read_metadata
 
     try:
         meta = read_metadata(path)
     except (CheckpointError, OSError):
         return None
+    dataset = dataset_named_by(meta) or ""  # a built-in set only: never a file it points at
     spec = meta.get("spec", {})
     if spec.get("modality") != "sequence":
         return None
     extras = {}
     rate = meta.get("sample_rate")
     if rate is None:  # the data set says whether the numbers are sound
-        extras = _dataset_extras(meta.get("dataset", ""))
+        extras = _dataset_extras(dataset)
         rate = rate or extras.get("sample_rate")
     if not rate:
         return None
@@ -64,12 +65,16 @@ def sound_model(path) -> SoundModel | None:
     default = "real" if levels is None else ("mu-law" if levels == 256 else "linear")
     encoding = meta.get("encoding") or extras.get("encoding") or default
     names = ()
-    if _uses_labels(path):
+    try:
+        uses_labels = _uses_labels(path)
+    except CheckpointError:  # metadata fine, weights damaged: not a model to offer
+        return None
+    if uses_labels:
         names = meta.get("label_names") or extras.get("label_names") or _dataset_extras(
-            meta.get("dataset", "")).get("label_names") or ()
+            dataset).get("label_names") or ()
     return SoundModel(Path(path), meta.get("model", "?"), meta.get("dataset", "?"), int(rate),
                       int(spec["shape"][0]), levels, encoding, tuple(names),
-                      float(meta.get("metrics", {}).get("test_bpd", float("inf"))))
+                      float((meta.get("metrics") or {}).get("test_bpd") or float("inf")))
 
 
 def _uses_labels(path) -> bool:
