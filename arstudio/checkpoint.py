@@ -13,10 +13,13 @@ A file is judged before anything it describes is built (:func:`load_checkpoint`)
 2. the metadata must have the right types (:func:`validate_metadata`), the spec and the
    parameter count within :data:`MAX_SPEC_DIMS`, :data:`MAX_SPEC_SIDE`, :data:`MAX_LEVELS`,
    :data:`MAX_PARAMETERS`;
-3. the model is built on the ``meta`` device (no memory) under a build guard (module count,
-   bytes per operation, time) and must have exactly the file's tensors: names, shapes, dtypes;
-4. only then is it built for real (under the same guard), the tensors are read, their
-   content hash (``tensors_sha256``, written on save) checked, NaN/Inf refused.
+3. the tensors are read (as much memory as the file really holds) and their content hash
+   (``content_sha256``, written on save, covering the model name, spec and config too)
+   checked, NaN/Inf refused;
+4. the model is built on the ``meta`` device (no memory) under a build guard (module count,
+   bytes registered, time) and must have exactly the file's tensors: names, shapes, dtypes;
+   only then is it built for real, under the same guard (which also sizes every operation's
+   output on ``meta`` first when the model could not be built on ``meta``).
 
 Every failure is one :class:`CheckpointError` whose message is at most
 :data:`MAX_MESSAGE_CHARS` characters.
@@ -43,15 +46,15 @@ MAX_METADATA_BYTES = 1024 * 1024  # ARStudio's own JSON metadata string
 MAX_JSON_DEPTH = 12  # nesting of lists/dicts in the metadata
 MAX_TENSORS = 20_000  # tensors in one file
 MAX_PARAMETERS = 2 ** 28  # elements over all tensors (1 GiB of float32)
-MAX_SPEC_DIMS = 2 ** 22  # dimensions of one example (e.g. 3x1024x1024, or 4M audio samples)
-MAX_SPEC_SIDE = 2 ** 22  # any one axis of the shape
+MAX_SPEC_DIMS = 2 ** 18  # dimensions of one example (3x256x256 pixels, 16 s of 16 kHz audio)
+MAX_SPEC_SIDE = 2 ** 18  # any one axis of the shape
 MAX_LEVELS = 2 ** 16  # categories per dimension
 MAX_CONFIG_INT = 2 ** 31  # any integer in a model config (widths, depths, seeds)
 MAX_STRING_CHARS = 4096  # any string in the metadata
 MAX_BUILD_SECONDS = 30.0  # building the model (meta or real) must finish within this
 BUILD_SLACK_BYTES = 64 * 1024 * 1024  # memory a build may use beyond twice the file's tensors
 MAX_MESSAGE_CHARS = 400  # a CheckpointError message is cut to this
-HASH_KEY = "tensors_sha256"
+HASH_KEY = "content_sha256"  # metadata key of content_hash()
 
 _DTYPES = {"F64": (torch.float64, 8), "F32": (torch.float32, 4), "F16": (torch.float16, 2),
            "BF16": (torch.bfloat16, 2), "I64": (torch.int64, 8), "I32": (torch.int32, 4),
@@ -96,10 +99,13 @@ def atomic_write(path: Path, write) -> None:
         pass
 
 
-def tensors_hash(tensors: dict) -> str:
-    """SHA-256 over every tensor's name, dtype, shape and bytes, in name order: the same
-    digest for the same weights whatever order or alignment the file stores them in."""
+def content_hash(meta: dict, tensors: dict) -> str:
+    """SHA-256 over what defines the model (registry name, spec, config, as JSON with sorted
+    keys) and every tensor's name, dtype, shape and bytes in name order: the same digest for
+    the same model whatever order or alignment the file stores the tensors in."""
     h = hashlib.sha256()
+    ident = {k: meta.get(k) for k in ("model", "spec", "config")}
+    h.update(json.dumps(ident, sort_keys=True).encode() + b"\0")
     for name in sorted(tensors):
         t = tensors[name].detach().to("cpu").contiguous()
         h.update(f"{name}\0{_DTYPE_NAMES.get(t.dtype, str(t.dtype))}\0{list(t.shape)}\0".encode())
@@ -126,7 +132,8 @@ def save_checkpoint(model, path, extra: dict | None = None) -> Path:
     path = Path(path)
     # clone: safetensors refuses tensors that share storage
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
-    meta = {**checkpoint_metadata(model, extra), HASH_KEY: tensors_hash(tensors)}
+    meta = checkpoint_metadata(model, extra)
+    meta[HASH_KEY] = content_hash(meta, tensors)
     atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={"arstudio": json.dumps(meta)}))
     return path
 
@@ -356,11 +363,13 @@ class _BuildGuard:
 
     def __init__(self, n_tensors: int, file_bytes: int, preflight: bool = True):
         self.preflight = preflight  # every op's output sized on meta first (slower)
-        self.max_modules = 16 * n_tensors + 256
+        # the bundled models register at most 1.4 modules and 1.5 parameters/buffers per tensor
+        # in their file; a config asking for many more (blocks=10**6) stops here, early
+        self.max_modules = 4 * n_tensors + 64
+        self.max_tensors = 3 * n_tensors + 64
         self.max_bytes = 2 * file_bytes + BUILD_SLACK_BYTES
         self.deadline = time.monotonic() + MAX_BUILD_SECONDS
-        self.modules = 0
-        self.bytes = 0
+        self.modules = self.tensors = self.bytes = 0
 
     def tick(self):
         if time.monotonic() > self.deadline:
@@ -374,6 +383,10 @@ class _BuildGuard:
                 raise _BuildRefused(f"the model has over {self.max_modules} modules for a file "
                                     "with far fewer tensors")
         elif isinstance(value, torch.Tensor):
+            self.tensors += 1
+            if self.tensors > self.max_tensors:
+                raise _BuildRefused(f"the model registers over {self.max_tensors} parameters and "
+                                    "buffers for a file with far fewer tensors")
             self.bytes += value.numel() * value.element_size()
             if self.bytes > self.max_bytes:
                 raise _BuildRefused(f"the model needs over {self.max_bytes / 2**20:.0f} MiB, "
@@ -521,9 +534,9 @@ def load_weights(path, meta: dict) -> dict:
     except Exception as e:
         raise CheckpointError(f"{path}: weights are damaged: {e}") from None
     digest = meta.get(HASH_KEY)
-    if digest is not None and tensors_hash(state) != digest:
-        raise CheckpointError(f"{path}: weights are damaged (their content hash does not match "
-                              "the one written with them)")
+    if digest is not None and content_hash(meta, state) != digest:
+        raise CheckpointError(f"{path}: damaged (the content hash of its weights and model "
+                              "settings does not match the one written with them)")
     for name, t in state.items():
         if t.is_floating_point() and not bool(torch.isfinite(t).all()):
             raise CheckpointError(f"{path}: tensor {name[:80]!r} holds NaN or Inf values")
@@ -537,8 +550,8 @@ def load_checkpoint(path, device: str | torch.device = "cpu"):
         validate_metadata(meta)
     except CheckpointError as e:
         raise CheckpointError(f"{path}: {e}") from None
+    state = load_weights(path, meta)  # bounded by the file's real size, checked above
     model = judge_and_build(path, meta, table)
-    state = load_weights(path, meta)
     try:
         model.load_state_dict(state, strict=True)
         count = model.num_parameters()
@@ -562,6 +575,6 @@ def stamp_hash(path) -> str:
     meta = {k: v for k, v in meta.items() if k != HASH_KEY}
     load_checkpoint(path)  # refuse to stamp a file that does not load
     state = load_file(str(path), device="cpu")
-    meta[HASH_KEY] = tensors_hash(state)
+    meta[HASH_KEY] = content_hash(meta, state)
     atomic_write(path, lambda tmp: save_file(state, tmp, metadata={"arstudio": json.dumps(meta)}))
     return meta[HASH_KEY]
