@@ -186,9 +186,15 @@ def read_header(path) -> tuple[dict, dict]:
         table = _tensor_table(header, size - 8 - n)
     except CheckpointError:
         raise
+    except _Damaged as e:
+        raise CheckpointError(f"{path}: damaged or truncated ({e})") from None
     except (ValueError, KeyError, TypeError, OSError, UnicodeDecodeError, OverflowError) as e:
         raise CheckpointError(f"{path}: not an ARStudio checkpoint (unreadable header: {e})") from None
     return meta, table
+
+
+class _Damaged(ValueError):
+    pass
 
 
 def _tensor_table(header: dict, data_bytes: int) -> dict:
@@ -218,10 +224,10 @@ def _tensor_table(header: dict, data_bytes: int) -> dict:
     end = 0
     for a, b in spans:
         if a != end:
-            raise ValueError("tensor data overlap or leave gaps")
+            raise _Damaged("tensor data overlap or leave gaps")
         end = b
     if end != data_bytes:
-        raise ValueError(f"tensor data cover {end} of the file's {data_bytes} data bytes "
+        raise _Damaged(f"tensor data cover {end} of the file's {data_bytes} data bytes "
                          "(truncated or padded)")
     return table
 
