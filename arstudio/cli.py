@@ -224,6 +224,11 @@ def cmd_sample(args) -> int:
 
     model = _load(args.target, args.device)
     gen = torch.Generator().manual_seed(args.seed)
+    if args.seconds is not None or str(args.out).lower().endswith(".wav"):  # sound, any length
+        from arstudio.sampling.audio_stream import sample_to_wav
+
+        print(sample_to_wav(model, args.out, args.seconds, args.temperature, gen, args.label, args.notes))
+        return 0
     t0 = time.perf_counter()
     x = model.sample(args.n, temperature=args.temperature, generator=gen)
     samples_png(x.cpu(), model.spec, args.out)
@@ -473,6 +478,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--temperature", type=float, default=1.0)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", default="auto")
+    s.add_argument("--seconds", type=float, help="sound models: seconds of audio (any length) into --out x.wav")
+    s.add_argument("--label", help="sound models with labels: the label's name or id (e.g. A3, flute)")
+    s.add_argument("--notes", help="melody models: the notes, e.g. 'C4 D4 E4/2 -' (see arstudio/data/melodies.py)")
     s.set_defaults(func=cmd_sample)
 
     e = sub.add_parser("eval", help="test bits/dim and nats per example")

@@ -13,7 +13,7 @@ from arstudio import audio
 from arstudio.checkpoint import load_checkpoint
 from arstudio.distributions import mu_law_decode
 from arstudio.paths import BUNDLED_MODELS
-from arstudio.sampling.fast_wavenet import WaveNetGenerator
+from arstudio.sampling.sequence import generate
 
 
 def main(argv=None):
@@ -30,9 +30,9 @@ def main(argv=None):
     meta = model.checkpoint_meta
     names, rate = meta["label_names"], meta["sample_rate"]
     labels = torch.tensor([names.index(n) for n in args.notes])
-    gen = WaveNetGenerator(model, len(labels), label=labels, temperature=args.temperature)
-    codes = gen.generate(torch.Generator().manual_seed(args.seed))  # (notes, T)
-    wave = mu_law_decode(codes).numpy().reshape(-1)
+    codes = generate(model, model.spec.shape[0], len(labels), label=labels, temperature=args.temperature,
+                     generator=torch.Generator().manual_seed(args.seed))  # (notes, T)
+    wave = mu_law_decode(torch.from_numpy(codes)).numpy().reshape(-1)
     audio.save_wav(args.out, wave, rate)
     print(f"wrote {args.out}: {len(args.notes)} notes, {len(wave) / rate:.2f} s at {rate} Hz")
     if args.play:

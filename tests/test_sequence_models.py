@@ -1,6 +1,6 @@
 """Model-specific checks for the sequence family (the shared contract tests
 cover the protocol): receptive fields by autograd, conditioning, the
-device-resident WaveNet generator, least-squares AR recovery, top-k, GRU."""
+WaveNet fast path (log_prob agreement, whole-chunk runs), least-squares AR recovery, top-k, GRU."""
 import math
 
 import numpy as np
@@ -11,7 +11,7 @@ from arstudio.checkpoint import load_checkpoint
 from arstudio.distributions import mu_law_decode
 from arstudio.models.registry import build_model
 from arstudio.paths import BUNDLED_MODELS
-from arstudio.sampling.fast_wavenet import WaveNetGenerator
+from arstudio.sampling.sequence import generate
 from arstudio.spec import DataSpec
 
 
@@ -75,17 +75,54 @@ def test_wavenet_conditioning_changes_the_distribution_and_stays_causal(gen):
     torch.testing.assert_close(terms[:, :120], terms2[:, :120])
 
 
-def test_wavenet_cached_naive_and_device_resident_agree_with_conditioning():
+def fast_run(model, n, length, seed, temperature=1.0, **cond):
+    return torch.from_numpy(generate(model, length, n, temperature=temperature,
+                                     generator=seed, chunk=37, **cond))  # odd chunks: seams inside
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_wavenet_cached_naive_and_whole_chunk_runs_agree_with_conditioning(backend, monkeypatch):
+    """The one fast path, both CPU backends: the shared sampler driving the stepper, the
+    naive full recompute and the whole-chunk run give the same samples for one seed."""
+    from arstudio.models import _wavenet_fast
+
+    if backend == "numba" and _wavenet_fast.numba is None:
+        pytest.skip("numba is not installed")
+    monkeypatch.setattr(_wavenet_fast, "backend_name", lambda device: backend)
     model = conditioned_wavenet()
     cond = {"label": torch.tensor([2, 0]), "local": torch.randn(2, 2, 25)}
     seed = lambda: torch.Generator().manual_seed(11)
     naive = model.sample(2, generator=seed(), naive=True, **cond)
     cached = model.sample(2, generator=seed(), **cond)
-    fast = WaveNetGenerator(model, 2, **cond).generate(seed())
+    fast = fast_run(model, 2, 200, seed(), **cond)
     assert torch.equal(naive, cached) and torch.equal(cached, fast)
     assert naive.unique().numel() > 4  # not a degenerate constant sequence
     hot = model.sample(2, generator=seed(), temperature=0.7, **cond)
-    assert torch.equal(hot, WaveNetGenerator(model, 2, temperature=0.7, **cond).generate(seed()))
+    assert torch.equal(hot, fast_run(model, 2, 200, seed(), temperature=0.7, **cond))
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy", "torch"])
+def test_wavenet_fast_conditionals_agree_with_log_prob(backend):
+    """Every conditional of the fast step equals the model's teacher-forced log_prob
+    within 1e-5 nats (all 256 levels, with global and local conditioning)."""
+    from arstudio.models._wavenet_fast import WaveNetStepper, numba
+
+    if backend == "numba" and numba is None:
+        pytest.skip("numba is not installed")
+    torch.manual_seed(0)
+    model = build_model("wavenet", DataSpec((160,), 256), layers_per_stack=4, stacks=2, kernel=3,
+                        residual_channels=12, dilation_channels=12, skip_channels=16,
+                        num_labels=3, local_channels=2, local_hop=16).eval()
+    x = torch.randint(0, 256, (2, 160), generator=torch.Generator().manual_seed(1))
+    cond = {"label": torch.tensor([1, 2]), "local": torch.randn(2, 2, 10)}
+    ref = torch.log_softmax(model.conditionals(x, **cond).logits.double(), -1)  # (2, T, K)
+    stepper = WaveNetStepper(model, x, backend=backend, **cond)
+    with torch.no_grad():
+        got = torch.stack([torch.log_softmax(stepper.conditional(t, x).logits.double(), -1)
+                           for t in range(160)], 1)
+    assert (got - ref).abs().max().item() < 1e-5
+    terms = model.log_prob(x, reduce=False, **cond).double()
+    assert (got.gather(-1, x.unsqueeze(-1)).squeeze(-1) - terms).abs().max().item() < 1e-5
 
 
 def test_wavenet_completion_with_cached_stepper_keeps_known_prefix(gen):
@@ -203,9 +240,9 @@ def test_bundled_wavenet_sings_in_tune():
     noise = harmonic_share(np.random.default_rng(0).standard_normal(2048), rate, 220.0)[0]
     assert noise < 0.2  # white noise: ~0.13 of its power lies near the harmonics by chance
     for note, pitch in (("A3", 220.0), ("C4", 261.63), ("E4", 329.63)):
-        codes = WaveNetGenerator(model, 1, label=torch.tensor([names.index(note)])).generate(
-            torch.Generator().manual_seed(0))
-        wave = mu_law_decode(codes[0]).numpy()
+        codes = generate(model, 2048, 1, label=torch.tensor([names.index(note)]),
+                         generator=torch.Generator().manual_seed(0))
+        wave = mu_law_decode(torch.from_numpy(codes[0])).numpy()
         assert np.abs(wave).max() > 0.1, f"{note}: the model generated silence"
         share, peak = harmonic_share(wave, rate, pitch)
         assert abs(peak / pitch - round(peak / pitch)) < 0.06, f"{note}: loudest at {peak:.0f} Hz"

@@ -4,7 +4,8 @@ Prints, for one model and device: samples/s of the naive sampler (reruns the
 network over the whole buffer per sample; measured on the first
 ``--naive-steps`` steps of a 16,000-sample buffer and extrapolated, since its
 cost per step is constant), of the cached Fast-WaveNet stepper driven by the
-shared sampler, and of the device-resident generator (CUDA graphs on GPU);
+shared sampler, and of the stepper's whole-chunk run (the one fast path:
+a fused numba kernel on a CPU; `arstudio bench wavenet_realtime` has more);
 and the real-time factor at 16 kHz, batch 1 (generation time / audio time:
 below 1 is faster than real time).
 """
@@ -18,7 +19,6 @@ import torch
 
 from arstudio.models.registry import build_model, get_model_info
 from arstudio.paths import BUNDLED_MODELS
-from arstudio.sampling.fast_wavenet import WaveNetGenerator
 from arstudio.spec import DataSpec
 
 BUNDLED = BUNDLED_MODELS / "wavenet-tones.safetensors"
@@ -106,15 +106,13 @@ def main(argv=None):
                 break
 
     cached_s = timed(run_cached, device) / cached_steps * T
-    # device-resident generator: CUDA graphs on GPU, the same ops eagerly elsewhere
-    gen = WaveNetGenerator(model, 1)
-    chunk = 64 if T % 64 == 0 else 1
-    graph = device.type == "cuda" and chunk > 1
+    # the whole-chunk run of the same stepper (one call per chunk)
+    from arstudio.sampling.sequence import generate
+
     repeats = 3 if device.type != "cpu" else 1  # a CPU run is long and steady enough
-    if device.type != "cpu":
-        gen.generate(torch.Generator().manual_seed(0), chunk=chunk)  # warm-up / graph capture
-    fast_s = timed(lambda: gen.generate(torch.Generator().manual_seed(0), chunk=chunk), device,
-                   repeats=repeats)
+    generate(model, 256, 1, generator=torch.Generator().manual_seed(0))  # loads the kernel
+    fast_s = timed(lambda: generate(model, T, 1, generator=torch.Generator().manual_seed(0), chunk=4096),
+                   device, repeats=repeats)
 
     def row(name, seconds, note):
         rate = T / seconds
@@ -125,10 +123,10 @@ def main(argv=None):
     row("naive (full recompute)", naive_s, f"extrapolated from {naive_steps} timed steps")
     row("cached stepper (sampler loop)", cached_s,
         "measured" if cached_steps == T else f"extrapolated from {cached_steps} timed steps")
-    row("cached, device-resident", fast_s, ("CUDA graph of 64 steps" if graph else "eager") +
+    row("cached, whole-chunk run", fast_s, "one call per 4,096 samples" +
         (f", median of {repeats}" if repeats > 1 else ", one run"))
     print(f"  speed-up cached/naive: {naive_s / cached_s:,.0f}× (sampler loop), "
-          f"{naive_s / fast_s:,.0f}× (device-resident)")
+          f"{naive_s / fast_s:,.0f}× (whole-chunk run)")
     rtf = fast_s / (T / AUDIO_RATE)
     verdict = "faster than real time" if rtf < 1 else "slower than real time"
     print(f"  real-time factor at 16 kHz, batch 1: {rtf:.3f} ({verdict})")

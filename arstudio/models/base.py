@@ -48,6 +48,11 @@ class ARModel(nn.Module):
 
     registry_name = "?"
 
+    #: Generation continues past the training length (a finite receptive field or a
+    #: recurrent state: WaveNet, the causal-conv ARM, the RNN ARM, linear AR); see
+    #: arstudio/sampling/sequence.py. False: at most ``spec.shape[0]`` steps.
+    any_length: bool = False
+
     @dataclass(frozen=True)
     class Config:
         pass

@@ -37,6 +37,7 @@ from arstudio.nn import CausalConv1d
              "quality": {"channels": 128, "layers": 8, "kernel": 3, "dilation_growth": 2}},
 )
 class CausalConvARM(ARModel):
+    any_length = True  # queues / state / last p values: no end to generation
     @dataclass(frozen=True)
     class Config:
         channels: int = 64  # feature maps of every hidden layer

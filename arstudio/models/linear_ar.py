@@ -64,6 +64,7 @@ def discretised_gaussian_logits(mean, log_std, edges):
 )
 class LinearAR(ARModel):
     supports_fit = True  # fit(): least squares, no gradient steps needed
+    any_length = True  # queues / state / last p values: no end to generation
 
     @dataclass(frozen=True)
     class Config:

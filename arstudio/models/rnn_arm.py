@@ -33,6 +33,7 @@ from arstudio.models.registry import register_model
              "quality": {"hidden": 512, "embedding": 64, "layers": 2}},
 )
 class RNNARM(ARModel):
+    any_length = True  # queues / state / last p values: no end to generation
     @dataclass(frozen=True)
     class Config:
         cell: str = "lstm"  # "lstm" or "gru"

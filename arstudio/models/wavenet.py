@@ -49,11 +49,6 @@ class GatedResidualLayer(nn.Module):
         z = self.gate(self.conv(h) + cond_bias)  # (B, D, T)
         return h + self.to_residual(z), self.to_skip(z)
 
-    def step(self, queue, h, cond_bias):  # h (n, R), cond_bias (n, 2D)
-        z = self.gate(self.conv.step(queue, h) + cond_bias)  # (n, D)
-        res = F.linear(z, self.to_residual.weight[..., 0], self.to_residual.bias)
-        return h + res, F.linear(z, self.to_skip.weight[..., 0], self.to_skip.bias)
-
 
 @register_model(
     "wavenet",
@@ -77,6 +72,7 @@ class GatedResidualLayer(nn.Module):
                          "skip_channels": 128, "layers_per_stack": 10, "stacks": 3}},
 )
 class WaveNet(ARModel):
+    any_length = True  # queues / state / last p values: no end to generation
     @dataclass(frozen=True)
     class Config:
         residual_channels: int = 32  # width of the residual stream
@@ -163,37 +159,8 @@ class WaveNet(ARModel):
         return Categorical(self.logits(self.input_hook(one_hot, feature_axis=1), label, local))
 
     def make_stepper(self, x, label=None, local=None, **cond):
-        return FastWaveNetStepper(self, x, label, local)
+        """The one fast path (arstudio/models/_wavenet_fast.py): Fast WaveNet queues in a
+        fused per-sample step (numba on a CPU, NumPy without it, PyTorch on a GPU)."""
+        from arstudio.models._wavenet_fast import WaveNetStepper
 
-
-class FastWaveNetStepper:
-    """Fast WaveNet: every layer keeps a queue of its past inputs.
-
-    Step t pushes one new column per layer and reads ``kernel`` taps from its
-    queue, so a sample costs O(layers), independent of the receptive field."""
-
-    def __init__(self, model: WaveNet, x, label=None, local=None):
-        n, T = x.shape
-        self.model, self.next = model, 0
-        dev = x.device
-        self.input_queue = model.input.make_queue(n, dev)
-        self.queues = [layer.conv.make_queue(n, dev) for layer in model.layers]
-        bias = model.conditioning(n, T, label, local, dev)  # (n, L, 2D, T or 1) or None
-        self.bias = None if bias is None else bias.expand(-1, -1, -1, T)
-        self.zeros = torch.zeros(n, model.spec.levels, device=dev)
-
-    def _advance(self, x):  # logits (n, K) for position self.next
-        t, m = self.next, self.model
-        prev = self.zeros if t == 0 else F.one_hot(x[:, t - 1].long(), m.spec.levels).float()
-        h = m.input.step(self.input_queue, prev)  # type A: fed x_{t-1}
-        skips = 0
-        for i, (layer, queue) in enumerate(zip(m.layers, self.queues)):
-            h, s = layer.step(queue, h, 0 if self.bias is None else self.bias[:, i, :, t])
-            skips = skips + s  # (n, S)
-        self.next += 1
-        return m.head(skips.unsqueeze(-1)).squeeze(-1)
-
-    def conditional(self, index, x):
-        while self.next < index:  # skipped (known) positions: catch up
-            self._advance(x)
-        return Categorical(self._advance(x))
+        return WaveNetStepper(self, x, label, local)

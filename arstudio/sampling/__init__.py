@@ -1,5 +1,6 @@
 """Sampling beyond the model protocol: completion of painted inputs by several methods,
-and whole-sequence WaveNet generation on the device (fast_wavenet)."""
+sequences of any length chunk by chunk (sequence), sound streamed into a buffer
+(audio_stream)."""
 from arstudio.sampling.completion import (
                                           METHODS,
                                           CompletionResult,

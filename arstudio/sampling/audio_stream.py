@@ -139,47 +139,140 @@ class ClipBuffer:
             return self.wave[:self.filled].copy(), self.done
 
 
-def generate_into(buffer: ClipBuffer, sound: SoundModel, temperature: float = 1.0, seed: int = 0,
-                  prime: np.ndarray | None = None, label: int | None = None,
-                  device: str = "cpu", chunk: int = 32) -> np.ndarray:
-    """Runs in a worker: the cached sampler generates ``buffer.length`` samples,
-    every ``chunk`` of them copied into the buffer as NumPy. The first
-    ``len(prime)`` samples are kept from the prime (known/mask completion)."""
+_MODELS: dict = {}  # path -> loaded model, for the worker threads that generate sound
+
+
+def load_sound_model(sound: SoundModel, device: str = "cpu", warm: bool = True):
+    """The checkpoint's model, loaded once per path and device (worker threads only).
+
+    ``warm`` also runs the model's generation path for a few samples, so that a
+    compiled kernel (WaveNet's) is loaded before the first Generate."""
     import torch
 
     from arstudio.checkpoint import load_checkpoint
 
-    model = load_checkpoint(sound.path, device)
-    T = model.spec.shape[0]
-    if not torch.equal(model.order.cpu(), torch.arange(T)):
-        raise ValueError(f"{sound.model} does not generate left to right; cannot stream it as sound")
-    n = min(buffer.length, T)
-    known = mask = None
-    primed = 0
+    key = (str(Path(sound.path).resolve()), device, Path(sound.path).stat().st_mtime_ns)
+    if key not in _MODELS:
+        from arstudio.sampling.sequence import generate
+
+        model = load_checkpoint(sound.path, device)
+        if warm:
+            generate(model, 4, generator=torch.Generator().manual_seed(0))
+        _MODELS.clear()  # one model at a time: the one being listened to
+        _MODELS[key] = model
+    return _MODELS[key]
+
+
+def max_length(sound: SoundModel, model=None) -> int | None:
+    """Samples one clip may have: None where generation continues past the training length."""
+    if model is None:
+        model = load_sound_model(sound, warm=False)
+    return None if model.any_length else sound.length
+
+
+def generate_into(buffer: ClipBuffer, sound: SoundModel, temperature: float = 1.0, seed: int = 0,
+                  prime: np.ndarray | None = None, label: int | None = None,
+                  device: str = "cpu", chunk: int = 256, local=None) -> np.ndarray:
+    """Runs in a worker: generates ``buffer.length`` samples (any length for models
+    with a finite receptive field or a recurrent state), copying every chunk into the
+    buffer as NumPy as soon as it is made (the first small, so playback can start at
+    once). The first ``len(prime)`` samples are kept from the prime. ``local`` is a
+    local-conditioning series (1, channels, frames) for models that take one."""
+    import torch
+
+    from arstudio.sampling.sequence import stream
+
+    model = load_sound_model(sound, device)
+    length = buffer.length
+    if length > sound.length and not model.any_length:
+        length = sound.length
+    codes = None
     if prime is not None and len(prime):
-        primed = min(len(prime), n - 1)
-        codes = torch.as_tensor(wave_to_codes(prime[:primed], sound))
-        known = torch.zeros((1, T), dtype=codes.dtype)
-        known[0, :primed] = codes
-        mask = torch.zeros((1, T), dtype=torch.bool)
-        mask[0, :primed] = True
+        codes = wave_to_codes(prime[:min(len(prime), length - 1)], sound)[None]
     cond = {}
     if model.uses_labels and label is not None:
         cond["label"] = torch.tensor([int(label)])
+    if local is not None:
+        cond["local"] = torch.as_tensor(local).float()
     generator = torch.Generator().manual_seed(int(seed))
     written = 0
-    for step in model.sample_steps(1, known, mask, temperature, generator, **cond):
-        made = step.step + 1
+    # small chunks first (playback can start at once), then larger ones (less overhead)
+    parts = stream(model, length, 1, temperature, generator, prime=codes, chunk=max(1, int(chunk)),
+                   max_chunk=2048, **cond)
+    for part in parts:
         if buffer.cancelled:
             break
-        if made - written >= chunk or made >= n:
-            part = step.x[0, written:made].detach().cpu().numpy()  # sequences go in order 0..T-1
-            with buffer.lock:
-                buffer.wave[written:made] = codes_to_wave(part, sound)
-                buffer.filled = made
-            written = made
-        if made >= n:
-            break
+        part = part[0]
+        with buffer.lock:
+            buffer.wave[written:written + len(part)] = codes_to_wave(part, sound)
+            buffer.filled = written = written + len(part)
+    parts.close()
     with buffer.lock:
         buffer.done = True
     return buffer.wave[:written].copy()
+
+
+
+def model_rate(model) -> int:
+    """A sound model's sample rate: recorded in its checkpoint, else its data set's."""
+    meta = model.checkpoint_meta
+    rate = meta.get("sample_rate") or _dataset_extras(meta.get("dataset", "")).get("sample_rate")
+    if not rate:
+        raise ValueError(f"{model.registry_name} on {meta.get('dataset', '?')} is not a sound model "
+                         "(its data set has no sample rate)")
+    return int(rate)
+
+
+def label_id(model, label) -> int | None:
+    """``--label`` as an id: a name from the checkpoint's label names, or a number."""
+    if label is None:
+        return None
+    if not model.uses_labels:
+        raise ValueError(f"{model.registry_name} takes no label")
+    names = list(model.checkpoint_meta.get("label_names") or [])
+    if str(label) in names:
+        return names.index(str(label))
+    if str(label).isdigit() and int(label) < model.config.num_labels:
+        return int(label)
+    raise ValueError(f"unknown label {label!r}; labels: {', '.join(names) or f'0..{model.config.num_labels - 1}'}")
+
+
+def sample_to_wav(model, out, seconds=None, temperature=1.0, generator=None, label=None,
+                  notes=None) -> str:
+    """``arstudio sample MODEL --seconds S --out x.wav``: generate S seconds (any length
+    for models that continue past their training length) and write a 16-bit WAV.
+    Returns the line the command prints, with the generation time (start-up excluded)."""
+    import time
+
+    import torch
+
+    from arstudio.audio import save_wav
+    from arstudio.sampling.sequence import stream
+
+    rate = model_rate(model)
+    T = model.spec.shape[0]
+    length = T if seconds is None else max(1, round(float(seconds) * rate))
+    sound = SoundModel(Path(str(model.checkpoint_meta.get("path", "?"))), model.registry_name,
+                       model.checkpoint_meta.get("dataset", "?"), rate, T, model.spec.levels,
+                       model.checkpoint_meta.get("encoding") or ("mu-law" if model.spec.levels == 256 else
+                                                                 "linear" if model.spec.levels else "real"))
+    cond = {}
+    lid = label_id(model, label)
+    if lid is not None:
+        cond["label"] = torch.tensor([lid])
+    if notes is not None:
+        from arstudio.data.melodies import local_series
+
+        cond["local"] = local_series(notes, length, rate, model.config.local_hop)[None]
+    from arstudio.sampling.sequence import generate
+
+    generate(model, 16, 1, generator=torch.Generator().manual_seed(0), **cond)  # start-up: load kernels
+    t0 = time.perf_counter()
+    codes = np.concatenate([c[0] for c in stream(model, length, 1, temperature, generator,
+                                                 chunk=4096, **cond)])
+    elapsed = time.perf_counter() - t0
+    path = save_wav(out, codes_to_wave(codes, sound), rate)
+    audio_s = length / rate
+    return (f"{audio_s:.2f} s of audio ({length:,} samples at {rate} Hz) from {model.registry_name} "
+            f"in {elapsed:.2f} s ({length / elapsed:,.0f} samples/s, real-time factor "
+            f"{elapsed / audio_s:.3f}) -> {path}")
