@@ -22,7 +22,7 @@ def checkpoint(tmp_path):
 
 @pytest.fixture
 def panel(qtbot, checkpoint):
-    from arstudio.gui.qt_complete import CompletePanel
+    from arstudio.gui.complete_tab import CompletePanel
 
     state = StudioState()
     state.set("dataset", "digits")
@@ -223,7 +223,7 @@ def test_density_panel_draws_the_heat_map_and_the_points(qtbot):
 
 @pytest.mark.skipif("rnade" not in arstudio.models.registry.load_all(), reason="rnade not merged yet")
 def test_real_2d_checkpoint_shows_the_density_page(qtbot, tmp_path):
-    from arstudio.gui.qt_complete import CompletePanel
+    from arstudio.gui.complete_tab import CompletePanel
 
     info = arstudio.get_model_info("rnade")
     model = info.build(DataSpec((2,), levels=None, modality="vector"), **info.presets.get("tiny", {}))
@@ -240,7 +240,7 @@ def test_real_2d_checkpoint_shows_the_density_page(qtbot, tmp_path):
 
 @pytest.mark.skipif("deepnade" not in arstudio.models.registry.load_all(), reason="deepnade not merged yet")
 def test_any_order_completion_with_an_order_agnostic_model(qtbot, tmp_path):
-    from arstudio.gui.qt_complete import CompletePanel
+    from arstudio.gui.complete_tab import CompletePanel
 
     info = arstudio.get_model_info("deepnade")
     model = info.build(SPEC, **info.presets.get("tiny", {}))

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 
 import arstudio
 from arstudio.checkpoint import save_checkpoint
-from arstudio.gui.qt_inspect_tab import InspectTab
+from arstudio.gui.inspect_tab import InspectTab
 from arstudio.gui.state import StudioState
 from arstudio.inspect.connectivity import autograd_dependence
 from arstudio.inspect.sequence import dilation_tree, sequence_receptive_field

@@ -1,15 +1,110 @@
-"""The main window: a tab per activity, a status bar for messages."""
+"""The main window, declared in one place: ``TABS`` (each tab's title, the window
+attribute that holds it, how to build it) and ``MENUS`` (each menu's entries,
+with their shortcuts). The View menu's ``Tab: …`` entries come from ``TABS``.
+
+Panels never know each other: the window builds them and wires their signals;
+:class:`~arstudio.gui.studio.Studio` holds the window-level behaviour (runs,
+sessions, presentation mode, closing). Adding a tab is a line in ``TABS``; adding
+a menu entry is a line in ``MENUS``. Every shortcut is unique in the window
+(tests/test_gui_window.py enumerates them).
+"""
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMessageBox, QTabWidget
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget, QWidget
 
 import arstudio
+from arstudio.gui.complete_tab import CompletePanel
 from arstudio.gui.gc_policy import collect_garbage_on_gui_thread
-from arstudio.gui.qt_complete import CompletePanel
+from arstudio.gui.inspect_tab import InspectTab
+from arstudio.gui.qt_compare import ComparePanel
+from arstudio.gui.qt_listen import ListenPanel
+from arstudio.gui.qt_picker import PickerPanel
 from arstudio.gui.qt_samples import SamplesPanel
-from arstudio.gui.qt_studio import Studio
+from arstudio.gui.qt_train import TrainPanel
 from arstudio.gui.state import StudioState
+from arstudio.gui.studio import Studio
+
+
+@dataclass(frozen=True)
+class Tab:
+    title: str
+    attr: str  # the window attribute that holds the tab's widget
+    build: Callable[[MainWindow], QWidget]
+
+
+def _train_tab(w: MainWindow) -> QSplitter:
+    """The picker (scrollable, left) beside the training panel."""
+    w.picker = PickerPanel()
+    w.train = TrainPanel(w.picker)
+    scroll = QScrollArea()
+    scroll.setWidget(w.picker)
+    scroll.setWidgetResizable(True)
+    scroll.setMinimumWidth(320)
+    split = QSplitter(Qt.Orientation.Horizontal)
+    split.addWidget(scroll)
+    split.addWidget(w.train)
+    split.setSizes([380, 900])
+    split.setStretchFactor(1, 1)
+    return split
+
+
+TABS: tuple[Tab, ...] = (
+    Tab("Train", "train_tab", _train_tab),  # picker + training: window.picker, window.train
+    Tab("Samples", "samples", lambda w: SamplesPanel()),
+    Tab("Complete", "complete", lambda w: CompletePanel(w.state)),  # paint, complete, inspect
+    Tab("Inspect", "inspect", lambda w: InspectTab(w.state)),  # timeline (sequence models), masks (MADE & co.)
+    Tab("Compare", "compare", lambda w: ComparePanel()),
+    Tab("Listen", "listen", lambda w: ListenPanel(w.state)),  # sound models: generate, play, record
+)
+
+
+@dataclass(frozen=True)
+class Item:
+    text: str
+    slot: Callable[[MainWindow], Callable]  # the window -> the method to call
+    shortcut: str | QKeySequence.StandardKey | None = None
+    name: str | None = None  # keep the QAction as this window attribute
+    checkable: bool = False  # checkable items call the slot with the checked state
+
+
+@dataclass(frozen=True)
+class Submenu:
+    text: str
+    name: str  # the window attribute that holds the QMenu (filled by its owner)
+
+
+SEPARATOR = None
+TAB_ITEMS = "tab items"  # one "Tab: TITLE" entry per TABS row, Ctrl+1..Ctrl+9
+
+MENUS: tuple[tuple[str, tuple], ...] = (
+    ("&File", (
+        Item("&Open run…", lambda w: w.studio.open_run_dialog, QKeySequence.StandardKey.Open, "open_action"),
+        Submenu("Recent runs", "recent_menu"),
+        SEPARATOR,
+        Item("Open &session…", lambda w: w.studio.open_session_dialog),
+        Item("Save session &as…", lambda w: w.studio.save_session_dialog, "Ctrl+Shift+S"),
+        SEPARATOR,
+        Item("&Quit", lambda w: w.close, QKeySequence.StandardKey.Quit),
+    )),
+    ("&Training", (
+        Item("&Start", lambda w: w.train.start_training, "Ctrl+Return", "start_action"),
+        Item("&Pause / resume", lambda w: w.train.pause_resume, "Ctrl+P"),
+        Item("S&top", lambda w: w.train.stop, "Ctrl+."),
+    )),
+    ("&View", (
+        Item("&Presentation mode", lambda w: w.studio.set_presentation, "F11", "presentation_action",
+             checkable=True),
+        TAB_ITEMS,
+    )),
+    ("&Help", (
+        Item("&About ARStudio", lambda w: w.about),
+    )),
+)
 
 
 class MainWindow(QMainWindow):
@@ -21,22 +116,21 @@ class MainWindow(QMainWindow):
         self.state = StudioState()
         self.tabs = QTabWidget()
         self.setCentralWidget(self.tabs)
-        self.samples = SamplesPanel()
-        self.samples.message.connect(lambda text: self.statusBar().showMessage(text))
+        for tab in TABS:
+            widget = tab.build(self)
+            setattr(self, tab.attr, widget)
+            self.tabs.addTab(widget, tab.title)
+        for panel in (self.samples, self.complete, self.inspect, self.listen):
+            panel.message.connect(self.show_message)
         self.samples.list.currentRowChanged.connect(self._bundled_chosen)
-        self.tabs.addTab(self.samples, "Samples")
-        self.complete = CompletePanel(self.state)  # paint, complete, inspect
-        self.complete.message.connect(lambda text: self.statusBar().showMessage(text))
-        self.tabs.addTab(self.complete, "Complete")
-        from arstudio.gui.qt_inspect_tab import InspectTab
-
-        self.inspect = InspectTab(self.state)  # timeline (sequence models), masks (MADE & co.)
-        self.inspect.message.connect(lambda text: self.statusBar().showMessage(text))
-        self.tabs.addTab(self.inspect, "Inspect")
+        self.studio = Studio(self)  # runs, sessions, presentation mode, closing
         self._menus()
-        self.studio = Studio(self)  # Train and Compare tabs, runs, sessions, presentation mode
-        self.statusBar().showMessage("ready")
+        self.studio.restore()
+        self.show_message("ready")
         self.samples.start()
+
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text)
 
     def closeEvent(self, event):
         event.accept() if self.studio.confirm_close() else event.ignore()
@@ -48,12 +142,37 @@ class MainWindow(QMainWindow):
             self.state.set("checkpoint", model.path)
 
     def _menus(self):
-        file_menu = self.menuBar().addMenu("&File")
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close)
-        file_menu.addAction(quit_action)
-        help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction(QAction("&About ARStudio", self, triggered=self._about))
+        for title, entries in MENUS:
+            menu = self.menuBar().addMenu(title)
+            for entry in entries:
+                if entry is SEPARATOR:
+                    menu.addSeparator()
+                elif entry == TAB_ITEMS:
+                    for i, tab in enumerate(TABS[:9]):
+                        menu.addAction(QAction(f"Tab: {tab.title}", self, shortcut=f"Ctrl+{i + 1}",
+                                               triggered=lambda _=False, i=i: self.tabs.setCurrentIndex(i)))
+                elif isinstance(entry, Submenu):
+                    setattr(self, entry.name, menu.addMenu(entry.text))
+                else:
+                    menu.addAction(self._action(entry))
+        self.studio.menus_ready()
 
-    def _about(self):
+    def _action(self, item: Item) -> QAction:
+        action = QAction(item.text, self, checkable=item.checkable)
+        if isinstance(item.shortcut, QKeySequence.StandardKey):
+            action.setShortcuts(item.shortcut)  # the platform's keys (one or more)
+        elif item.shortcut is not None:
+            action.setShortcut(QKeySequence(item.shortcut))
+        slot = item.slot(self)
+        if item.checkable:
+            action.toggled.connect(slot)
+        else:
+            action.triggered.connect(lambda _=False, slot=slot: slot())
+        if item.name:
+            setattr(self, item.name, action)
+        return action
+
+    def about(self):
         QMessageBox.about(self, "About ARStudio",
                           f"ARStudio {arstudio.__version__}\nA studio for deep autoregressive generative models.")
+

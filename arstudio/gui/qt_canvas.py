@@ -1,6 +1,6 @@
 """The painting canvas: crisp zoomable pixels, brushes, an "unknown" brush, undo/redo.
 
-``PaintCanvas`` is a :class:`~arstudio.gui.qt_pixelview.PixelView` with an editable image: ``values`` (C, H, W)
+``PaintCanvas`` is a :class:`~arstudio.gui.pixelview.PixelView` with an editable image: ``values`` (C, H, W)
 integer levels and ``unknown`` (H, W) bool, the pixels a completion should
 generate. ``CanvasPanel`` is the canvas with its tool bar.
 """
@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from arstudio.gui.qt_pixelview import UNKNOWN_RGB, PixelView, levels_to_rgb
+from arstudio.gui.pixelview import UNKNOWN_RGB, PixelView, levels_to_rgb
 
 TOOLS = ("brush", "eraser", "unknown", "fill", "inspect")
 

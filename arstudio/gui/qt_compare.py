@@ -61,10 +61,10 @@ class SortItem(QTableWidgetItem):
 
 class ComparePanel(QWidget):
     rows_loaded = Signal()
+    open_requested = Signal(str)  # a run double-clicked: the window opens it
 
-    def __init__(self, studio, parent=None):
+    def __init__(self, parent=None):
         super().__init__(parent)
-        self.studio = studio
         self.extra_runs: list[str] = []  # opened or started here, wherever they live
         self.rows: list[dict] = []
         self.table = QTableWidget(0, len(COLUMNS))
@@ -170,4 +170,4 @@ class ComparePanel(QWidget):
     def _open_row(self, index) -> None:
         row = self.rows[self.table.item(index.row(), 0).data(Qt.ItemDataRole.UserRole)]
         if row["kind"] == "run":
-            self.studio.open_run(row["path"])
+            self.open_requested.emit(row["path"])

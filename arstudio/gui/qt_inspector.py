@@ -21,7 +21,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QSpinBox, QVBoxLayout, QWidget
 
-from arstudio.gui.qt_pixelview import PixelView, levels_to_rgb
+from arstudio.gui.pixelview import PixelView, levels_to_rgb
 
 
 class InspectorEngine:

@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from arstudio.gui.qt_runview import RunView
-from arstudio.gui.qt_train_options import TrainOptions
+from arstudio.gui.runview import RunView
+from arstudio.gui.train_options import TrainOptions
 from arstudio.runs import RunError
 from arstudio.runs.follow import FINISHED, RunFollower
 from arstudio.runs.worker import new_run_path, start_worker, worker_command

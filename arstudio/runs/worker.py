@@ -52,7 +52,7 @@ def worker_command(model: str, data: str, settings: dict, train: dict, out: Path
         if key in train:
             cmd += [f"--{key.replace('_', '-')}", str(train[key])]
     for key in ("closed_form",) if fit else ("crop", "label_dropout"):
-        if key in train:  # sequence and label settings: only where they apply (see qt_train_options)
+        if key in train:  # sequence and label settings: only where they apply (see gui/train_options.py)
             cmd += ["--train-set", f"{key}={train[key]}"]
     every = train.get("snapshot_every")
     if every:
@@ -81,11 +81,8 @@ def start_worker(cmd: list[str], out: Path) -> subprocess.Popen:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 2) - 1)))
-    log = open(Path(out) / "worker.log", "wb")
-    try:
+    with open(Path(out) / "worker.log", "wb") as log:  # the child keeps its own copy of the file
         process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                                    start_new_session=True)
-    finally:
-        log.close()
     lower_priority(process.pid)
     return process

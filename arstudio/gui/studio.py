@@ -1,21 +1,20 @@
-"""The studio's tabs, menus and window-level behaviour, installed into MainWindow.
+"""The studio's window-level behaviour: runs (open, recent, follow what the Train
+tab started), sessions, presentation mode (F11), closing with a run going, and
+restoring the window from QSettings.
 
-Kept out of main_window.py so that the window file stays a few lines per
-feature: ``Studio(window)`` adds the Train tab (picker + training), the
-Compare tab, File → Open run / recent runs / sessions, presentation mode
-(F11), shortcuts, and restores the window from QSettings.
+The window (main_window.py) builds the tabs and menus from its declared lists
+and hands them to ``Studio(window)``; this module imports no panel and edits
+no menu: its menu entries are rows of ``main_window.MENUS``.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, Qt
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QScrollArea, QSplitter
+from PySide6.QtCore import QObject, QSettings
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from arstudio.gui.qt_picker import PickerPanel
-from arstudio.gui.qt_train import TrainPanel
 from arstudio.runs import RunError
 from arstudio.runs.worker import runs_root
 
@@ -37,74 +36,30 @@ class Studio(QObject):
     def __init__(self, window):
         super().__init__(window)
         self.window = window
-        self.picker = PickerPanel()
-        self.train = TrainPanel(self.picker)
+        self.presentation = None
         self.train.message.connect(self._status)
         self.train.run_changed.connect(self._run_changed)
         self.train.run_ended.connect(self._run_ended)
-
-        scroll = QScrollArea()
-        scroll.setWidget(self.picker)
-        scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(320)
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(scroll)
-        split.addWidget(self.train)
-        split.setSizes([380, 900])
-        split.setStretchFactor(1, 1)
-        self.split = split
-        window.tabs.insertTab(0, split, "Train")
-        window.tabs.setCurrentIndex(0)
-
-        from arstudio.gui.qt_compare import ComparePanel
-
-        self.compare = ComparePanel(self)
-        window.tabs.addTab(self.compare, "Compare")
-        from arstudio.gui.qt_listen import ListenPanel
-
-        self.listen = ListenPanel(window.state)  # sound models: generate, play, record
-        self.listen.message.connect(self._status)
-        window.tabs.addTab(self.listen, "Listen")
-        self.presentation = None
-        self._menus()
+        self.compare.open_requested.connect(self.open_run)
         self.picker.changed.connect(self._show_bundled_samples)
+
+    # the panels and menus this behaviour works on: built and owned by the window
+    picker = property(lambda self: self.window.picker)
+    train = property(lambda self: self.window.train)
+    compare = property(lambda self: self.window.compare)
+    listen = property(lambda self: self.window.listen)
+    split = property(lambda self: self.window.train_tab)
+    presentation_action = property(lambda self: self.window.presentation_action)
+    recent_menu = property(lambda self: self.window.recent_menu)
+
+    def menus_ready(self):
+        self._refresh_recent()
+
+    def restore(self):
+        """The first model and data, then the window and state as they were last closed."""
         self.picker.select_first()
         self.restore_window()
         self.restore_state()
-
-    # --- menus and shortcuts -------------------------------------------------------
-    def _menus(self):
-        w = self.window
-        file_menu = w.menuBar().actions()[0].menu()  # the window's File menu
-        first = file_menu.actions()[0] if file_menu.actions() else None
-        self.open_action = QAction("&Open run…", w, shortcut=QKeySequence.StandardKey.Open,
-                                   triggered=self.open_run_dialog)
-        self.recent_menu = file_menu.addMenu("Recent runs")
-        file_menu.insertAction(first, self.open_action)
-        file_menu.insertMenu(first, self.recent_menu)
-        file_menu.insertSeparator(first)
-        file_menu.insertAction(first, QAction("Open &session…", w, triggered=self.open_session_dialog))
-        file_menu.insertAction(first, QAction("Save session &as…", w, shortcut="Ctrl+Shift+S",
-                                              triggered=self.save_session_dialog))
-        file_menu.insertSeparator(first)
-        self._refresh_recent()
-
-        train_menu = w.menuBar().addMenu("&Training")
-        train_menu.addAction(QAction("&Start", w, shortcut="Ctrl+Return", triggered=self.train.start_training))
-        train_menu.addAction(QAction("&Pause / resume", w, shortcut="Ctrl+P", triggered=self.train.pause_resume))
-        train_menu.addAction(QAction("S&top", w, shortcut="Ctrl+.", triggered=self.train.stop))
-
-        view_menu = w.menuBar().addMenu("&View")
-        self.presentation_action = QAction("&Presentation mode", w, shortcut="F11", checkable=True,
-                                           toggled=self.set_presentation)
-        view_menu.addAction(self.presentation_action)
-        for i in range(min(9, w.tabs.count())):
-            view_menu.addAction(QAction(f"Tab: {w.tabs.tabText(i)}", w, shortcut=f"Ctrl+{i + 1}",
-                                        triggered=lambda _=False, i=i: w.tabs.setCurrentIndex(i)))
-        # the Help menu was added first by the window; keep it last
-        help_action = w.menuBar().actions()[1]
-        w.menuBar().removeAction(help_action)
-        w.menuBar().addAction(help_action)
 
     def _show_bundled_samples(self):
         """No run open yet: show the samples of a bundled model for this model and data,
@@ -142,7 +97,7 @@ class Studio(QObject):
             self.picker.select(cfg.get("model"), cfg.get("dataset"), cfg.get("model_config"))
         except (KeyError, TypeError):
             pass
-        from arstudio.gui.qt_train_options import tab_settings
+        from arstudio.gui.train_options import tab_settings
 
         self.train.set_train_settings(tab_settings(cfg.get("train", {})))  # Start again trains the same recipe
         return True

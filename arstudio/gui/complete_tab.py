@@ -34,10 +34,10 @@ from PySide6.QtWidgets import (
 )
 
 from arstudio.gui.completion_run import MAX_SPEED, CompletionRun, example_image, steps_per_second
+from arstudio.gui.pixelview import UNKNOWN_RGB, PixelView, levels_to_rgb
 from arstudio.gui.qt_canvas import CanvasPanel
 from arstudio.gui.qt_density import DensityPanel
 from arstudio.gui.qt_inspector import InspectorPanel
-from arstudio.gui.qt_pixelview import UNKNOWN_RGB, PixelView, levels_to_rgb
 from arstudio.gui.workers import run_job
 from arstudio.sampling.completion import METHODS, NOTES
 
@@ -76,7 +76,8 @@ class CompletePanel(QWidget):
         self.speed = QSlider(Qt.Orientation.Horizontal, minimum=1, maximum=MAX_SPEED, value=7)
         self.speed.valueChanged.connect(self._speed_changed)
         self.speed_label = QLabel()
-        self.complete_button = QPushButton("Complete", shortcut="Ctrl+Return")
+        self.complete_button = QPushButton("Complete", shortcut="Ctrl+Shift+Return",  # Ctrl+Return: Training → Start
+                                           toolTip="Ctrl+Shift+Return")
         self.complete_button.clicked.connect(self.start_completion)
         self.pause_button = QPushButton("Pause", checkable=True)
         self.pause_button.toggled.connect(self._pause_toggled)
