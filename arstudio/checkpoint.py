@@ -29,14 +29,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
+
+from arstudio.atomic import atomic_write
 
 FORMAT = "arstudio-checkpoint/1"
 
@@ -71,32 +71,6 @@ class CheckpointError(Exception):
         if len(text) > MAX_MESSAGE_CHARS:
             text = text[:MAX_MESSAGE_CHARS - 1] + "…"
         super().__init__(text)
-
-
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` then fsync and rename over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; saved files should read like any other
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    try:  # make the rename itself durable
-        dfd = os.open(path.parent, os.O_RDONLY)
-        os.fsync(dfd)
-        os.close(dfd)
-    except OSError:
-        pass
 
 
 def content_hash(meta: dict, tensors: dict) -> str:

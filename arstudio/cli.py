@@ -301,7 +301,7 @@ def cmd_compress(args) -> int:
         bar.close()
     except codec.CodecError as e:
         raise SystemExit(f"arstudio compress: {e}")
-    from arstudio.checkpoint import atomic_write
+    from arstudio.atomic import atomic_write
 
     out = Path(args.out)
     atomic_write(out, lambda tmp: Path(tmp).write_bytes(c.blob))

@@ -41,7 +41,7 @@ def grid(x: torch.Tensor, levels: int | None, cols: int | None = None, pad: int 
 def save_png(array: np.ndarray, path) -> Path:
     from PIL import Image
 
-    from arstudio.checkpoint import atomic_write
+    from arstudio.atomic import atomic_write
 
     path = Path(path)
     atomic_write(path, lambda tmp: Image.fromarray(array).save(tmp, format="PNG"))

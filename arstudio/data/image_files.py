@@ -230,7 +230,7 @@ def read_folder_cached(folder, options: ImageFolderOptions, progress=None):
         except (OSError, ValueError, KeyError) as e:
             log.warning("%s: unreadable image cache (%s); reading the folder again", npy, e)
     images, labels, classes, skipped = decode_folder(folder, options, progress)
-    from arstudio.checkpoint import atomic_write
+    from arstudio.atomic import atomic_write
 
     def write_npy(tmp):
         with open(tmp, "wb") as f:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from arstudio.checkpoint import atomic_write
+from arstudio.atomic import atomic_write
 
 
 class RunError(Exception):

@@ -94,7 +94,7 @@ def _unjson(value):
 def save_state(state: TrainState, path) -> Path:
     from safetensors.torch import save_file
 
-    from arstudio.checkpoint import atomic_write
+    from arstudio.atomic import atomic_write
 
     tensors: dict[str, torch.Tensor] = {}
     tensors.update({f"model/{k}": v for k, v in state.model.items()})
