@@ -146,7 +146,7 @@ def recipe_document(recipe: Recipe) -> dict:
 def write_recipe(recipe: Recipe, path) -> Path:
     import tomli_w
 
-    from arstudio.checkpoint import atomic_write
+    from arstudio.atomic import atomic_write
 
     text = tomli_w.dumps(recipe_document(recipe))
     path = Path(path)

@@ -4,7 +4,7 @@ inside functions): imports only point downward.
     entry     arstudio.cli, arstudio.__main__, arstudio.bench   (opens the window, runs benches)
     gui       arstudio.gui                                     (PySide6 + pyqtgraph)
     bundled   arstudio.bundled                                 (the shipped models: evaluate, cards)
-    runs      arstudio.runs                                    (run folders, the worker, naming)
+    runs      arstudio.runs, arstudio.recipes                  (run folders, the worker, naming, recipes)
     inspect   arstudio.inspect, arstudio.codec                 (probes, scores, entropy coding)
     sampling  arstudio.sampling                                (completion, audio streaming)
     training  arstudio.training                                (the trainer, its events and options)
@@ -37,7 +37,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [  # top to bottom
     ("entry", ("arstudio.cli", "arstudio.__main__", "arstudio.bench")),
     ("gui", ("arstudio.gui",)),
     ("bundled", ("arstudio.bundled",)),
-    ("runs", ("arstudio.runs",)),
+    ("runs", ("arstudio.runs", "arstudio.recipes")),
     ("inspect", ("arstudio.inspect", "arstudio.codec")),
     ("sampling", ("arstudio.sampling",)),
     ("training", ("arstudio.training",)),
