@@ -87,11 +87,13 @@ class WalkResult:
 @torch.no_grad()
 def walk(model, n: int, lengths: list[int], symbol: Callable[[int, np.ndarray, list[int]], np.ndarray],
          batch: int = DEFAULT_BATCH, labels: torch.Tensor | None = None,
-         progress: Callable[[int, int], None] | None = None) -> WalkResult:
+         progress: Callable[[int, int], None] | None = None,
+         watch: Callable[[torch.Tensor], None] | None = None) -> WalkResult:
     """The one loop both directions run: rows in chunks of ``batch`` (padded with zero rows),
     dimensions in the model's order. ``symbol(i, freq, rows)`` gets the quantised table (r, K) of
     dimension ``i`` for the ``rows`` of the chunk that have it and returns their values.
-    Row r has the first ``lengths[r]`` dimensions of the order; the rest are 0 on both sides."""
+    Row r has the first ``lengths[r]`` dimensions of the order; the rest are 0 on both sides.
+    ``watch(codes)`` sees the (n, D) codes known so far after each dimension (for animation)."""
     spec = model.spec
     if not spec.discrete:
         raise CodecError(f"{model.registry_name} models real-valued data: only discrete data can be "
@@ -130,6 +132,8 @@ def walk(model, n: int, lengths: list[int], symbol: Callable[[int, np.ndarray, l
                 done += len(live)
                 if progress is not None:
                     progress(done, total)
+                if watch is not None:
+                    watch(codes)
     finally:
         model.train(was_training)
     return WalkResult(codes.view(n, *spec.shape), bits.view(n, *spec.shape))
@@ -158,7 +162,7 @@ def encode(model, codes: torch.Tensor, lengths: list[int] | None = None, batch: 
 
 
 def decode(model, words: np.ndarray, n: int, lengths: list[int] | None = None,
-           batch: int = DEFAULT_BATCH, labels=None, progress=None) -> WalkResult:
+           batch: int = DEFAULT_BATCH, labels=None, progress=None, watch=None) -> WalkResult:
     """Regenerate n rows from the compressed words, one dimension at a time."""
     import constriction
 
@@ -169,7 +173,7 @@ def decode(model, words: np.ndarray, n: int, lengths: list[int] | None = None,
     def from_stream(i, freq, rows):
         return decoder.decode(family, (freq / TOTAL).astype(np.float64))
 
-    return walk(model, n, lengths, from_stream, batch, labels, progress)
+    return walk(model, n, lengths, from_stream, batch, labels, progress, watch)
 
 
 def nll_bits(model, codes: torch.Tensor, labels=None, batch_size: int = 256) -> torch.Tensor:

@@ -1,0 +1,224 @@
+"""Compress view: a model as a lossless codec for the images you pick.
+
+Pick a bundled image model and images (the first test images, or the canvas of the
+Complete tab); each image is coded on its own (.arz, header included) and with PNG,
+lossless WebP and JPEG XL: bytes per image per codec as bars, the model's cost of
+every pixel in bits, then the decoder rebuilding the first image dimension by
+dimension from its .arz bytes alone, with a check mark when it is identical.
+All coding runs in pool threads (workers.py); a 30 Hz timer shows the latest partial
+image.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from arstudio.bundled import list_bundled
+from arstudio.gui.workers import Job, run_job
+
+CODEC_COLOURS = {".arz": (220, 90, 40), "PNG": (80, 120, 200), "WebP": (90, 170, 90), "JPEG XL": (160, 100, 190)}
+
+
+def compress_job(path, key: str, dataset: str, n: int, canvas: np.ndarray | None) -> dict:
+    """Worker thread: model + images -> sizes, cost maps and .arz blobs (NumPy/bytes only)."""
+    import torch
+
+    from arstudio.checkpoint import load_checkpoint
+    from arstudio.codec.report import compare_images
+    from arstudio.data import load_dataset
+
+    model = load_checkpoint(path)
+    if canvas is not None:
+        x = torch.from_numpy(np.asarray(canvas, dtype=np.int64))[None]
+        source = "the canvas"
+    else:
+        x = load_dataset(dataset).test[:n]
+        source = f"the first {n} {dataset} test images"
+    r = compare_images(model, key, x)
+    return {"sizes": r.sizes, "bits": r.bits, "nll_bytes": r.nll_bytes, "blobs": r.blobs,
+            "images": x.numpy(), "levels": model.spec.levels, "source": source, "path": path}
+
+
+def to_rgb(values: np.ndarray, levels: int) -> np.ndarray:
+    """(C, H, W) levels -> (H, W, 3) uint8."""
+    a = np.rint(values.astype(np.float64) * 255.0 / (levels - 1)).astype(np.uint8)
+    return np.repeat(a[0][..., None], 3, -1) if a.shape[0] == 1 else a.transpose(1, 2, 0)
+
+
+class CompressPanel(QWidget):
+    message = Signal(str)
+    compressed = Signal()  # sizes and maps are shown
+    rebuilt = Signal(bool)  # the decoder finished: identical?
+
+    def __init__(self, parent=None, canvas_source: Callable[[], np.ndarray | None] | None = None):
+        super().__init__(parent)
+        self.models = [b for b in list_bundled() if len(b.metadata["spec"]["shape"]) == 3
+                       and b.metadata["spec"].get("levels")]
+        self.canvas_source = canvas_source  # the window wires the Complete tab's canvas here
+        self.result: dict | None = None
+        self.identical: bool | None = None
+        self._partial: np.ndarray | None = None
+        self._shown_partial = None
+        self._job: Job | None = None
+
+        self.model_box = QComboBox()
+        for b in self.models:
+            self.model_box.addItem(b.title, b.key)
+        self.count = QSpinBox(minimum=1, maximum=16, value=6)
+        self.button = QPushButton("Compress test images")
+        self.canvas_button = QPushButton("Compress the canvas")
+        self.button.clicked.connect(lambda: self.start(canvas=False))
+        self.canvas_button.clicked.connect(lambda: self.start(canvas=True))
+        top = QHBoxLayout()
+        for w in (QLabel("Model"), self.model_box, QLabel("images"), self.count, self.button,
+                  self.canvas_button):
+            top.addWidget(w)
+        top.addStretch(1)
+
+        self.bars = pg.PlotWidget(title="bytes per image")
+        self.bars.setLabel("left", "bytes")
+        self.bars.setLabel("bottom", "image")
+        self.bars.addLegend()
+        self._bar_items: dict[str, pg.BarGraphItem] = {}
+        views = pg.GraphicsLayoutWidget()
+        self.cost_view = views.addViewBox(lockAspect=True, invertY=True)
+        self.cost_image = pg.ImageItem()
+        self.cost_image.setColorMap(pg.colormap.get("inferno"))
+        self.cost_view.addItem(self.cost_image)
+        self.rebuild_view = views.addViewBox(lockAspect=True, invertY=True)
+        self.rebuild_image = pg.ImageItem()
+        self.rebuild_view.addItem(self.rebuild_image)
+        self.cost_label = QLabel("cost of each pixel (bits)")
+        self.check = QLabel("")
+        self.check.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        labels = QHBoxLayout()
+        labels.addWidget(self.cost_label)
+        labels.addWidget(self.check)
+        right = QVBoxLayout()
+        right.addWidget(views, 1)
+        right.addLayout(labels)
+        middle = QHBoxLayout()
+        middle.addWidget(self.bars, 3)
+        middle.addLayout(right, 2)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(middle, 1)
+        layout.addWidget(self.summary)
+
+        self.timer = QTimer(self, interval=33)  # ~30 Hz: the latest partial image only
+        self.timer.timeout.connect(self._show_partial)
+        self.timer.start()
+
+    # --- actions ----------------------------------------------------------------------
+    def current(self):
+        i = self.model_box.currentIndex()
+        return self.models[i] if 0 <= i < len(self.models) else None
+
+    def start(self, canvas: bool = False) -> None:
+        b = self.current()
+        if b is None or self._job is not None:
+            return
+        image = None
+        if canvas:
+            image = self.canvas_source() if self.canvas_source else None
+            shape = tuple(b.metadata["spec"]["shape"])
+            if image is None or tuple(image.shape) != shape:
+                self.message.emit(f"the canvas does not hold a {'×'.join(map(str, shape))} image for {b.key}: "
+                                  "open this model in the Complete tab first")
+                return
+        self.identical = None
+        self.check.setText("")
+        self.message.emit(f"compressing with {b.key}…")
+        self._job = run_job(compress_job, b.path, b.key, b.dataset, self.count.value(), image,
+                            on_done=self._compressed, on_error=self._failed, owner=self)
+
+    def _failed(self, text: str) -> None:
+        self._job = None
+        self.message.emit(f"compression failed: {text}")
+
+    def _compressed(self, result: dict) -> None:
+        self._job = None
+        self.result = result
+        sizes = result["sizes"]
+        n = len(result["images"])
+        width = 0.8 / len(sizes)
+        for k, (name, v) in enumerate(sizes.items()):
+            x = np.arange(n) + (k - (len(sizes) - 1) / 2) * width
+            item = self._bar_items.get(name)
+            if item is None:
+                item = pg.BarGraphItem(x=x, height=v, width=width, brush=CODEC_COLOURS.get(name, (150, 150, 150)),
+                                       name=name)
+                self._bar_items[name] = item
+                self.bars.addItem(item)
+            else:
+                item.setOpts(x=x, height=v, width=width)
+        bits = result["bits"][0]
+        self.cost_image.setImage(bits.sum(0).T if bits.shape[0] > 1 else bits[0].T, levels=(0, max(bits.max(), 1e-6)))
+        self.cost_label.setText(f"cost of each pixel: {bits.sum():.1f} bits in all, the most {bits.max():.1f}")
+        mean = {k: float(np.mean(v)) for k, v in sizes.items()}
+        self.summary.setText(
+            f"{result['source']}: " + ", ".join(f"{k} {v:.1f}" for k, v in mean.items())
+            + f" bytes per image on average (the model's NLL {np.mean(result['nll_bytes']):.1f} bytes; each "
+            ".arz holds its own header). Decoding the first image from its .arz bytes…")
+        self.compressed.emit()
+        self._start_rebuild()
+
+    def _start_rebuild(self) -> None:
+        result = self.result
+        self._partial = np.zeros_like(result["images"][0])
+        self._shown_partial = None
+        D = self._partial.size
+
+        def watch(values):
+            self._partial = values  # plain NumPy, read by the GUI timer
+
+        def run():
+            from arstudio.checkpoint import load_checkpoint
+            from arstudio.codec.report import rebuild
+
+            model = load_checkpoint(result["path"])
+            t0 = time.perf_counter()
+            out = rebuild(model, result["blobs"][0], watch, every=max(1, D // 200))
+            return out, time.perf_counter() - t0
+
+        self._job = run_job(run, on_done=self._rebuilt, on_error=self._rebuild_failed, owner=self)
+
+    def _rebuilt(self, value) -> None:
+        self._job = None
+        out, seconds = value
+        self._partial = out
+        self.identical = bool(np.array_equal(out, self.result["images"][0]))
+        self.check.setText("✓ identical" if self.identical else "✗ differs")
+        self.check.setStyleSheet("color: #2a2; font-size: 18px;" if self.identical else "color: #c22;")
+        self.message.emit(f"decoded the first image from {len(self.result['blobs'][0])} bytes in {seconds:.1f} s: "
+                          + ("identical" if self.identical else "NOT identical"))
+        self._show_partial()
+        self.rebuilt.emit(self.identical)
+
+    def _rebuild_failed(self, text: str) -> None:
+        self._job = None
+        self.identical = False
+        self.check.setText("✗ " + text)
+        self.rebuilt.emit(False)
+
+    def _show_partial(self) -> None:
+        p = self._partial
+        if p is None or p is self._shown_partial or self.result is None:
+            return
+        self._shown_partial = p
+        self.rebuild_image.setImage(to_rgb(p, self.result["levels"]).transpose(1, 0, 2), levels=(0, 255))

@@ -1,0 +1,51 @@
+"""The Compress view, driven for real: a bundled model codes test images and the canvas;
+the bars, the cost map and the decoder's check mark come from real coding."""
+import numpy as np
+
+from arstudio.gui.qt_compress import CompressPanel
+
+
+def _panel(qtbot, key, canvas=None):
+    panel = CompressPanel(canvas_source=(lambda: canvas))
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.model_box.setCurrentIndex(panel.model_box.findData(key))
+    return panel
+
+
+def test_compress_test_images_and_rebuild(qtbot):
+    panel = _panel(qtbot, "pixelcnn-digits")
+    panel.count.setValue(4)
+    with qtbot.waitSignal(panel.rebuilt, timeout=120_000) as done:
+        panel.button.click()
+    assert done.args == [True] and panel.identical and "✓" in panel.check.text()
+    sizes = panel.result["sizes"]
+    assert set(sizes) >= {".arz", "PNG", "WebP"} and all(len(v) == 4 for v in sizes.values())
+    assert (sizes[".arz"] < sizes["PNG"]).all()  # the model beats PNG on its own data
+    for name, item in panel._bar_items.items():
+        assert np.array_equal(item.opts["height"], sizes[name])
+    bits = panel.result["bits"][0]
+    assert bits.shape == (1, 8, 8) and np.isclose(bits.sum() / 8, panel.result["nll_bytes"][0], rtol=1e-3)
+    assert panel.cost_image.image is not None
+    # the rebuilt image on screen is the test image
+    shown = panel.rebuild_image.image
+    assert shown.shape[:2] == (8, 8)
+    np.testing.assert_array_equal(panel._partial, panel.result["images"][0])
+
+
+def test_compress_the_canvas(qtbot):
+    rng = np.random.default_rng(0)
+    canvas = rng.integers(0, 2, (1, 8, 8))
+    panel = _panel(qtbot, "nade-digits-binary", canvas)
+    with qtbot.waitSignal(panel.rebuilt, timeout=120_000):
+        panel.canvas_button.click()
+    assert panel.identical
+    np.testing.assert_array_equal(panel.result["images"][0], canvas)
+    assert "canvas" in panel.summary.text()
+
+
+def test_canvas_of_the_wrong_shape_is_a_message(qtbot):
+    panel = _panel(qtbot, "pixelcnn-digits", np.zeros((1, 28, 28), int))
+    with qtbot.waitSignal(panel.message, timeout=5_000) as msg:
+        panel.canvas_button.click()
+    assert "canvas" in msg.args[0] and panel.result is None
