@@ -134,12 +134,20 @@ def perturb(x: torch.Tensor, levels: int, rate: float, generator: torch.Generato
     return torch.where(flip, noise, x)
 
 
+def background_model(spec):
+    """The (untrained) background architecture: a small PixelCNN for images, an LSTM ARM for sequences."""
+    from arstudio.models.registry import build_model
+
+    if spec.modality == "image":
+        return build_model("pixelcnn", spec, channels=32, blocks=3, head_channels=32)
+    return build_model("rnn-arm", spec, hidden=64, embedding=16)
+
+
 def train_background(spec, train: torch.Tensor, steps: int = 300, rate: float = 0.2, seed: int = 0,
                      on_step=None):
     """A small model of the same modality trained on perturbed copies of ``train`` (CPU, seconds
     to a minute): a PixelCNN for images, an LSTM ARM for sequences."""
     from arstudio.data.registry import Dataset
-    from arstudio.models.registry import build_model
     from arstudio.training import TrainConfig
     from arstudio.training import train as run_training
 
@@ -149,10 +157,7 @@ def train_background(spec, train: torch.Tensor, steps: int = 300, rate: float = 
     data = Dataset("background", spec, copies[: int(0.95 * n)], copies[int(0.95 * n):],
                    copies[int(0.95 * n):], "derived")
     torch.manual_seed(seed)
-    if spec.modality == "image":
-        model = build_model("pixelcnn", spec, channels=32, blocks=3, head_channels=32)
-    else:
-        model = build_model("rnn-arm", spec, hidden=64, embedding=16)
+    model = background_model(spec)
     config = TrainConfig(steps=steps, batch_size=64, lr=2e-3, device="cpu", eval_every=steps,
                          sample_every=0, checkpoint_every=10 ** 9, warmup=20, seed=seed, keep_best=False)
     for event in run_training(model, data, config):
@@ -210,3 +215,35 @@ def surprise_map(model, x: torch.Tensor) -> torch.Tensor:
     """Bits of each dimension, -log2 p(x_i | x_<i), in the data's shape."""
     with torch.no_grad():
         return -model.log_prob(x.to(model.device), reduce=False).double().cpu() / math.log(2.0)
+
+
+def verdict(row: dict) -> str:
+    """One sentence on an in/out pair: the classic failure named when it happens."""
+    aucs = ", ".join(f"{k} {row[k]:.2f}" for k in SCORES if k in row)
+    if row["bpd_out"] < row["bpd_in"]:
+        return (f"The classic failure: the model gives {row['out']} a HIGHER likelihood than its own test set "
+                f"({row['bpd_out']:.3f} vs {row['bpd_in']:.3f} bits/dim), so the likelihood ranks it as typical. "
+                f"AUROC: {aucs}.")
+    return (f"{row['out']} costs more bits than the test set ({row['bpd_out']:.3f} vs {row['bpd_in']:.3f} "
+            f"bits/dim). AUROC: {aucs}.")
+
+
+def compare(model, in_name: str, out_name: str, n: int = 200, background=None, examples: int = 4) -> dict:
+    """Everything the Anomaly view draws for one pair, as NumPy: bits/dim of both sets, each score's
+    ROC curve and AUROC, and the most and least surprising examples (by bits/dim, both sets
+    pooled) with their surprise maps."""
+    home = (getattr(model, "checkpoint_meta", {}) or {}).get("dataset")
+    a_name, x_in = load_set(model.spec, in_name, home, n)
+    b_name, x_out = load_set(model.spec, out_name, in_name, n)
+    inside, outside = score_set(model, a_name, x_in, background), score_set(model, b_name, x_out, background)
+    row = auroc_table(inside, [outside])[0]
+    curves = {k: roc(inside.scores[k], outside.scores[k]) for k in SCORES if k in inside.scores}
+    pooled = torch.cat([x_in, x_out])
+    bpd = np.concatenate([inside.bpd, outside.bpd])
+    order = np.argsort(bpd)
+    pick = list(order[::-1][:examples]) + list(order[:examples])
+    maps = surprise_map(model, pooled[pick]).numpy()
+    return {"in": a_name, "out": b_name, "bpd_in": inside.bpd, "bpd_out": outside.bpd, "row": row,
+            "curves": {k: (f, t, a) for k, (f, t, a) in curves.items()}, "verdict": verdict(row),
+            "examples": pooled[pick].numpy(), "maps": maps, "example_bpd": bpd[pick],
+            "example_from_out": np.array(pick) >= len(x_in), "levels": model.spec.levels}
