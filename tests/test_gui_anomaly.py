@@ -25,7 +25,7 @@ def test_three_scores_on_inverted_digits(qtbot):
     names = [panel.roc_legend.items[i][1].text for i in range(len(panel.roc_legend.items))]
     assert any("likelihood: AUROC" in t for t in names) and len(names) == 3
     assert r["row"]["likelihood"] > 0.95  # inverted digits cost far more bits
-    f, t = panel.curves["ratio"].getData()
+    f, _ = panel.curves["ratio"].getData()
     np.testing.assert_array_equal(f, r["curves"]["ratio"][0])
     # the histograms count every example of each set
     assert panel.hist_in.getData()[1].sum() == 60 and panel.hist_out.getData()[1].sum() == 60
