@@ -19,6 +19,13 @@ def launch(argv=None, session=None) -> int:
         if audio:
             print(f"note: {audio}", file=sys.stderr)
 
+    from arstudio.gui.binding_check import binding_problem
+
+    leak = None if os.environ.get("ARSTUDIO_IGNORE_BINDING_LEAK") else binding_problem()
+    if leak:
+        print(f"ARStudio will not open its window: {leak}", file=sys.stderr)
+        return 1
+
     from PySide6.QtWidgets import QApplication
 
     from arstudio.gui.main_window import MainWindow
