@@ -162,6 +162,18 @@ def _write_examples(x, model, data, folder: Path, key: str) -> str:
         names = data.extras.get("label_names") if model.uses_labels else None
         which = f" (labels {', '.join(names[i % len(names)] for i in range(len(waves)))})" if names else ""
         return f"Four generated samples{which}, {rate} Hz: [{key}.wav]({key}.wav)"
+    if data.extras.get("encoding") == "words":  # bags of words (DocNADE): documents and topics
+        from arstudio.data.documents import decode_words
+
+        vocab = data.extras["vocabulary"]
+        docs = [decode_words(row, vocab) for row in x[:4]]
+        topics = [" ".join(t) for t in model.topic_words(vocab, 8)[:6]] if hasattr(
+            model, "topic_words") else []
+        lines = "Generated documents (four samples, words in generation order):\n\n```\n" + "\n".join(docs) + "\n```"
+        if topics:
+            lines += "\n\nTopics (the 8 words with the largest input weights of hidden units 0-5):\n\n```\n" + \
+                "\n".join(topics) + "\n```"
+        return lines
     if data.extras.get("encoding") == "characters":
         from arstudio.data.text import decode_text
 

@@ -9,7 +9,7 @@ from contract_specs import SAMPLING_SPECS, all_configurations, random_data, spec
 from arstudio.checkpoint import load_checkpoint, save_checkpoint
 from arstudio.models.registry import build_model, list_models
 
-INFOS = list_models()
+INFOS = [i for i in list_models() if i.cls.autoregressive]  # the VQ-VAE's prior is tested instead
 CASES = [(info, spec) for info in INFOS for spec in specs_for(info)]
 IDS = [f"{info.name}-{spec.describe().replace(' ', '_')}" for info, spec in CASES]
 
@@ -117,7 +117,9 @@ def test_training_lowers_loss(info, spec, gen):
     x = random_data(spec, 4, gen).repeat(8, *([1] * len(spec.shape)))  # 4 patterns: learnable
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     first = model.loss(x).item()
-    for _ in range(25):
+    # a model that sees its context only through a summary (DocNADE: the bag of words read so
+    # far, no positions) learns these positional patterns slowly; it may ask for more steps
+    for _ in range(getattr(model, "contract_train_steps", 25)):
         opt.zero_grad()
         model.loss(x).backward()
         opt.step()

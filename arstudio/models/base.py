@@ -81,6 +81,11 @@ class ARModel(nn.Module):
     #: class-conditional Gated PixelCNN).
     uses_labels: bool = False
 
+    #: Autoregressive over x. False for a model that is registered and trained like the others but whose
+    #: ``log_prob`` is not an autoregressive likelihood of x (the VQ-VAE: log p(x | its
+    #: codes)); the shared contract tests and the AR views leave it out.
+    autoregressive: bool = True
+
     #: The label id meaning "no label given" (trained by the trainer's
     #: ``label_dropout``); None when the model has no such id.
     no_label: int | None = None
