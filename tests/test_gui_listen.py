@@ -68,9 +68,14 @@ def test_only_sound_models_are_listed_with_their_labels(qtbot):
     assert panel.label_box.isEnabled() and panel.label_box.itemText(1) == "A3"
     # a checkpoint the studio opens elsewhere shows up only if it is sound
     before = len(panel.models)
-    state.set("checkpoint", BUNDLED_MODELS / "pixelcnn-digits.safetensors")
-    qtbot.wait(300)
+    image_model = BUNDLED_MODELS / "pixelcnn-digits.safetensors"
+    with qtbot.waitSignal(panel.offer_judged, timeout=30000) as judged:  # the worker has looked at it
+        state.set("checkpoint", image_model)
+    assert judged.args == [str(image_model), False]
     assert len(panel.models) == before
+    with qtbot.waitSignal(panel.offer_judged, timeout=30000) as judged:  # and says yes to a sound model
+        state.set("checkpoint", WAVENET)
+    assert judged.args == [str(WAVENET), True] and len(panel.models) == before  # listed once
 
 
 def test_any_sequence_model_on_sound_data_appears_when_the_studio_opens_it(qtbot, tmp_path):

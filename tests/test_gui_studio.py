@@ -68,9 +68,9 @@ def test_picker_offers_every_registered_model_with_its_form_and_data(window, qtb
         offered = {picker.data.itemData(i) for i in range(picker.data.count())}
         assert offered == {d.name for d in list_datasets() if info.supports(d.spec)}
         assert list(picker.form.editors) == [f.name for f in dataclasses.fields(info.config)]
-        about = picker.about.text()
-        assert info.family in about and info.summary.split(" ")[0] in about
-        assert info.paper.split(",")[0] in about and info.factorisation.split(" ")[0] in about
+        about = _shown_text(picker.about)  # what the label shows, markup rendered
+        for text in (info.name, info.family, info.summary, info.paper, info.factorisation):
+            assert " ".join(text.split()) in about, (info.name, text)
         for preset, values in info.presets.items():
             picker.preset.setCurrentText(preset)
             picker.preset.activated.emit(picker.preset.currentIndex())
@@ -83,6 +83,15 @@ def test_picker_offers_every_registered_model_with_its_form_and_data(window, qtb
     picker.form.editors["channels"].setValue(16)  # a setting change recounts
     qtbot.waitUntil(lambda: picker.parameter_count == build_model("pixelcnn", spec, **{**SMALL, "channels": 16})
                     .num_parameters(), timeout=20_000)
+
+
+def _shown_text(label) -> str:
+    """A rich-text QLabel's text as the reader sees it (tags rendered, entities decoded)."""
+    from PySide6.QtGui import QTextDocument
+
+    doc = QTextDocument()
+    doc.setHtml(label.text())
+    return " ".join(doc.toPlainText().split())
 
 
 def _grid_pixels(view) -> bytes:

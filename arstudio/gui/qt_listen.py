@@ -58,6 +58,7 @@ def _find_bundled_sound_models() -> list[SoundModel]:
 class ListenPanel(QWidget):
     message = Signal(str)  # status-bar text
     clip_ready = Signal()  # a generated clip is complete
+    offer_judged = Signal(str, bool)  # an offered checkpoint was looked at: (path, is it a sound model)
 
     def __init__(self, state=None, parent=None):
         super().__init__(parent)
@@ -225,8 +226,12 @@ class ListenPanel(QWidget):
 
         # a new run's checkpoint is what the user wants to hear; bundled ones are listed already
         select = Path(path).resolve().parent != BUNDLED_MODELS.resolve()
-        run_job(sound_model, Path(path),
-                on_done=self._alive(lambda s: s is not None and self.add_model(s, select=select)))
+        def judged(sound):
+            if sound is not None:
+                self.add_model(sound, select=select)
+            self.offer_judged.emit(str(path), sound is not None)
+
+        run_job(sound_model, Path(path), on_done=self._alive(judged))
 
     def current(self) -> SoundModel | None:
         i = self.model_box.currentIndex()
