@@ -172,3 +172,17 @@ def test_planted_violations_are_found():
         "arstudio.spec imports PySide6.QtCore: only arstudio.gui imports Qt",
         "arstudio.training.trainer imports sounddevice: only arstudio.audio does",
     ]
+
+
+def test_docs_list_the_same_layers_in_the_same_order():
+    """docs/layout.md's table is this file's LAYERS: the same layers, top to bottom, each
+    naming its modules."""
+    doc = (Path(__file__).parent.parent / "docs" / "layout.md").read_text(encoding="utf-8")
+    rows = [line.split("|")[1:3] for line in doc.splitlines() if line.startswith("| ") and "`" in line]
+    named = [(name.strip(), cells) for name, cells in rows]
+    assert [n for n, _ in named][:len(LAYERS)] == [name for name, _ in LAYERS]
+    for (name, prefixes), (_, cells) in zip(LAYERS, named):
+        for p in prefixes:
+            short = p.removeprefix("arstudio.").replace(".", "/")
+            shown = "__init__.py" if p == "arstudio" else short
+            assert f"`{shown}" in cells, (name, p)
