@@ -16,6 +16,7 @@ def _panel(qtbot, key, canvas=None):
 def test_compress_test_images_and_rebuild(qtbot):
     panel = _panel(qtbot, "pixelcnn-digits")
     panel.count.setValue(4)
+    panel.first.setValue(10)
     with qtbot.waitSignal(panel.rebuilt, timeout=120_000) as done:
         panel.button.click()
     assert done.args == [True] and panel.identical and "✓" in panel.check.text()
@@ -31,6 +32,9 @@ def test_compress_test_images_and_rebuild(qtbot):
     shown = panel.rebuild_image.image
     assert shown.shape[:2] == (8, 8)
     np.testing.assert_array_equal(panel._partial, panel.result["images"][0])
+    from arstudio.data import load_dataset
+
+    np.testing.assert_array_equal(panel.result["images"], load_dataset("digits").test[10:14].numpy())
 
 
 def test_compress_the_canvas(qtbot):

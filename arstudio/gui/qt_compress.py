@@ -1,6 +1,6 @@
 """Compress view: a model as a lossless codec for the images you pick.
 
-Pick a bundled image model and images (the first test images, or the canvas of the
+Pick a bundled image model and images (a range of test images, or the canvas of the
 Complete tab); each image is coded on its own (.arz, header included) and with PNG,
 lossless WebP and JPEG XL: bytes per image per codec as bars, the model's cost of
 every pixel in bits, then the decoder rebuilding the first image dimension by
@@ -32,7 +32,7 @@ from arstudio.gui.workers import Job, run_job
 CODEC_COLOURS = {".arz": (220, 90, 40), "PNG": (80, 120, 200), "WebP": (90, 170, 90), "JPEG XL": (160, 100, 190)}
 
 
-def compress_job(path, key: str, dataset: str, n: int, canvas: np.ndarray | None) -> dict:
+def compress_job(path, key: str, dataset: str, n: int, canvas: np.ndarray | None, first: int = 0) -> dict:
     """Worker thread: model + images -> sizes, cost maps and .arz blobs (NumPy/bytes only)."""
     import torch
 
@@ -45,8 +45,8 @@ def compress_job(path, key: str, dataset: str, n: int, canvas: np.ndarray | None
         x = torch.from_numpy(np.asarray(canvas, dtype=np.int64))[None]
         source = "the canvas"
     else:
-        x = load_dataset(dataset).test[:n]
-        source = f"the first {n} {dataset} test images"
+        x = load_dataset(dataset).test[first: first + n]
+        source = f"{dataset} test images {first}–{first + len(x) - 1}"
     r = compare_images(model, key, x)
     return {"sizes": r.sizes, "bits": r.bits, "nll_bytes": r.nll_bytes, "blobs": r.blobs,
             "images": x.numpy(), "levels": model.spec.levels, "source": source, "path": path}
@@ -78,12 +78,14 @@ class CompressPanel(QWidget):
         for b in self.models:
             self.model_box.addItem(b.title, b.key)
         self.count = QSpinBox(minimum=1, maximum=16, value=6)
+        self.first = QSpinBox(minimum=0, maximum=400, value=0)  # the first test image to code
         self.button = QPushButton("Compress test images")
         self.canvas_button = QPushButton("Compress the canvas")
         self.button.clicked.connect(lambda: self.start(canvas=False))
         self.canvas_button.clicked.connect(lambda: self.start(canvas=True))
         top = QHBoxLayout()
-        for w in (QLabel("Model"), self.model_box, QLabel("images"), self.count, self.button,
+        for w in (QLabel("Model"), self.model_box, QLabel("test images from"), self.first, QLabel("count"),
+                  self.count, self.button,
                   self.canvas_button):
             top.addWidget(w)
         top.addStretch(1)
@@ -145,7 +147,7 @@ class CompressPanel(QWidget):
         self.check.setText("")
         self.message.emit(f"compressing with {b.key}…")
         self._job = run_job(compress_job, b.path, b.key, b.dataset, self.count.value(), image,
-                            on_done=self._compressed, on_error=self._failed, owner=self)
+                            self.first.value(), on_done=self._compressed, on_error=self._failed, owner=self)
 
     def _failed(self, text: str) -> None:
         self._job = None
