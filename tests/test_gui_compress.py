@@ -53,3 +53,13 @@ def test_canvas_of_the_wrong_shape_is_a_message(qtbot):
     with qtbot.waitSignal(panel.message, timeout=5_000) as msg:
         panel.canvas_button.click()
     assert "canvas" in msg.args[0] and panel.result is None
+
+
+def test_window_has_compress_and_anomaly_tabs_fed_by_the_canvas(qtbot):
+    from arstudio.gui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert "Compress" in titles and "Anomaly" in titles
+    assert window.compress.canvas_source() is window.complete.canvas.values

@@ -20,8 +20,10 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QScrollArea, QSplitter, 
 import arstudio
 from arstudio.gui.complete_tab import CompletePanel
 from arstudio.gui.gc_policy import collect_garbage_on_gui_thread
+from arstudio.gui.qt_anomaly import AnomalyPanel
 from arstudio.gui.inspect_tab import InspectTab
 from arstudio.gui.qt_compare import ComparePanel
+from arstudio.gui.qt_compress import CompressPanel
 from arstudio.gui.qt_listen import ListenPanel
 from arstudio.gui.qt_picker import PickerPanel
 from arstudio.gui.qt_samples import SamplesPanel
@@ -60,6 +62,9 @@ TABS: tuple[Tab, ...] = (
     Tab("Inspect", "inspect", lambda w: InspectTab(w.state)),  # timeline (sequence models), masks (MADE & co.)
     Tab("Compare", "compare", lambda w: ComparePanel()),
     Tab("Listen", "listen", lambda w: ListenPanel(w.state)),  # sound models: generate, play, record
+    # a model as a lossless codec: bytes per codec, cost map, the decoder rebuilding an image
+    Tab("Compress", "compress", lambda w: CompressPanel(canvas_source=lambda: w.complete.canvas.values)),
+    Tab("Anomaly", "anomaly", lambda w: AnomalyPanel()),  # bits/dim in vs out, ROC of three scores
 )
 
 
@@ -120,7 +125,7 @@ class MainWindow(QMainWindow):
             widget = tab.build(self)
             setattr(self, tab.attr, widget)
             self.tabs.addTab(widget, tab.title)
-        for panel in (self.samples, self.complete, self.inspect, self.listen):
+        for panel in (self.samples, self.complete, self.inspect, self.listen, self.compress, self.anomaly):
             panel.message.connect(self.show_message)
         self.samples.list.currentRowChanged.connect(self._bundled_chosen)
         self.studio = Studio(self)  # runs, sessions, presentation mode, closing

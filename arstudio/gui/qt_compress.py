@@ -139,8 +139,9 @@ class CompressPanel(QWidget):
         if canvas:
             image = self.canvas_source() if self.canvas_source else None
             shape = tuple(b.metadata["spec"]["shape"])
-            if image is None or tuple(image.shape) != shape:
-                self.message.emit(f"the canvas does not hold a {'×'.join(map(str, shape))} image for {b.key}: "
+            levels = b.metadata["spec"]["levels"]
+            if image is None or tuple(image.shape) != shape or int(np.max(image)) >= levels:
+                self.message.emit(f"the canvas does not hold a {'×'.join(map(str, shape))} image of {levels} levels for {b.key}: "
                                   "open this model in the Complete tab first")
                 return
         self.identical = None
