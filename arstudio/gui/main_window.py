@@ -20,8 +20,8 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QScrollArea, QSplitter, 
 import arstudio
 from arstudio.gui.complete_tab import CompletePanel
 from arstudio.gui.gc_policy import collect_garbage_on_gui_thread
-from arstudio.gui.qt_anomaly import AnomalyPanel
 from arstudio.gui.inspect_tab import InspectTab
+from arstudio.gui.qt_anomaly import AnomalyPanel
 from arstudio.gui.qt_compare import ComparePanel
 from arstudio.gui.qt_compress import CompressPanel
 from arstudio.gui.qt_listen import ListenPanel
