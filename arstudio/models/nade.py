@@ -9,7 +9,8 @@ conditionals:
 
 Sharing cuts the parameters from O(D^2 H) to O(D H) and lets training compute
 every h_i with one running sum (see :mod:`arstudio.nn.nade_hidden`): O(D H)
-per example, one vectorised pass, no loop over dimensions. Sampling keeps the
+per example, no loop over dimensions on a GPU (one vectorised pass) and a loop
+over blocks of dimensions on a CPU (cache-sized, state carried). Sampling keeps the
 running sum a_{i+1} = a_i + W[:, i] x_i between steps.
 """
 from __future__ import annotations
@@ -31,7 +32,7 @@ from arstudio.models._vector import (
 )
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
-from arstudio.nn.nade_hidden import NADEHidden, NADEStepper
+from arstudio.nn.nade_hidden import NADEHidden, NADEStepper, nade_logits
 
 
 @register_model(
@@ -63,8 +64,9 @@ class NADE(ARModel):
         return torch.einsum("bdh,dho->bdo", h, self.V[dims]) + self.b[dims]
 
     def conditionals(self, x, **cond):
-        a = self.hidden.preactivations(encode_input(self, x))  # (B, D, H)
-        return categorical_head(self._logits(a), self.spec)
+        # blocks of dimensions with the running sum carried on a CPU, one pass on a GPU
+        logits = nade_logits(self.hidden, encode_input(self, x), self.V, self.b)  # (B, D, O)
+        return categorical_head(logits, self.spec)
 
     def conditionals_loop(self, x):
         """The same conditionals computed with a Python loop over D (reference/benchmark)."""
