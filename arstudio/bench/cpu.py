@@ -35,6 +35,7 @@ import math
 import re
 import time
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import torch
 import torch.nn.functional as F
@@ -46,7 +47,7 @@ from torch import nn
 def _status_kb(key: str) -> int | None:
     try:
         with open("/proc/self/status") as f:
-            m = re.search(rf"^{key}:\s+(\d+) kB", f.read(), re.M)
+            m = re.search(rf"^{key}:\s+(\d+) kB", f.read(), re.MULTILINE)
         return int(m.group(1)) if m else None
     except OSError:
         return None
@@ -159,7 +160,7 @@ class RefMADE(NaiveSampler, nn.Module):
         for h in hidden:
             degrees.append(torch.randint(int(degrees[-1].min()), max(D - 1, 1) + 1, (h,), generator=g))
         layers = []
-        for prev, cur in zip(degrees, degrees[1:]):
+        for prev, cur in pairwise(degrees):
             layers += [RefMaskedLinear(len(prev), len(cur), cur[:, None] >= prev[None]), nn.ReLU()]
         layers.append(RefMaskedLinear(len(degrees[-1]), D, degrees[0][:, None] > degrees[-1][None]))
         self.net = nn.Sequential(*layers)
@@ -418,16 +419,53 @@ def build_parser():
     return p
 
 
-def main(argv=None) -> int:
+def measure(case: Case, spec, args, repeats: int, batch: int) -> dict:
+    """One model's row: training and sampling beside its reference, then peak memory."""
     from arstudio.models.registry import build_model
+
+    shape, n, seed = spec.shape, args.n, args.seed
+    D = spec.num_dims
+    torch.manual_seed(seed)
+    ours = build_model(case.name, spec, **case.config)
+    x = torch.randint(0, 2, (batch, *shape), generator=torch.Generator().manual_seed(seed))
+    r = {"name": case.name, "ours_params": params(ours)}
+    if not case.memory_only:
+        ref = case.reference()
+        r["ref_params"] = params(ref)
+        ref_pixels = None if args.whole else (args.ref_pixels or case.ref_pixels)
+        r["ref_pixels"] = min(ref_pixels, D) if ref_pixels else None
+        ours.train(), ref.train()
+        train_rate(ours.loss, ours, x, 1), train_rate(ref.loss, ref, x, 1)  # warm-up
+        ours.eval(), ref.eval()
+        first_pixels(ours, n, 2, False, seed), ref.sample(n, shape, torch.Generator(), 2)
+        best = {"ours_train": 0.0, "ref_train": 0.0, "ours_sample": math.inf, "ref_sample": math.inf}
+        for _ in range(repeats):  # interleaved: ours, reference, ours, reference, ...
+            ours.train(), ref.train()
+            best["ours_train"] = max(best["ours_train"], train_rate(ours.loss, ours, x, case.train_steps))
+            best["ref_train"] = max(best["ref_train"], train_rate(ref.loss, ref, x, case.train_steps))
+            ours.eval(), ref.eval()
+            t = timed(lambda: ours.sample(n, generator=torch.Generator().manual_seed(seed)))
+            best["ours_sample"] = min(best["ours_sample"], t)
+            t = timed(lambda: ref.sample(n, shape, torch.Generator().manual_seed(seed), r["ref_pixels"]))
+            best["ref_sample"] = min(best["ref_sample"], t * D / (r["ref_pixels"] or D))
+        r.update(best)
+        print(f"  {case.name}: trained and sampled", flush=True)
+    if not args.no_memory:
+        ours.eval()
+        first_pixels(ours, n, 2, True, seed)
+        _, r["naive_mb"] = peak_mb(lambda: first_pixels(ours, n, shape[0] * shape[2], True, seed))
+        _, r["cached_mb"] = peak_mb(lambda: first_pixels(ours, n, None, False, seed))
+    return r
+
+
+def main(argv=None) -> int:
     from arstudio.spec import DataSpec
 
     args = build_parser().parse_args(argv)
     torch.set_num_threads(args.threads)
     repeats = args.repeats or (1 if args.quick else 3)
     H = W = 8 if args.quick else 28
-    shape, D, n = (1, H, W), H * W, args.n
-    spec = DataSpec(shape, 2)
+    spec = DataSpec((1, H, W), 2)
     batch = 8 if args.quick else args.batch
     chosen = args.models.split(",") if args.models else None
     rows = [c for c in cases(args.quick, H, W) if chosen is None or c.name in chosen]
@@ -435,47 +473,10 @@ def main(argv=None) -> int:
         known = ", ".join(c.name for c in cases(args.quick, H, W))
         raise SystemExit(f"arstudio bench cpu: unknown model in {args.models!r}; known: {known}")
     print(f"CPU speed, binary {H}×{W}, fp32, torch {torch.__version__}, {torch.get_num_threads()} thread(s); "
-          f"training batch {batch}, sampling {n} images; best of {repeats} interleaved")
+          f"training batch {batch}, sampling {args.n} images; best of {repeats} interleaved")
 
-    results = []
-    for case in rows:
-        torch.manual_seed(args.seed)
-        ours = build_model(case.name, spec, **case.config)
-        x = torch.randint(0, 2, (batch, *shape), generator=torch.Generator().manual_seed(args.seed))
-        r = {"name": case.name, "ours_params": params(ours)}
-        if not case.memory_only:
-            ref = case.reference()
-            r["ref_params"] = params(ref)
-            ref_pixels = None if args.whole else (args.ref_pixels or case.ref_pixels)
-            if ref_pixels:
-                ref_pixels = min(ref_pixels, D)
-            r["ref_pixels"] = ref_pixels
-            ours.train(), ref.train()
-            train_rate(ours.loss, ours, x, 1), train_rate(ref.loss, ref, x, 1)  # warm-up
-            ours.eval(), ref.eval()
-            first_pixels(ours, n, 2, False, args.seed), ref.sample(n, shape, torch.Generator(), 2)
-            best = {"ours_train": 0.0, "ref_train": 0.0, "ours_sample": math.inf, "ref_sample": math.inf}
-            for _ in range(repeats):
-                ours.train(), ref.train()
-                best["ours_train"] = max(best["ours_train"], train_rate(ours.loss, ours, x, case.train_steps))
-                best["ref_train"] = max(best["ref_train"], train_rate(ref.loss, ref, x, case.train_steps))
-                ours.eval(), ref.eval()
-                best["ours_sample"] = min(best["ours_sample"], timed(
-                    lambda: ours.sample(n, generator=torch.Generator().manual_seed(args.seed))))
-                t = timed(lambda: ref.sample(n, shape, torch.Generator().manual_seed(args.seed), ref_pixels))
-                best["ref_sample"] = min(best["ref_sample"], t * D / (ref_pixels or D))
-            r.update(best)
-            print(f"  {case.name}: trained and sampled", flush=True)
-        if not args.no_memory:
-            ours.eval()
-            row_pixels = min(W, D) * shape[0]
-            first_pixels(ours, n, 2, True, args.seed)
-            _, r["naive_mb"] = peak_mb(lambda: first_pixels(ours, n, row_pixels, True, args.seed))
-            _, r["cached_mb"] = peak_mb(lambda: first_pixels(ours, n, None, False, args.seed))
-        results.append(r)
-        del ours
-        _trim()
-    print_tables(results, args, n, batch, D)
+    results = [measure(case, spec, args, repeats, batch) for case in rows]
+    print_tables(results, args.n, batch, spec.num_dims)
     return 0
 
 
@@ -483,7 +484,7 @@ def _ratio(a, b) -> str:
     return f"{a / b:6.2f}×" if a and b else "     -"
 
 
-def print_tables(results, args, n, batch, D) -> None:
+def print_tables(results, n, batch, D) -> None:
     timed_rows = [r for r in results if "ours_train" in r]
     if timed_rows:
         print(f"\ntraining (images/s, batch {batch}) and sampling ({n} whole images, s)")
