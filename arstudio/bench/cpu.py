@@ -6,7 +6,9 @@ Binary 28×28 images, fp32, untrained weights (the cost does not depend on them)
 measured side by side in one process, best of ``--repeats`` interleaved
 measurements (ours, reference, ours, reference, ...):
 
-- training: images/s of full Adam steps (forward, backward, update), batch 64;
+- training: images/s of full Adam steps (forward, backward, update), batch 64,
+  ours with the trainer's optimizer (fused Adam), the reference with
+  ``torch.optim.Adam``'s defaults (``--plain-adam``: both with the defaults);
 - sampling: seconds for 4 whole images, ours with the model's cached sampler,
   the reference with its own straightforward sampler;
 - memory: peak resident memory above the start of sampling 4 images (the
@@ -375,9 +377,15 @@ def params(module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def train_rate(loss_fn, module, x, steps: int) -> float:
-    """Images/s of ``steps`` full Adam steps (after the first call's warm-up step)."""
-    opt = torch.optim.Adam(module.parameters(), lr=1e-4)
+def train_rate(loss_fn, module, x, steps: int, ours: bool = False) -> float:
+    """Images/s of ``steps`` full Adam steps: ours with the trainer's optimizer (Adam,
+    fused), the reference with ``torch.optim.Adam``'s defaults."""
+    if ours:
+        from arstudio.training.trainer import TrainConfig, _optimizer
+
+        opt = _optimizer(module, TrainConfig(lr=1e-4))
+    else:
+        opt = torch.optim.Adam(module.parameters(), lr=1e-4)
     t0 = time.perf_counter()
     for _ in range(steps):
         loss = loss_fn(x)
@@ -415,6 +423,8 @@ def build_parser():
                    help="time the big references' per-pixel sampler over this many pixels (default 56)")
     p.add_argument("--whole", action="store_true", help="time every reference sampler on whole images")
     p.add_argument("--no-memory", action="store_true", help="skip the memory table")
+    p.add_argument("--plain-adam", action="store_true",
+                   help="train ours with torch.optim.Adam's defaults too (the models alone)")
     p.add_argument("--seed", type=int, default=0)
     return p
 
@@ -435,13 +445,14 @@ def measure(case: Case, spec, args, repeats: int, batch: int) -> dict:
         ref_pixels = None if args.whole else (args.ref_pixels or case.ref_pixels)
         r["ref_pixels"] = min(ref_pixels, D) if ref_pixels else None
         ours.train(), ref.train()
-        train_rate(ours.loss, ours, x, 1), train_rate(ref.loss, ref, x, 1)  # warm-up
+        mine = not args.plain_adam  # ours with the trainer's optimizer
+        train_rate(ours.loss, ours, x, 1, mine), train_rate(ref.loss, ref, x, 1)  # warm-up
         ours.eval(), ref.eval()
         first_pixels(ours, n, 2, False, seed), ref.sample(n, shape, torch.Generator(), 2)
         best = {"ours_train": 0.0, "ref_train": 0.0, "ours_sample": math.inf, "ref_sample": math.inf}
         for _ in range(repeats):  # interleaved: ours, reference, ours, reference, ...
             ours.train(), ref.train()
-            best["ours_train"] = max(best["ours_train"], train_rate(ours.loss, ours, x, case.train_steps))
+            best["ours_train"] = max(best["ours_train"], train_rate(ours.loss, ours, x, case.train_steps, mine))
             best["ref_train"] = max(best["ref_train"], train_rate(ref.loss, ref, x, case.train_steps))
             ours.eval(), ref.eval()
             t = timed(lambda: ours.sample(n, generator=torch.Generator().manual_seed(seed)))
@@ -472,8 +483,9 @@ def main(argv=None) -> int:
     if chosen and len(rows) < len(chosen):
         known = ", ".join(c.name for c in cases(args.quick, H, W))
         raise SystemExit(f"arstudio bench cpu: unknown model in {args.models!r}; known: {known}")
+    adam = "both torch.optim.Adam defaults" if args.plain_adam else "ours the trainer's (fused Adam)"
     print(f"CPU speed, binary {H}×{W}, fp32, torch {torch.__version__}, {torch.get_num_threads()} thread(s); "
-          f"training batch {batch}, sampling {args.n} images; best of {repeats} interleaved")
+          f"training batch {batch}, sampling {args.n} images; best of {repeats} interleaved; optimiser: {adam}")
 
     results = [measure(case, spec, args, repeats, batch) for case in rows]
     print_tables(results, args.n, batch, spec.num_dims)

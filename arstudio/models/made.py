@@ -129,14 +129,31 @@ class MADE(ARModel):
         self.orders[self.active] = new.to(self.orders.device)
 
     # --- likelihood ----------------------------------------------------------------
-    def _level_log_probs(self, x: torch.Tensor, m: int) -> torch.Tensor:
-        """log p_m(x_i = k | x_<i) for every i, k: (B, D, K)."""
+    def _logits(self, x: torch.Tensor, m: int) -> torch.Tensor:
+        """Mask m's output logits (B, D, O): one per dimension for binary data."""
         B = x.shape[0]
         h = encode_input(self, x).reshape(B, -1)  # (B, D*F)
         for layer in self.layers[:-1]:
             h = F.relu(layer(h, m))  # (B, hidden)
-        logits = self.layers[-1](h, m).view(B, self.num_dims, self.out)  # (B, D, O)
+        return self.layers[-1](h, m).view(B, self.num_dims, self.out)  # (B, D, O)
+
+    def _level_log_probs(self, x: torch.Tensor, m: int) -> torch.Tensor:
+        """log p_m(x_i = k | x_<i) for every i, k: (B, D, K)."""
+        B, logits = x.shape[0], self._logits(x, m)
         return F.log_softmax(categorical_head(logits, self.spec).logits.reshape(B, self.num_dims, -1), -1)
+
+    def _binary_terms(self, x: torch.Tensor, m: int) -> torch.Tensor:
+        """Binary data: log p_m(x_i | x_<i) (B, D) straight from the one logit l_i per
+        dimension, x l - softplus(l), with no two-way softmax in between."""
+        logit = self._logits(x, m).squeeze(-1)  # (B, D)
+        return x.reshape(x.shape[0], -1).to(logit.dtype) * logit - F.softplus(logit)
+
+    def log_prob(self, x, reduce=True, **cond):
+        members = self._members()
+        if self.spec.levels != 2 or len(members) > 1:
+            return super().log_prob(x, reduce, **cond)
+        terms = self._binary_terms(x, members[0])  # (B, D)
+        return terms.sum(1) if reduce else terms.view(x.shape[0], *self.spec.shape)
 
     def _members(self) -> list[int]:
         """Masks averaged at test time: the first `ensemble` that share the active ordering."""
@@ -161,6 +178,8 @@ class MADE(ARModel):
 
     def log_prob_mask(self, x: torch.Tensor, m: int) -> torch.Tensor:
         """log p_m(x) under mask m alone: (B,)."""
+        if self.spec.levels == 2:
+            return self._binary_terms(x, m).sum(1)
         lp = self._level_log_probs(x, m)
         return lp.gather(-1, x.reshape(x.shape[0], -1, 1).long()).squeeze(-1).sum(-1)
 
@@ -175,3 +194,42 @@ class MADE(ARModel):
             m = int(torch.randint(self.config.masks, ()))  # connectivity-agnostic step
             return -self.log_prob_mask(x, m).mean()
         return super().loss(x, **cond)
+
+    # --- cached generation ----------------------------------------------------------------
+    def make_stepper(self, x, **cond):
+        if len(self._members()) > 1:  # the ensemble's posterior weights need every member
+            return super().make_stepper(x, **cond)
+        return MADEStepper(self, x.shape[0], self.active)
+
+
+class MADEStepper:
+    """Cached sampler for one mask: the masked weights are made once, and the first
+    layer's pre-activations are a running sum a += W1[:, j] u_j over the dimensions
+    generated so far (as NADE's). A step then costs the later hidden layers and the
+    O output rows of the dimension asked for, not a full pass."""
+
+    def __init__(self, model: MADE, n: int, m: int):
+        self.model, self.fin, self.out = model, model.fin, model.out
+        with torch.no_grad():
+            self.weights = [(layer.masked_weight(m), layer.bias) for layer in model.layers]
+        b1 = self.weights[0][1]
+        self.a = b1.detach().expand(n, -1).clone()  # (n, H1)
+        self.rank = ranks_of(model.order).tolist()
+        self.order = model.order.tolist()
+        self.added = 0  # dimensions order[:added] are in the running sum
+
+    def conditional(self, index: int, x: torch.Tensor):
+        flat, F_, O = x.reshape(x.shape[0], -1), self.fin, self.out
+        W1 = self.weights[0][0]
+        for j in self.order[self.added:self.rank[index]]:
+            u = encode(flat[:, j:j + 1], self.model.spec)[:, 0]  # (n, F)
+            self.a.addmm_(u, W1[:, j * F_:(j + 1) * F_].t())  # (n, H1)
+        self.added = max(self.added, self.rank[index])
+        h = F.relu(self.a)
+        for W, b in self.weights[1:-1]:
+            h = F.relu(F.linear(h, W, b))
+        W, b = self.weights[-1]
+        logits = F.linear(h, W[index * O:(index + 1) * O], b[index * O:(index + 1) * O])  # (n, O)
+        if self.model.spec.levels == 2:
+            return Categorical.from_bernoulli_logits(logits[:, 0])
+        return Categorical(logits)

@@ -97,10 +97,14 @@ def evaluate(model, data: torch.Tensor, batch_size: int = 256, labels=None) -> t
 
 def _optimizer(model, config: TrainConfig):
     params = [p for p in model.parameters() if p.requires_grad]
+    # the fused kernel: one pass over each parameter instead of ~10 (CPU: 5x faster an
+    # update; for MADE with 8,000 hidden units it was 40% of a training step)
+    fused = {"fused": True} if params and all(
+        p.device.type in ("cpu", "cuda") and p.dtype.is_floating_point for p in params) else {}
     if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, **fused)
     if config.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, **fused)
     raise ValueError(f"unknown optimizer {config.optimizer!r}; use 'adam' or 'adamw'")
 
 
