@@ -73,3 +73,70 @@ def test_reference_nade_loop_matches_its_definition():
     for i in range(6):
         h = torch.sigmoid(ref.c + x[:, :i] @ ref.W[:, :i].t())
         torch.testing.assert_close(logits[:, i], h @ ref.V[i] + ref.b[i])
+
+
+@pytest.mark.parametrize("levels,masks,ensemble", [(2, 1, 1), (2, 3, 1), (2, 3, 3), (3, 2, 1)])
+def test_made_log_likelihoods_equal_the_two_way_softmax_path(levels, masks, ensemble, gen):
+    """The one-logit binary path gives the same terms as the K-way softmax path before it."""
+    from arstudio.distributions import Categorical
+    torch.manual_seed(0)
+    spec = DataSpec((1, 4, 6), levels)
+    model = build_model("made", spec, hidden=(48, 32), masks=masks, ensemble=ensemble,
+                        order_agnostic=masks > 1)
+    x = torch.randint(0, levels, (9, *spec.shape), generator=gen)
+    for m in range(masks):
+        before = Categorical(model._level_log_probs(x, m)).log_prob(x.reshape(9, -1)).sum(1)
+        torch.testing.assert_close(model.log_prob_mask(x, m), before, atol=1e-5, rtol=0)
+    members = model._members()
+    lps = torch.stack([model._level_log_probs(x, m) for m in members])
+    if len(members) == 1:
+        want = Categorical(lps[0].view(9, *spec.shape, -1)).log_prob(x)
+        torch.testing.assert_close(model.log_prob(x, reduce=False), want, atol=1e-5, rtol=0)
+    torch.testing.assert_close(model.log_prob(x), model.conditionals(x).log_prob(x).flatten(1).sum(1),
+                               atol=1e-5, rtol=0)
+
+
+def test_made_cached_sampler_equals_naive_for_every_mask_and_ordering():
+    torch.manual_seed(0)
+    spec = DataSpec((1, 4, 5), 2)
+    model = build_model("made", spec, hidden=(40, 24), masks=3, order_agnostic=True).eval()
+    known = torch.randint(0, 2, spec.shape)
+    mask = torch.rand(spec.shape, generator=torch.Generator().manual_seed(2)) < 0.3
+    for m in range(3):
+        model.use_mask(m)
+        for kw in ({}, {"known": known, "mask": mask}):
+            a = model.sample(7, generator=torch.Generator().manual_seed(m), naive=True, **kw)
+            b = model.sample(7, generator=torch.Generator().manual_seed(m), **kw)
+            assert torch.equal(a, b)
+    assert type(model.make_stepper(torch.zeros(1, *spec.shape))).__name__ == "MADEStepper"
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.6])
+def test_nade_fast_sampler_equals_the_stepwise_path(temperature):
+    """Same samples for the same seed: whole images, shared masks and per-sample masks."""
+    torch.manual_seed(0)
+    spec = DataSpec((1, 5, 5), 2)
+    model = build_model("nade", spec, hidden=20)
+    known = torch.randint(0, 2, spec.shape)
+    shared = torch.rand(spec.shape, generator=torch.Generator().manual_seed(1)) < 0.4
+    each = torch.rand(6, *spec.shape, generator=torch.Generator().manual_seed(2)) < 0.4
+    for kw in ({}, {"known": known, "mask": shared}, {"known": known, "mask": each}):
+        fast = model.sample(6, temperature=temperature, generator=torch.Generator().manual_seed(3), **kw)
+        steps = list(model.sample_steps(6, temperature=temperature, generator=torch.Generator().manual_seed(3), **kw))
+        assert torch.equal(fast, steps[-1].x)
+        assert fast.dtype == steps[-1].x.dtype
+
+
+def test_masked_linear_float_mask_follows_the_masks():
+    from arstudio.nn import MaskedLinear
+    layer = MaskedLinear(3, 2)
+    x = torch.ones(1, 3)
+    assert torch.equal(layer.float_mask(), torch.ones(2, 3))
+    layer.set_mask(0, torch.tensor([[1, 0, 0], [1, 1, 0]]))
+    assert torch.equal(layer.float_mask(), torch.tensor([[1.0, 0, 0], [1, 1, 0]]))
+    with torch.no_grad():
+        layer.weight.fill_(1.0)
+        layer.bias.zero_()
+    assert layer(x).tolist() == [[1.0, 2.0]]
+    layer.load_state_dict({**layer.state_dict(), "masks": torch.ones(1, 2, 3, dtype=torch.bool)})
+    assert layer(x).tolist() == [[3.0, 3.0]]
