@@ -36,6 +36,7 @@ from arstudio.distributions import Categorical
 from arstudio.models._vector import (
     VECTOR_MODALITIES,
     categorical_head,
+    encode,
     encode_input,
     hidden_widths,
     input_features,
