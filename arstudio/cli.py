@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import pkgutil
 import sys
 import time
@@ -40,24 +41,32 @@ def resolve_checkpoint(target: str) -> Path:
                      f"(bundled: {', '.join(sorted(q.stem for q in BUNDLED_MODELS.glob('*.safetensors')))})")
 
 
+log = logging.getLogger("arstudio")
+_QUIET = {"on": False}  # -q: no progress bars either
+
+
+def progress(total=None, **kw):
+    """A tqdm bar on stderr with rate and ETA; hidden with -q or when stderr is not a terminal."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, file=sys.stderr, dynamic_ncols=True, disable=True if _QUIET["on"] else None,
+                **kw)
+
+
 class ProgressBar:
-    """One line on stderr, redrawn at most 10 times a second."""
+    """``update(step, text)`` over a tqdm bar (rate and ETA), for loops that know their step."""
 
-    def __init__(self, total: int, stream=sys.stderr):
-        self.total, self.stream, self.last = total, stream, 0.0
+    def __init__(self, total: int, unit: str = "step", initial: int = 0):
+        self.total = total
+        self.bar = progress(total, unit=unit, initial=initial)
 
-    def update(self, step: int, text: str, force: bool = False):
-        now = time.monotonic()
-        if not force and now - self.last < 0.1:
-            return
-        self.last = now
-        width = 28
-        filled = int(width * step / max(self.total, 1))
-        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {step}/{self.total} {text}\033[K")
-        self.stream.flush()
+    def update(self, step: int, text: str = "", force: bool = False):
+        if text:
+            self.bar.set_postfix_str(text, refresh=False)
+        self.bar.update(max(0, step - self.bar.n))
 
     def close(self):
-        self.stream.write("\n")
+        self.bar.close()
 
 
 def train_config(settings: dict):
@@ -76,10 +85,10 @@ class _TrainHelp(argparse.Action):
         super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
 
     def __call__(self, parser, namespace, values, option_string=None):
+        import textwrap
+
         from arstudio.config_check import describe_settings
         from arstudio.training import TrainConfig
-
-        import textwrap
 
         rows = describe_settings(TrainConfig)
         width = max(len(f"{n}={d}") for n, d, _ in rows)
@@ -98,7 +107,7 @@ class _TrainHelp(argparse.Action):
 def cmd_train(args) -> int:
     from arstudio.models.registry import get_model_info
     from arstudio.runs import run_training
-    from arstudio.training import Done, Eval, Started, Step, TrainConfig, TrainingError
+    from arstudio.training import Done, Eval, Started, Step, TrainingError
 
     if args.resume:
         return _cmd_resume(args)
@@ -148,12 +157,11 @@ def cmd_train(args) -> int:
         if args.quiet:
             return
         if isinstance(event, Started):
-            print(f"training {event.model} ({event.parameters:,} parameters) on {event.dataset} "
-                  f"[{event.device}] -> {out}", file=sys.stderr)
+            log.info("training %s (%s parameters) on %s [%s] -> %s", event.model, f"{event.parameters:,}",
+                     event.dataset, event.device, out)
             bar["bar"] = ProgressBar(event.total_steps)
         elif isinstance(event, Step) and bar["bar"]:
-            bar["bar"].update(event.step, f"loss {event.bpd:.3f} bits/dim  val {bar['val']:.3f}  "
-                              f"{event.examples_per_s:,.0f} ex/s", force=event.step == bar["bar"].total)
+            bar["bar"].update(event.step, f"loss {event.bpd:.3f} bits/dim, val {bar['val']:.3f}")
         elif isinstance(event, Eval) and event.split == "val":
             bar["val"] = event.bpd
         elif isinstance(event, Done) and bar["bar"]:
@@ -162,7 +170,7 @@ def cmd_train(args) -> int:
     try:
         run = run_training(args.model, args.data, out, model_config, config, on_event=on_event)
     except TrainingError as e:
-        print(f"\ntraining failed: {e}", file=sys.stderr)
+        log.error("training failed: %s", e)
         return 1
     done = [e for e in run.events()[0] if e["event"] == "done"][-1]
     print(f"{args.model} on {args.data}: test {done['test_nats']:.2f} nats/example, "
@@ -182,15 +190,11 @@ def _cmd_resume(args) -> int:
         if args.quiet:
             return
         if isinstance(event, Started):
-            from tqdm import tqdm
-
-            print(f"continuing {event.model} on {event.dataset} from step {event.start_step} "
-                  f"[{event.device}] in {args.resume}", file=sys.stderr)
-            bar["bar"] = tqdm(total=event.total_steps, initial=event.start_step, unit="step",
-                              dynamic_ncols=True, file=sys.stderr)
+            log.info("continuing %s on %s from step %d [%s] in %s", event.model, event.dataset,
+                     event.start_step, event.device, args.resume)
+            bar["bar"] = ProgressBar(event.total_steps, initial=event.start_step)
         elif isinstance(event, Step) and bar["bar"]:
-            bar["bar"].set_postfix_str(f"loss {event.bpd:.3f} bits/dim", refresh=False)
-            bar["bar"].update(event.step - bar["bar"].n)
+            bar["bar"].update(event.step, f"loss {event.bpd:.3f} bits/dim")
         elif isinstance(event, Done) and bar["bar"]:
             bar["bar"].close()
 
@@ -199,7 +203,7 @@ def _cmd_resume(args) -> int:
     except RunError as e:
         raise SystemExit(f"arstudio train --resume: {e}") from None
     except TrainingError as e:
-        print(f"\ntraining failed: {e}", file=sys.stderr)
+        log.error("training failed: %s", e)
         return 1
     done = [e for e in run.events()[0] if e["event"] == "done"][-1]
     print(f"{run.config()['model']} on {run.config()['dataset']}: test {done['test_nats']:.2f} nats/example, "
@@ -220,7 +224,7 @@ def _load(target, device):
 def cmd_sample(args) -> int:
     import torch
 
-    from arstudio.imaging import samples_png
+    from arstudio.exports import samples_png
 
     model = _load(args.target, args.device)
     gen = torch.Generator().manual_seed(args.seed)
@@ -229,10 +233,104 @@ def cmd_sample(args) -> int:
 
         print(sample_to_wav(model, args.out, args.seconds, args.temperature, gen, args.label, args.notes))
         return 0
+    from arstudio.exports import is_text_model, model_facts, save_text_samples
+
+    text_out = str(args.out).lower().endswith(".txt")
+    if text_out and not is_text_model(model):
+        raise SystemExit(f"{model.registry_name} does not model text ({model.spec.describe()}); "
+                         "use --out x.png (or x.wav for sound)")
     t0 = time.perf_counter()
-    x = model.sample(args.n, temperature=args.temperature, generator=gen)
-    samples_png(x.cpu(), model.spec, args.out)
-    print(f"{args.n} samples from {model.registry_name} in {time.perf_counter() - t0:.2f} s -> {args.out}")
+    bar = progress(model.num_dims, unit="dim", desc="sampling")
+    x = None
+    for s in model.sample_steps(args.n, temperature=args.temperature, generator=gen):  # as sample()
+        x = s.x
+        bar.update(1)
+    bar.close()
+    x = x.clone().cpu()
+    facts = model_facts(model, Temperature=args.temperature, Seed=args.seed)
+    if text_out:
+        save_text_samples(x, args.out, facts)
+    else:
+        samples_png(x, model.spec, args.out, facts=facts)
+    log.info("%d samples from %s in %.2f s", args.n, model.registry_name, time.perf_counter() - t0)
+    print(args.out)
+    return 0
+
+
+def cmd_complete(args) -> int:
+    """Headless completion: an image, a mask of unknown pixels, n completions in a grid."""
+    import torch
+
+    from arstudio.exports import (
+        MAX_FRAMES,
+        grid_frame,
+        image_as_data,
+        model_facts,
+        samples_png,
+        save_animation,
+        unknown_mask,
+    )
+    from arstudio.sampling.completion import complete_steps
+
+    model = _load(args.target, args.device)
+    if model.spec.modality != "image":
+        raise SystemExit(f"{model.registry_name} models {model.spec.describe()}; completion needs an image model")
+    known = image_as_data(args.image, model.spec)
+    mask = unknown_mask(args.unknown, model.spec)
+    cond = {}
+    if model.uses_labels:
+        label = args.label if args.label is not None else model.no_label
+        if label is None:
+            raise SystemExit(f"{model.registry_name} is class-conditional: pass --label K")
+        cond["label"] = torch.full((args.n,), int(label), dtype=torch.long, device=model.device)
+    gen = torch.Generator().manual_seed(args.seed)
+    cols = None  # the same square-ish grid as the PNG
+    flat_known = mask.reshape(-1).tolist()  # frames only where a pixel is generated
+    every = max(1, -(-(len(flat_known) - sum(flat_known)) // MAX_FRAMES))
+    frames = [grid_frame(torch.where(mask, known, torch.zeros_like(known)).expand(args.n, *known.shape).cpu(),
+                         model.spec, None, cols, args.scale)] if args.animation else []
+    bar, phase, result = None, None, None
+    t0 = time.perf_counter()
+    for s in complete_steps(model, known, mask, args.n, args.method, args.temperature, gen,
+                            candidates=args.candidates, sweeps=args.sweeps, **cond):
+        if s.result is not None:
+            result = s.result
+            break
+        if s.phase != phase:
+            if bar is not None:
+                bar.close()
+            phase = s.phase
+            bar = progress(s.total, unit="px", desc=phase)
+        bar.update(max(0, s.step + 1 - bar.n))
+        if args.animation and s.index >= 0 and not flat_known[s.index] and s.step % every == 0:
+            frames.append(grid_frame(s.x[:args.n].cpu(), model.spec, s.index, cols, args.scale))
+    if bar is not None:
+        bar.close()
+    x = result.samples.cpu()
+    facts = model_facts(model, Method=args.method, Image=Path(args.image).name, Unknown=Path(args.unknown).name,
+                        **{"Unknown pixels": int((~mask[0]).sum())})
+    samples_png(x, model.spec, args.out, facts=facts, scale=args.scale)
+    log.info("%d completions by %s with %s in %.2f s", args.n, args.method, model.registry_name,
+             time.perf_counter() - t0)
+    print(args.out)
+    if args.animation:
+        frames.append(grid_frame(x, model.spec, None, cols, args.scale))
+        save_animation(frames, args.animation, fps=args.fps, facts=facts)
+        print(args.animation)
+    return 0
+
+
+def cmd_export_curves(args) -> int:
+    from arstudio.exports import curve_rows, write_curves_csv
+    from arstudio.runs import RunError, RunFolder
+
+    try:
+        run = RunFolder.open(args.run)
+    except RunError as e:
+        raise SystemExit(f"arstudio export-curves: {e}") from None
+    write_curves_csv(run, args.out)
+    log.info("%d points of %s", len(curve_rows(run)), run.path)
+    print(args.out)
     return 0
 
 
@@ -243,12 +341,17 @@ def cmd_eval_all(args) -> int:
     print("| model | dataset | parameters | test nats/example | test bits/dim | recorded bits/dim | published |")
     print("|---|---|---|---|---|---|---|")
     worst = 0.0
-    for b in list_bundled():
+    bundled = list_bundled()
+    bar = progress(len(bundled), unit="model", desc="evaluating")
+    for b in bundled:
+        bar.set_postfix_str(b.key, refresh=False)
         row = evaluate_bundled(b, args.device)
+        bar.update(1)
         worst = max(worst, abs(row["bpd"] - row["recorded_bpd"]))
         print(f"| {b.key} | {b.dataset} | {row['parameters']:,} | {row['nats']:.2f} | {row['bpd']:.4f} | "
               f"{row['recorded_bpd']:.4f} | {row['published']} |", flush=True)
-    print(f"largest difference from the recorded figures: {worst:.5f} bits/dim", file=sys.stderr)
+    bar.close()
+    log.info("largest difference from the recorded figures: %.5f bits/dim", worst)
     return 0 if worst <= 0.01 else 1
 
 
@@ -412,8 +515,16 @@ def cmd_bench(args) -> int:
         names = sorted({m.name.split("_")[0] for m in pkgutil.iter_modules(bench.__path__)})
         raise SystemExit(f"no benchmark {args.name!r}; available: {', '.join(names)}")
     modules = [importlib.import_module(f"arstudio.bench.{name}") for name in sorted(mods)]
-    for module, argv in zip(modules, _share_options(modules, args.rest)):
+    shares = _share_options(modules, args.rest)
+    bar = progress(len(modules), unit="bench", desc="benchmarks") if len(modules) > 1 else None
+    for module, argv in zip(modules, shares):
+        if bar is not None:
+            bar.set_postfix_str(module.__name__.rsplit(".", 1)[-1])
         module.main(argv)
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
     return 0
 
 
@@ -443,6 +554,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="arstudio", description="A studio for deep autoregressive models. "
                                 "With no command, opens the window.")
     p.add_argument("--session", metavar="FILE", help="open the studio with a session file (TOML)")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more messages (-vv: debugging)")
+    p.add_argument("-q", "--quiet", dest="log_quiet", action="store_true",
+                   help="only warnings and errors; no progress bars")
     sub = p.add_subparsers(dest="command")
 
     t = sub.add_parser("train", help="train a model into a run folder", add_help=False)
@@ -482,6 +596,30 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--label", help="sound models with labels: the label's name or id (e.g. A3, flute)")
     s.add_argument("--notes", help="melody models: the notes, e.g. 'C4 D4 E4/2 -' (see arstudio/data/melodies.py)")
     s.set_defaults(func=cmd_sample)
+
+    cp = sub.add_parser("complete", help="complete an image: keep its known pixels, generate the rest")
+    cp.add_argument("target", help="run folder, checkpoint file or bundled model name")
+    cp.add_argument("--image", required=True, help="the image (resized to the model's size)")
+    cp.add_argument("--unknown", required=True, metavar="MASK.png",
+                    help="a mask image: its non-zero pixels are the ones to generate")
+    cp.add_argument("--method", default="raster", choices=["raster", "resample", "any-order", "gibbs"])
+    cp.add_argument("--n", type=int, default=4, help="completions (default 4)")
+    cp.add_argument("--out", default="completions.png", help="the grid of completions (PNG)")
+    cp.add_argument("--animation", metavar="FILL.gif", help="the pixel-by-pixel fill as GIF or APNG (.png)")
+    cp.add_argument("--fps", type=float, default=20.0, help="animation frames per second")
+    cp.add_argument("--scale", type=int, default=4, help="pixels per image pixel in the outputs")
+    cp.add_argument("--candidates", type=int, help="resample: raster candidates (default max(64, 8n))")
+    cp.add_argument("--sweeps", type=int, default=1, help="gibbs: passes over the unknown pixels")
+    cp.add_argument("--label", type=int, help="class for a class-conditional model")
+    cp.add_argument("--temperature", type=float, default=1.0)
+    cp.add_argument("--seed", type=int, default=0)
+    cp.add_argument("--device", default="auto")
+    cp.set_defaults(func=cmd_complete)
+
+    ec = sub.add_parser("export-curves", help="a run's training and evaluation curves as CSV")
+    ec.add_argument("run", help="run folder")
+    ec.add_argument("--out", default="curves.csv")
+    ec.set_defaults(func=cmd_export_curves)
 
     e = sub.add_parser("eval", help="test bits/dim and nats per example")
     e.add_argument("target", nargs="?", help="run folder, checkpoint file or bundled model name")
@@ -541,8 +679,35 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is now (tests swap it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
+def setup_logging(verbose: int = 0, quiet: bool = False) -> None:
+    """Messages on stderr through the standard logging module: -v more, -q only problems."""
+    level = logging.WARNING if quiet else logging.DEBUG if verbose > 1 else logging.INFO
+    _QUIET["on"] = quiet
+    root = logging.getLogger()
+    if not any(getattr(h, "_arstudio", False) for h in root.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(message)s" if verbose == 0 else
+                                               "%(levelname)s %(name)s: %(message)s"))
+        handler._arstudio = True
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    setup_logging(args.verbose, args.log_quiet or getattr(args, "quiet", False) is True)
     if args.command is None:
         from arstudio.gui.launch import launch
 

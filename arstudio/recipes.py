@@ -65,7 +65,8 @@ def check_recipe(doc: dict, where: str = "recipe") -> Recipe:
 
 def _check(doc: dict) -> Recipe:
     from arstudio.data.registry import PREFIXES, data_ref, load_all, split_ref
-    from arstudio.models.registry import get_model_info, load_all as load_models
+    from arstudio.models.registry import get_model_info
+    from arstudio.models.registry import load_all as load_models
 
     for key in doc:
         if key not in TOP_KEYS:
@@ -84,7 +85,7 @@ def _check(doc: dict) -> Recipe:
     model_config = check_settings(info.config, model_t, f"{name} setting")
     data_name = data_t.pop("name", None)
     if not isinstance(data_name, str):
-        raise SettingsError(f"[data] needs name = \"DATASET\" or \"PREFIX:PATH\"")
+        raise SettingsError("[data] needs name = \"DATASET\" or \"PREFIX:PATH\"")
     base, in_name = split_ref(data_name)
     options = {**in_name, **data_t}
     sets = load_all()

@@ -12,8 +12,7 @@ import torch
 from PIL import Image
 
 from arstudio.config_check import SettingsError
-from arstudio.data import DataError
-from arstudio.data import image_files
+from arstudio.data import DataError, image_files
 from arstudio.data.arrays import load_arrays
 from arstudio.data.files import load_cifar10_any, load_cifar100
 from arstudio.data.image_files import load_image_folder
