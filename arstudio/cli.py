@@ -46,10 +46,10 @@ _QUIET = {"on": False}  # -q: no progress bars either
 
 
 def progress(total=None, **kw):
-    """A tqdm bar on stderr with rate and ETA; hidden with -q or when stderr is not a terminal."""
+    """A tqdm bar on stderr with rate and ETA; hidden with -q."""
     from tqdm import tqdm
 
-    return tqdm(total=total, file=sys.stderr, dynamic_ncols=True, disable=True if _QUIET["on"] else None,
+    return tqdm(total=total, file=sys.stderr, dynamic_ncols=True, disable=_QUIET["on"],
                 **kw)
 
 

@@ -168,7 +168,7 @@ def decode_folder(folder, options: ImageFolderOptions, progress: Callable[[int, 
     if progress is None and limit is None and len(entries) >= CACHE_MIN_FILES:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(entries), desc=f"reading {folder.name}", unit="img", disable=None)
+        bar = tqdm(total=len(entries), desc=f"reading {folder.name}", unit="img", disable=not log.isEnabledFor(logging.INFO))
     for i, (path, label) in enumerate(entries):
         try:
             im = _open_rgb_or_grey(path)
