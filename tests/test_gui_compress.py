@@ -21,8 +21,10 @@ def test_compress_test_images_and_rebuild(qtbot):
         panel.button.click()
     assert done.args == [True] and panel.identical and "✓" in panel.check.text()
     sizes = panel.result["sizes"]
-    assert set(sizes) >= {".arz", "PNG", "WebP"} and all(len(v) == 4 for v in sizes.values())
+    assert set(sizes) >= {"coded", ".arz", "PNG", "WebP"} and all(len(v) == 4 for v in sizes.values())
     assert (sizes[".arz"] < sizes["PNG"]).all()  # the model beats PNG on its own data
+    assert (sizes["coded"] < sizes["WebP"]).all()
+    assert (sizes["coded"] <= np.ceil(panel.result["nll_bytes"]) + 8).all()
     for name, item in panel._bar_items.items():
         assert np.array_equal(item.opts["height"], sizes[name])
     bits = panel.result["bits"][0]

@@ -16,7 +16,7 @@ from arstudio.codec.files import Items, check_model, compress
 
 @dataclass
 class ImageReport:
-    sizes: dict[str, np.ndarray]  # codec -> (N,) bytes per image
+    sizes: dict[str, np.ndarray]  # codec -> (N,) bytes per image ("coded": the .arz without its header)
     bits: np.ndarray  # (N, C, H, W) cost of each sub-pixel in bits under the model
     nll_bytes: np.ndarray  # (N,) the model's own -log2 p(x) / 8
     blobs: list[bytes]  # the .arz file of each image
@@ -25,15 +25,16 @@ class ImageReport:
 def compare_images(model, key: str, x: torch.Tensor) -> ImageReport:
     """Code each of ``x`` (N, C, H, W) alone with the model and with the usual codecs."""
     levels = model.spec.levels
-    arz, blobs, bits, nll = [], [], [], []
+    arz, coded, blobs, bits, nll = [], [], [], [], []
     for img in x:
         c = compress(model, key, Items("images", img[None].long(), [model.spec.num_dims]), batch=1)
         arz.append(len(c.blob))
+        coded.append(c.payload_bytes)
         blobs.append(c.blob)
         bits.append(c.bits[0].numpy())
         nll.append(float(c.nll_bits[0]) / 8)
     arrays = classic.image_arrays(x.long(), levels)
-    sizes = {".arz": np.array(arz), "PNG": np.array([classic.png_bytes(a, levels) for a in arrays]),
+    sizes = {"coded": np.array(coded), ".arz": np.array(arz), "PNG": np.array([classic.png_bytes(a, levels) for a in arrays]),
              "WebP": np.array([classic.webp_bytes(a) for a in arrays])}
     jxl = [classic.jxl_bytes(a) for a in arrays]
     if None not in jxl:

@@ -100,7 +100,7 @@ class AnomalyPanel(QWidget):
 
         self.hist = pg.PlotWidget(title="bits/dim: test set vs other data")
         self.hist.setLabel("bottom", "bits/dim")
-        self.hist.addLegend()
+        self.hist_legend = self.hist.addLegend()
         self.hist_in = self.hist.plot([0, 1], [0], stepMode="center", fillLevel=0, brush=(80, 120, 200, 120),
                                       name="test set")
         self.hist_out = self.hist.plot([0, 1], [0], stepMode="center", fillLevel=0, brush=(220, 90, 40, 120),
@@ -165,8 +165,9 @@ class AnomalyPanel(QWidget):
         edges = np.linspace(min(a.min(), b.min()), max(a.max(), b.max()) + 1e-9, 41)
         self.hist_in.setData(edges, np.histogram(a, edges)[0])
         self.hist_out.setData(edges, np.histogram(b, edges)[0])
-        self.hist_in.opts["name"] = f"{result['in']} ({a.mean():.3f})"
-        self.hist_out.opts["name"] = f"{result['out']} ({b.mean():.3f})"
+        self.hist_legend.clear()
+        self.hist_legend.addItem(self.hist_in, f"{result['in']}: mean {a.mean():.3f}")
+        self.hist_legend.addItem(self.hist_out, f"{result['out']}: mean {b.mean():.3f}")
         self.roc_legend.clear()
         for k, item in self.curves.items():
             if k in result["curves"]:

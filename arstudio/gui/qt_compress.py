@@ -1,7 +1,7 @@
 """Compress view: a model as a lossless codec for the images you pick.
 
 Pick a bundled image model and images (a range of test images, or the canvas of the
-Complete tab); each image is coded on its own (.arz, header included) and with PNG,
+Complete tab); each image is coded on its own (the coded bytes, and the .arz file with its header) and with PNG,
 lossless WebP and JPEG XL: bytes per image per codec as bars, the model's cost of
 every pixel in bits, then the decoder rebuilding the first image dimension by
 dimension from its .arz bytes alone, with a check mark when it is identical.
@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from arstudio.bundled import list_bundled
 from arstudio.gui.workers import Job, run_job
 
-CODEC_COLOURS = {".arz": (220, 90, 40), "PNG": (80, 120, 200), "WebP": (90, 170, 90), "JPEG XL": (160, 100, 190)}
+CODEC_COLOURS = {"coded": (240, 170, 40), ".arz": (220, 90, 40), "PNG": (80, 120, 200), "WebP": (90, 170, 90), "JPEG XL": (160, 100, 190)}
 
 
 def compress_job(path, key: str, dataset: str, n: int, canvas: np.ndarray | None, first: int = 0) -> dict:
@@ -176,8 +176,8 @@ class CompressPanel(QWidget):
         mean = {k: float(np.mean(v)) for k, v in sizes.items()}
         self.summary.setText(
             f"{result['source']}: " + ", ".join(f"{k} {v:.1f}" for k, v in mean.items())
-            + f" bytes per image on average (the model's NLL {np.mean(result['nll_bytes']):.1f} bytes; each "
-            ".arz holds its own header). Decoding the first image from its .arz bytes…")
+            + f" bytes per image on average (the model's NLL {np.mean(result['nll_bytes']):.1f} bytes; \"coded\" is "
+            "the range coder's output, each .arz file adds its header). Decoding the first image from its .arz bytes…")
         self.compressed.emit()
         self._start_rebuild()
 
