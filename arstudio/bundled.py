@@ -58,7 +58,8 @@ def evaluate_bundled(bundled: BundledModel, device: str = "auto") -> dict:
         raise CheckpointError(f"{bundled.path}: names no built-in dataset to evaluate on")
     model = load_checkpoint(bundled.path, pick_device(device))
     data = load_dataset(bundled.dataset)
-    nats, bpd = evaluate(model, data.test, labels=data.labels.get("test"))
+    nats, bpd = evaluate(model, data.test, labels=data.labels.get("test"),
+                         local=data.extras.get("local", {}).get("test"))
     preset = PRESETS.get(bundled.key)
     return {"nats": nats, "bpd": bpd, "parameters": model.num_parameters(),
             "recorded_bpd": bundled.metadata.get("metrics", {}).get("test_bpd", float("nan")),
@@ -131,7 +132,11 @@ def _labels(model, data, n) -> dict:
         return {}
     import torch
 
-    return {"label": torch.arange(n, device=model.device) % int(data.extras.get("classes", 1))}
+    kw = {"label": torch.arange(n, device=model.device) % int(data.extras.get("classes", 1))}
+    local = data.extras.get("local", {}).get("val")
+    if local is not None and model.uses_local:  # melodies: the validation examples' notes
+        kw["local"] = local[torch.arange(n) % len(local)].to(model.device)
+    return kw
 
 
 def _training_line(train: dict, done: dict, device: str) -> str:

@@ -376,7 +376,8 @@ def cmd_eval(args) -> int:
     data = load_dataset(data_name)
     if data.spec != model.spec:
         raise SystemExit(f"{data_name} is {data.spec.describe()} but the model expects {model.spec.describe()}")
-    nats, bpd = evaluate(model, data.split(args.split), labels=data.labels.get(args.split))
+    nats, bpd = evaluate(model, data.split(args.split), labels=data.labels.get(args.split),
+                         local=data.extras.get("local", {}).get(args.split))
     print(f"{model.registry_name} on {data_name} ({args.split}): {nats:.3f} nats/example, {bpd:.4f} bits/dim")
     return 0
 

@@ -53,6 +53,10 @@ class ARModel(nn.Module):
     #: arstudio/sampling/sequence.py. False: at most ``spec.shape[0]`` steps.
     any_length: bool = False
 
+    #: Local conditioning: the trainer passes the data's slow series
+    #: (``Dataset.extras["local"][split]``, (N, C, frames)) as ``local=`` (WaveNet).
+    uses_local: bool = False
+
     @dataclass(frozen=True)
     class Config:
         pass

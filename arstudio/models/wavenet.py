@@ -109,6 +109,11 @@ class WaveNet(ARModel):
         return self.config.num_labels > 0
 
     @property
+    def uses_local(self) -> bool:
+        """The trainer passes the data's local series as ``local=`` (local_channels > 0)."""
+        return self.config.local_channels > 0
+
+    @property
     def no_label(self) -> int | None:
         """The label id meaning "no label given" (trained by the trainer's label_dropout)."""
         return self.config.num_labels if self.config.num_labels else None

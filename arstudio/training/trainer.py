@@ -72,15 +72,25 @@ def lr_at(config: TrainConfig, step: int, total: int) -> float:
     return config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
-def _labels_kw(model, labels):
-    """Conditional models (``uses_labels``) get class ids as ``label=``."""
+def _labels_kw(model, labels, local=None):
+    """Conditional models (``uses_labels``) get class ids as ``label=``; models with
+    local conditioning (``uses_local``) the data's slow series as ``local=``."""
+    kw = {}
     if labels is not None and model.uses_labels:
-        return {"label": labels}
-    return {}
+        kw["label"] = labels
+    if local is not None and model.uses_local:
+        kw["local"] = local
+    return kw
+
+
+def _local(dataset, split):
+    """The split's local-conditioning series (N, C, frames), when the data has one."""
+    return dataset.extras.get("local", {}).get(split)
 
 
 @torch.no_grad()
-def evaluate(model, data: torch.Tensor, batch_size: int = 256, labels=None) -> tuple[float, float]:
+def evaluate(model, data: torch.Tensor, batch_size: int = 256, labels=None,
+             local=None) -> tuple[float, float]:
     """Mean NLL over ``data`` in nats per example, and bits per dimension."""
     was = model.training
     model.eval()
@@ -89,7 +99,8 @@ def evaluate(model, data: torch.Tensor, batch_size: int = 256, labels=None) -> t
     for i in range(0, len(data), batch_size):
         xb = data[i:i + batch_size].to(device)
         lb = labels[i:i + batch_size].to(device) if labels is not None else None
-        total += -model.log_prob(xb, **_labels_kw(model, lb)).double().sum().item()
+        lc = local[i:i + batch_size].to(device) if local is not None else None
+        total += -model.log_prob(xb, **_labels_kw(model, lb, lc)).double().sum().item()
     model.train(was)
     nats = total / len(data)
     return nats, nats / (model.num_dims * math.log(2))
@@ -120,6 +131,7 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
     model.to(device).train()
     train_x = dataset.train
     train_y = dataset.labels.get("train")
+    train_local = _local(dataset, "train")
     total = 0 if config.closed_form else config.total_steps(len(train_x))
     if resume is not None:
         model.load_state_dict(resume.model)
@@ -175,15 +187,17 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
         cursor += config.batch_size
         xb = train_x[idx]
         lb = train_y[idx] if train_y is not None else None
-        xb, lb = _augment(model, config, xb, lb, shuffler)
+        lc = train_local[idx] if train_local is not None else None
+        xb, lb, lc = _augment(model, config, xb, lb, shuffler, lc)
         xb = xb.to(device, non_blocking=True)
         lb = lb.to(device) if lb is not None else None
+        lc = lc.to(device) if lc is not None else None
         lr = lr_at(config, step, total)
         for group in opt.param_groups:
             group["lr"] = lr
         try:
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-                loss = model.loss(xb, **_labels_kw(model, lb))
+                loss = model.loss(xb, **_labels_kw(model, lb, lc))
             if not torch.isfinite(loss):
                 raise TrainingError(f"the loss became {loss.item()} at step {step + 1}; "
                                     "try a lower learning rate. The last checkpoint is kept.")
@@ -206,7 +220,8 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
                        window_n / max(now - window_t, 1e-9), now - t0)
             window_t, window_n = now, 0
         if step % config.eval_every == 0 or step == total:
-            nats, bpd = evaluate(model, dataset.val, config.eval_batch_size, dataset.labels.get("val"))
+            nats, bpd = evaluate(model, dataset.val, config.eval_batch_size, dataset.labels.get("val"),
+                 local=_local(dataset, "val"))
             last_val = {"val_nats": nats, "val_bpd": bpd}
             if config.keep_best and nats < best["nats"]:
                 best = {"nats": nats, "step": step,
@@ -214,7 +229,7 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
             yield Eval(step, "val", nats, bpd)
             if ema is not None:
                 yield Eval(step, "val_ema", *evaluate(ema.module, dataset.val, config.eval_batch_size,
-                                                      dataset.labels.get("val")))
+                                                      dataset.labels.get("val"), _local(dataset, "val")))
         if config.sample_every and (step % config.sample_every == 0 or step == total):
             yield Samples(step, _samples(model, config, dataset))
         if step % config.checkpoint_every == 0 and step < total:
@@ -224,7 +239,8 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
         model.load_state_dict(best["state"])  # early stopping: validation picked these weights
         last_val = {"val_nats": best["nats"], "val_bpd": best["nats"] / (model.num_dims * math.log(2)),
                     "best_step": best["step"]}
-    test_nats, test_bpd = evaluate(model, dataset.test, config.eval_batch_size, dataset.labels.get("test"))
+    test_nats, test_bpd = evaluate(model, dataset.test, config.eval_batch_size, dataset.labels.get("test"),
+                 local=_local(dataset, "test"))
     yield Eval(step, "test", test_nats, test_bpd)
     metrics = {**(last_val or {}), "test_nats": test_nats, "test_bpd": test_bpd}
     if ema is not None:
@@ -257,8 +273,10 @@ def _ema_of(ema):
 
 
 def _ema_metrics(ema, dataset, config) -> dict:
-    val_nats, val_bpd = evaluate(ema.module, dataset.val, config.eval_batch_size, dataset.labels.get("val"))
-    test_nats, test_bpd = evaluate(ema.module, dataset.test, config.eval_batch_size, dataset.labels.get("test"))
+    val_nats, val_bpd = evaluate(ema.module, dataset.val, config.eval_batch_size, dataset.labels.get("val"),
+                 local=_local(dataset, "val"))
+    test_nats, test_bpd = evaluate(ema.module, dataset.test, config.eval_batch_size, dataset.labels.get("test"),
+                 local=_local(dataset, "test"))
     return {"val_nats": val_nats, "val_bpd": val_bpd, "test_nats": test_nats, "test_bpd": test_bpd,
             "decay": config.ema}
 
@@ -268,9 +286,11 @@ def _fit_closed_form(model, dataset, config):
     t0 = time.perf_counter()
     with torch.no_grad():
         model.fit(dataset.train)
-    val_nats, val_bpd = evaluate(model, dataset.val, config.eval_batch_size, dataset.labels.get("val"))
+    val_nats, val_bpd = evaluate(model, dataset.val, config.eval_batch_size, dataset.labels.get("val"),
+                 local=_local(dataset, "val"))
     yield Eval(0, "val", val_nats, val_bpd)
-    test_nats, test_bpd = evaluate(model, dataset.test, config.eval_batch_size, dataset.labels.get("test"))
+    test_nats, test_bpd = evaluate(model, dataset.test, config.eval_batch_size, dataset.labels.get("test"),
+                 local=_local(dataset, "test"))
     yield Eval(0, "test", test_nats, test_bpd)
     if config.sample_every:
         yield Samples(0, _samples(model, config, dataset))
@@ -294,16 +314,23 @@ def check_augment(model, config: TrainConfig):
                          f"{model.registry_name} has none (or no labels)")
 
 
-def _augment(model, config, xb, lb, generator):
-    """Random crops and label dropout, drawn from the trainer's seeded generator."""
+def _augment(model, config, xb, lb, generator, local=None):
+    """Random crops and label dropout, drawn from the trainer's seeded generator. A local
+    series (B, C, frames) is cropped with the data, on whole frames of ``T / frames`` samples."""
     length = xb.shape[-1]
     if config.crop and config.crop < length:  # a window per example, (B, T) -> (B, crop)
-        starts = torch.randint(0, length - config.crop + 1, (len(xb), 1), generator=generator)
+        hop = 1 if local is None else length // local.shape[-1]
+        if config.crop % hop:
+            raise ValueError(f"crop must be a multiple of the local series' hop ({hop} samples)")
+        starts = torch.randint(0, (length - config.crop) // hop + 1, (len(xb), 1), generator=generator) * hop
         xb = xb.gather(-1, starts + torch.arange(config.crop))
+        if local is not None:  # (B, C, crop / hop) frames under the window
+            frames = (starts // hop + torch.arange(config.crop // hop)).unsqueeze(1)
+            local = local.gather(-1, frames.expand(-1, local.shape[1], -1))
     if config.label_dropout and lb is not None:
         drop = torch.rand(len(lb), generator=generator) < config.label_dropout
         lb = torch.where(drop, torch.full_like(lb, model.no_label), lb)
-    return xb, lb
+    return xb, lb, local
 
 
 def _samples(model, config, dataset):
@@ -312,4 +339,7 @@ def _samples(model, config, dataset):
     if model.uses_labels:
         classes = dataset.extras.get("classes", 1)
         kw["label"] = (torch.arange(config.num_samples) % classes).to(model.device)
+    local = _local(dataset, "val")
+    if local is not None and model.uses_local:  # the first validation examples' series
+        kw["local"] = local[torch.arange(config.num_samples) % len(local)].to(model.device)
     return model.sample(config.num_samples, generator=gen, **kw).cpu()
