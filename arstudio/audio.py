@@ -71,7 +71,9 @@ def rescan_devices() -> None:
 
 
 def playing() -> bool:
-    """Whether a sound started by :func:`play` is still playing."""
+    """Whether a sound started by :func:`play` (or a :class:`StreamPlayer`) is still playing."""
+    if _STREAM is not None and _STREAM.active:
+        return True
     try:
         stream = _sounddevice().get_stream()
     except (AudioUnavailable, RuntimeError):  # RuntimeError: nothing was ever played
@@ -97,11 +99,92 @@ def play(wave, rate: int, blocking: bool = False, loop: bool = False) -> None:
 
 
 def stop() -> None:
-    """Stop whatever :func:`play` started; a no-op when sound is unavailable."""
+    """Stop whatever :func:`play` or a :class:`StreamPlayer` started; a no-op when sound
+    is unavailable."""
+    if _STREAM is not None:
+        _STREAM.stop()
     try:
         _sounddevice().stop()
     except AudioUnavailable:
         pass
+
+
+_STREAM = None  # the StreamPlayer playing now, if any
+
+
+class StreamPlayer:
+    """Plays a wave while it is still being made.
+
+    ``source(start, frames)`` returns ``(samples, finished)``: up to ``frames``
+    float samples from position ``start`` (fewer when generation has not got
+    there yet) and whether no more will come. PortAudio's callback asks for a
+    block every few milliseconds; when generation falls behind, silence plays
+    until ``rebuffer`` seconds are ready again: a slow generator makes a few
+    pauses, never skips or clicks."""
+
+    def __init__(self, source, rate: int, blocksize: int = 256, rebuffer: float = 0.2,
+                 prebuffer: float = 0.0):
+        self.source, self.rate, self.blocksize = source, int(rate), int(blocksize)
+        self.rebuffer = max(1, int(rebuffer * rate))  # after an underrun, wait for this much
+        self.position = 0  # samples handed to the device so far
+        self.underruns = 0
+        self.started_at: float | None = None  # time.monotonic() of the first sample handed over
+        # opened before the sound exists (the device is ready when it comes): wait for prebuffer
+        self._waiting = prebuffer > 0
+        if self._waiting:
+            self.rebuffer_first = max(1, int(prebuffer * rate))
+        self._stream = None
+
+    def _callback(self, outdata, frames, _time, _status):
+        if self._waiting:  # one longer pause instead of many clicks: wait until ahead again
+            need = self.rebuffer if self.position else getattr(self, "rebuffer_first", self.rebuffer)
+            ahead, finished = self.source(self.position, need)
+            if len(ahead) < need and not finished:
+                outdata[:, 0] = 0.0
+                return
+            self._waiting = False
+        samples, finished = self.source(self.position, frames)
+        got = len(samples)
+        if got and self.started_at is None:
+            import time
+
+            self.started_at = time.monotonic()
+        outdata[:got, 0] = np.clip(samples, -1.0, 1.0)
+        outdata[got:, 0] = 0.0
+        self.position += got
+        if got < frames:
+            if finished:
+                raise self._sd.CallbackStop
+            self.underruns += 1
+            self._waiting = True
+
+    def start(self) -> StreamPlayer:
+        global _STREAM
+        sd = _sounddevice()
+        _device(sd, "output")
+        stop()
+        self._sd = sd
+        self._stream = sd.OutputStream(samplerate=self.rate, channels=1, dtype="float32",
+                                       blocksize=self.blocksize, latency="low", callback=self._callback)
+        self._stream.start()
+        _STREAM = self
+        return self
+
+    @property
+    def active(self) -> bool:
+        return self._stream is not None and bool(self._stream.active)
+
+    def stop(self) -> None:
+        global _STREAM
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.abort()
+                stream.close()
+            except Exception:  # PortAudio errors on a stream that ended by itself: nothing to stop
+                pass
+        if _STREAM is self:
+            _STREAM = None
 
 
 def record(seconds: float, rate: int) -> np.ndarray:

@@ -112,12 +112,12 @@ PRESETS: dict[str, Preset] = {
     "wavenet-melodies": Preset(
         # 16 kHz, conditioned on the score (local: 10 channels at 125 Hz, upsampled 128×
         # by a transposed convolution) and the instrument (global); dilations 1..32 twice
-        # see 128 samples, two periods of C4. A CPU recipe: 14 minutes of one thread.
+        # see 128 samples, two periods of C4. A CPU recipe: 12 minutes of one thread.
         "wavenet", "melodies", {"residual_channels": 24, "dilation_channels": 24, "skip_channels": 48,
                                 "layers_per_stack": 6, "stacks": 2, "num_labels": 3,
                                 "local_channels": 10, "local_hop": 128},
-        {"steps": 4000, "max_minutes": 14, "batch_size": 8, "crop": 512, "lr": 3e-3,
-         "label_dropout": 0.1, "eval_every": 250, "sample_every": 0, "checkpoint_every": 500},
+        {"steps": 4000, "max_minutes": 12, "batch_size": 8, "crop": 512, "lr": 3e-3,
+         "label_dropout": 0.1, "eval_every": 200, "sample_every": 0, "checkpoint_every": 200},
         published="WaveNet: no figure on this data (speech/music MOS in the paper)"),
     "causal-conv-arm-tones": Preset(
         "causal-conv-arm", "tones", {"channels": 64, "layers": 5, "kernel": 3, "dilation_growth": 2},

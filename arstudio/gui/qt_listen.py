@@ -38,12 +38,16 @@ from arstudio.sampling.audio_stream import (
     ClipBuffer,
     SoundModel,
     generate_into,
+    load_sound_model,
     sound_model,
     sound_models,
     spectrogram,
 )
 
 REFRESH_MS = 33  # ~30 Hz redraw while generating
+PREBUFFER_S = 0.05  # audio made before streaming playback starts
+MAX_SECONDS = 600.0  # the longest clip of a model that continues past its training length
+SPEC_WINDOW, SPEC_HOP = 256, 64
 NO_LABEL = "(no label)"
 NO_PRIME = "no prime: generation starts from silence. A prime's first samples are kept and the model continues them."
 
@@ -59,6 +63,8 @@ class ListenPanel(QWidget):
     message = Signal(str)  # status-bar text
     clip_ready = Signal()  # a generated clip is complete
     offer_judged = Signal(str, bool)  # an offered checkpoint was looked at: (path, is it a sound model)
+    model_ready = Signal()  # the chosen model is loaded: Generate answers at once
+    playback_started = Signal()  # streaming playback of the clip being made began
 
     def __init__(self, state=None, parent=None):
         super().__init__(parent)
@@ -76,7 +82,13 @@ class ListenPanel(QWidget):
         self.about.setWordWrap(True)
         self.label_box = QComboBox()
         self.temperature = QDoubleSpinBox(minimum=0.05, maximum=3.0, singleStep=0.1, value=1.0)
-        self.length = QSpinBox(minimum=16, maximum=1 << 20, singleStep=256, value=2048)
+        self.seconds = QDoubleSpinBox(minimum=0.002, maximum=MAX_SECONDS, decimals=3, singleStep=1.0,
+                                      value=2.0, suffix=" s")
+        self.stream_play = QCheckBox("Play while generating")
+        self.stream_play.setChecked(True)
+        self.ready = False  # the chosen model is loaded and its generation path warmed up
+        self.player: audio.StreamPlayer | None = None
+        self._spec: np.ndarray | None = None  # spectrogram frames drawn so far
         self.seed = QSpinBox(minimum=0, maximum=1 << 30, value=0)
         self.generate_button = QPushButton("Generate")
         self.generate_button.setShortcut("Ctrl+G")
@@ -111,7 +123,8 @@ class ListenPanel(QWidget):
         form.addRow(self.about)
         form.addRow("Pitch / label", self.label_box)
         form.addRow("Temperature", self.temperature)
-        form.addRow("Length", self.length)
+        form.addRow("Length", self.seconds)
+        form.addRow(self.stream_play)
         form.addRow("Seed", self.seed)
         gen_row = QHBoxLayout()
         gen_row.addWidget(self.generate_button)
@@ -152,6 +165,8 @@ class ListenPanel(QWidget):
         self.wave_plot.setYRange(-1.05, 1.05)
         self.wave_plot.showGrid(x=True, y=True, alpha=0.2)
         self.curve = self.wave_plot.plot([], [], pen=pg.mkPen("#4aa3ff", width=1))
+        self.curve.setDownsampling(auto=True, method="peak")  # minutes of audio draw quickly
+        self.curve.setClipToView(True)
         self.prime_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#ffb347", width=1, style=Qt.PenStyle.DashLine))
         self.prime_line.hide()
         self.wave_plot.addItem(self.prime_line)
@@ -170,6 +185,7 @@ class ListenPanel(QWidget):
         layout.addWidget(side)
         layout.addLayout(plots, 1)
 
+        self._stream_pending = False
         self.timer = QTimer(self, interval=REFRESH_MS, timeout=self._refresh)
         self.check_sound()
         self._update_buttons()
@@ -245,18 +261,33 @@ class ListenPanel(QWidget):
         self.prime = None  # a prime was resampled to the previous model's rate
         self.use_prime.setChecked(False)
         self.prime_label.setText(NO_PRIME)
-        self.about.setText(f"{s.length} samples ({s.length / s.rate:.3f} s) at {s.rate} Hz, "
-                           f"{s.encoding} {'' if s.levels is None else f'{s.levels} levels'}\n{s.path.name}")
-        self.length.setMaximum(s.length)
-        self.length.setValue(s.length)
-        self.prime_length.setMaximum(s.length - 1)
+        span = "any length" if s.any_length else f"at most {s.length / s.rate:.3f} s"
+        self.about.setText(f"trained on {s.length} samples ({s.length / s.rate:.3f} s) at {s.rate} Hz, "
+                           f"{s.encoding} {'' if s.levels is None else f'{s.levels} levels'}; "
+                           f"generates {span}\n{s.path.name}")
+        self.seconds.setMaximum(MAX_SECONDS if s.any_length else s.length / s.rate)
+        self.seconds.setValue(min(10.0, self.seconds.maximum()) if s.any_length else s.length / s.rate)
+        self.prime_length.setMaximum(int(self.seconds.maximum() * s.rate) - 1)
         self.label_box.clear()
         self.label_box.addItems([NO_LABEL, *s.label_names])
         self.label_box.setEnabled(bool(s.label_names))
         if s.label_names:
             self.label_box.setCurrentIndex(1)
         self.spec_plot.setLabel("left", "frequency", units="Hz")
+        self.ready = False
         self._update_buttons()
+        run_job(load_sound_model, s, on_done=self._alive(lambda _m: self._warmed(s)),
+                on_error=self._alive(lambda text: self.message.emit(f"cannot load {s.path.name}: {text}")))
+
+    def _warmed(self, s: SoundModel):
+        if s is self.current():
+            self.ready = True
+            self.message.emit(f"{s.model} ready")
+            self.model_ready.emit()
+
+    def length_samples(self) -> int:
+        s = self.current()
+        return max(1, round(self.seconds.value() * (s.rate if s else 1)))
 
     def label(self) -> int | None:
         i = self.label_box.currentIndex()
@@ -272,18 +303,25 @@ class ListenPanel(QWidget):
             return
         prime = None
         if self.use_prime.isChecked() and self.prime is not None:
-            prime = self.prime[:min(self.prime_length.value(), self.length.value() - 1)]
-        self.buffer = buffer = ClipBuffer(self.length.value())
+            prime = self.prime[:min(self.prime_length.value(), self.length_samples() - 1)]
+        if self.player is not None:
+            self.player.stop()
+            self.player = None
+        self.buffer = buffer = ClipBuffer(self.length_samples())
         self.rate = s.rate
         self._drawn = -1
+        self._spec = None
         self.clip = None
+        self._stream_pending = self.stream_play.isChecked() and self.sound_ok
         self.prime_line.setPos(0 if prime is None else len(prime) / s.rate)
         self.prime_line.setVisible(prime is not None)
         self.wave_plot.setXRange(0, buffer.length / s.rate, padding=0.01)
-        self.message.emit(f"generating {buffer.length} samples with {s.model}…")
+        self.message.emit(f"generating {buffer.length / s.rate:.2f} s ({buffer.length} samples) with {s.model}…")
         run_job(generate_into, buffer, s, self.temperature.value(), self.seed.value(), prime, self.label(),
                 on_done=self._alive(lambda wave: self._generated(buffer, wave)),
                 on_error=self._alive(lambda text: self._failed(buffer, text)))
+        if self._stream_pending:
+            self._start_stream(buffer)
         self.timer.start()
         self._update_buttons()
 
@@ -310,23 +348,45 @@ class ListenPanel(QWidget):
         self._update_buttons()
 
     def _refresh(self):
-        """Timer tick: draw the latest samples (only when new ones arrived)."""
+        """Timer tick: start streaming playback once enough is made, draw the latest samples
+        (only when new ones arrived)."""
         if self.buffer is None:
             return
-        wave, _done = self.buffer.snapshot()
+        buffer = self.buffer
+        if self.player is not None and self.player.started_at is not None and self._stream_pending:
+            self._stream_pending = False
+            self.playback_started.emit()
+        wave, _done = buffer.snapshot()
         if len(wave) == self._drawn:
             return
         self._drawn = len(wave)
-        self.show_wave(wave, self.rate)
+        self.show_wave(wave, self.rate, incremental=True)
 
-    def show_wave(self, wave: np.ndarray, rate: int):
+    def _start_stream(self, buffer: ClipBuffer):
+        def source(start, frames):
+            with buffer.lock:
+                end = min(buffer.filled, start + frames)
+                return buffer.wave[start:end].copy(), buffer.done and end >= buffer.filled
+        try:  # opened now, while the first samples are made: it plays as soon as they are
+            self.player = audio.StreamPlayer(source, self.rate, prebuffer=PREBUFFER_S).start()
+        except audio.AudioUnavailable as e:
+            self._stream_pending = False
+            self.message.emit(str(e))
+
+    def show_wave(self, wave: np.ndarray, rate: int, incremental: bool = False):
         self.curve.setData(np.arange(len(wave)) / rate, wave)
         if len(wave) == 0:
             return
-        db = spectrogram(wave)  # (frames, bins)
+        # the spectrogram: only frames not drawn yet are computed (a long clip grows cheaply)
+        have = 0 if (self._spec is None or not incremental) else len(self._spec)
+        frames = 1 + (max(len(wave), SPEC_WINDOW) - SPEC_WINDOW) // SPEC_HOP
+        if have < frames:
+            new = spectrogram(wave[have * SPEC_HOP:], SPEC_WINDOW, SPEC_HOP)[:frames - have]
+            self._spec = new if have == 0 else np.concatenate([self._spec, new])
+        db = self._spec
         self.spec_image.setImage(db, autoLevels=False, levels=(db.max() - 60, db.max()))
-        hop, window = 64, 256  # frame i covers samples i*hop .. i*hop+window: centre it there
-        self.spec_image.setRect((window - hop) / 2 / rate, 0, db.shape[0] * hop / rate, rate / 2)
+        # frame i covers samples i*hop .. i*hop+window: centred there; bins 0 .. rate/2 in Hz
+        self.spec_image.setRect((SPEC_WINDOW - SPEC_HOP) / 2 / rate, 0, db.shape[0] * SPEC_HOP / rate, rate / 2)
 
     # --- sound out -------------------------------------------------------------------------
     def check_sound(self) -> bool:
@@ -359,6 +419,9 @@ class ListenPanel(QWidget):
         self.message.emit("playing" + (" in a loop" if self.loop.isChecked() else ""))
 
     def stop(self):
+        if self.player is not None:
+            self.player.stop()
+            self.player = None
         audio.stop()
         self.cancel()
 
@@ -413,7 +476,7 @@ class ListenPanel(QWidget):
         self.prime = np.asarray(wave, dtype=np.float32)
         self.use_prime.setChecked(True)
         # keep a quarter of the clip by default: enough context, and most of it is new
-        self.prime_length.setValue(max(1, min(len(self.prime), self.length.value() // 4)))
+        self.prime_length.setValue(max(1, min(len(self.prime), self.length_samples() // 4)))
         rate = s.rate if s else 1
         self.prime_label.setText(f"prime: {len(self.prime)} samples ({len(self.prime) / rate:.2f} s) "
                                  f"from {source}")

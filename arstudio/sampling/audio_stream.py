@@ -26,6 +26,8 @@ class SoundModel:
     encoding: str  # "mu-law", "linear" (discrete levels spread over [-1, 1]) or "real"
     label_names: tuple[str, ...] = ()  # only for models that take a ``label=`` (``uses_labels``)
     test_bpd: float = float("inf")  # recorded in the checkpoint, when known
+    any_length: bool = False  # generation continues past ``length`` (ARModel.any_length)
+    local_channels: int = 0  # a local-conditioning series it plays (melodies: the score)
 
     @property
     def title(self) -> str:
@@ -65,23 +67,19 @@ def sound_model(path) -> SoundModel | None:
     default = "real" if levels is None else ("mu-law" if levels == 256 else "linear")
     encoding = meta.get("encoding") or extras.get("encoding") or default
     names = ()
+    from arstudio.checkpoint import load_checkpoint
+
     try:
-        uses_labels = _uses_labels(path)
+        model = load_checkpoint(path, "cpu")
     except CheckpointError:  # metadata fine, weights damaged: not a model to offer
         return None
-    if uses_labels:
+    if model.uses_labels:  # the trainer asks the same
         names = meta.get("label_names") or extras.get("label_names") or _dataset_extras(
             dataset).get("label_names") or ()
     return SoundModel(Path(path), meta.get("model", "?"), meta.get("dataset", "?"), int(rate),
                       int(spec["shape"][0]), levels, encoding, tuple(names),
-                      float((meta.get("metrics") or {}).get("test_bpd") or float("inf")))
-
-
-def _uses_labels(path) -> bool:
-    """Whether the model takes class ids as ``label=`` (the trainer asks the same)."""
-    from arstudio.checkpoint import load_checkpoint
-
-    return bool(load_checkpoint(path, "cpu").uses_labels)
+                      float((meta.get("metrics") or {}).get("test_bpd") or float("inf")),
+                      bool(model.any_length), model.config.local_channels if model.uses_local else 0)
 
 
 def sound_models(paths) -> list[SoundModel]:

@@ -46,10 +46,14 @@ def stream(model, length: int, n: int = 1, temperature: float = 1.0, generator=N
     was_training = model.training
     model.eval()
     try:
-        x = torch.zeros((n, length), dtype=dtype, device=model.device)
+        x = torch.zeros((n, 1), dtype=dtype, device=model.device)
         with torch.no_grad():
             stepper = model.make_stepper(x, **cond)
         whole = _whole_chunks(stepper)
+        if not whole:  # driven one position at a time on a buffer of the whole length
+            x = torch.zeros((n, length), dtype=dtype, device=model.device)
+            with torch.no_grad():
+                stepper = model.make_stepper(x, **cond)
         primed = 0
         if prime is not None and len(np.asarray(prime).reshape(-1)):
             p = torch.as_tensor(np.asarray(prime)).to(dtype)
