@@ -33,7 +33,7 @@ def make_panel(qtbot):
     qtbot.addWidget(panel)
     panel.resize(1100, 650)
     panel.show()
-    qtbot.waitUntil(lambda: bool(panel.models), timeout=20000)
+    qtbot.waitUntil(lambda: bool(panel.models), timeout=60000)
     index = next(i for i, m in enumerate(panel.models) if m.path.name == WAVENET.name)
     panel.model_box.setCurrentIndex(index)
     return panel, state
