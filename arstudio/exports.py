@@ -40,7 +40,7 @@ def save_png(array: np.ndarray, path, facts: dict | None = None) -> Path:
     """(H, W, 3) or (H, W) uint8 -> PNG, written atomically, with ``facts`` in text chunks."""
     from PIL import Image
 
-    from arstudio.checkpoint import atomic_write
+    from arstudio.atomic import atomic_write
 
     path = Path(path)
     info = png_info(facts)
@@ -118,7 +118,7 @@ def save_animation(frames: Iterable[np.ndarray], path, fps: float = 20.0, hold_l
     ``fps`` frames per second; the last frame stays ``hold_last_s`` seconds."""
     from PIL import Image
 
-    from arstudio.checkpoint import atomic_write
+    from arstudio.atomic import atomic_write
 
     path = Path(path)
     frames = [np.ascontiguousarray(f) for f in frames]
@@ -179,7 +179,7 @@ def is_text_model(model) -> bool:
 
 
 def save_text_samples(x, path, facts: dict | None = None) -> Path:
-    from arstudio.checkpoint import atomic_write
+    from arstudio.atomic import atomic_write
     from arstudio.data.text import decode_text
 
     blocks = [f"--- sample {i + 1} ---\n{decode_text(row)}" for i, row in enumerate(x)]
@@ -215,7 +215,7 @@ def curve_rows(run) -> list[dict]:
 
 
 def write_curves_csv(run, path) -> Path:
-    from arstudio.checkpoint import atomic_write
+    from arstudio.atomic import atomic_write
 
     rows = curve_rows(run)
 

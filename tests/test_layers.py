@@ -8,7 +8,7 @@ inside functions): imports only point downward.
     inspect   arstudio.inspect, arstudio.codec                 (probes, scores, entropy coding)
     sampling  arstudio.sampling                                (completion, audio streaming)
     training  arstudio.training                                (the trainer, its events and options)
-    checkpoint arstudio.checkpoint, arstudio.imaging            (weights on disk, sample grids)
+    checkpoint arstudio.checkpoint, arstudio.imaging, arstudio.exports  (weights on disk, grids, files to take home)
     models    arstudio.models                                  (the protocol, one file per family)
     nn        arstudio.nn                                      (masked / causal layers)
     data      arstudio.data                                    (the dataset registry and loaders)
@@ -41,7 +41,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [  # top to bottom
     ("inspect", ("arstudio.inspect", "arstudio.codec")),
     ("sampling", ("arstudio.sampling",)),
     ("training", ("arstudio.training",)),
-    ("checkpoint", ("arstudio.checkpoint", "arstudio.imaging")),
+    ("checkpoint", ("arstudio.checkpoint", "arstudio.imaging", "arstudio.exports")),
     ("models", ("arstudio.models",)),
     ("nn", ("arstudio.nn",)),
     ("data", ("arstudio.data",)),
@@ -159,7 +159,8 @@ def test_planted_violations_are_found():
     planted["arstudio.gui.inspect_tab"] += "\nfrom .complete_tab import CompletePanel\n"
     planted["arstudio.nn.masked_linear"] += "\nfrom ..models import base\n"
     planted["arstudio.brand_new"] = "import arstudio\n"
-    found = violations(planted)
+    already = set(violations(sources))  # reported by the test above, not planted here
+    found = [v for v in violations(planted) if v not in already]
     assert found == [
         "arstudio.brand_new: in no layer; add it to LAYERS in tests/test_layers.py",
         "arstudio.data.images imports pyqtgraph: only arstudio.gui imports Qt",
