@@ -181,8 +181,8 @@ class StreamPlayer:
             try:
                 stream.abort()
                 stream.close()
-            except Exception:  # PortAudio errors on a stream that ended by itself: nothing to stop
-                pass
+            except self._sd.PortAudioError:  # a stream that ended by itself: nothing to stop
+                stream = None
         if _STREAM is self:
             _STREAM = None
 

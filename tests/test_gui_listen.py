@@ -305,3 +305,24 @@ def test_the_studio_window_has_the_listen_tab_on_the_bundled_wavenet(qtbot, tmp_
     panel = window.studio.listen
     qtbot.waitUntil(lambda: panel.current() is not None, timeout=20000)
     assert panel.current().path.name == WAVENET.name  # the best sound model first
+
+
+def test_mu_law_view_shows_the_curve_and_generated_codes_against_the_data(qtbot, tmp_path):
+    from arstudio.data import load_dataset
+    from arstudio.gui.qt_listen import mulaw_curve
+
+    panel, _ = make_panel(qtbot)
+    _, ys = panel.mulaw_curve.getData()
+    # the companding curve: steep at 0 (fine steps for quiet sounds), code 0 at -1, 255 at +1
+    assert ys[0] == 0 and abs(ys[-1] - 255) < 1e-9 and abs(mulaw_curve(np.array([0.0]), 255)[0] - 127.5) < 1e-9
+    assert np.diff(ys)[256] > 20 * np.diff(ys)[0]
+    qtbot.waitUntil(lambda: panel.data_hist.yData is not None and len(panel.data_hist.yData) == 256,
+                    timeout=30000)
+    data = np.bincount(load_dataset("tones").train.reshape(-1).numpy(), minlength=256) / load_dataset(
+        "tones").train.numel()
+    assert np.allclose(panel.data_hist.yData, data)
+    generate(qtbot, panel, 2000)
+    codes = wave_to_codes(panel.clip, panel.current())
+    assert np.allclose(panel.generated_hist, np.bincount(codes, minlength=256) / 2000)
+    assert abs(panel.generated_hist.sum() - 1) < 1e-9
+    shot(panel, tmp_path, "mulaw.png")

@@ -37,11 +37,13 @@ from arstudio.gui.workers import run_job
 from arstudio.sampling.audio_stream import (
     ClipBuffer,
     SoundModel,
+    data_code_histogram,
     generate_into,
     load_sound_model,
     sound_model,
     sound_models,
     spectrogram,
+    wave_to_codes,
 )
 
 REFRESH_MS = 33  # ~30 Hz redraw while generating
@@ -50,6 +52,12 @@ MAX_SECONDS = 600.0  # the longest clip of a model that continues past its train
 SPEC_WINDOW, SPEC_HOP = 256, 64
 NO_LABEL = "(no label)"
 NO_PRIME = "no prime: generation starts from silence. A prime's first samples are kept and the model continues them."
+
+
+def mulaw_curve(amplitude: np.ndarray, mu: int) -> np.ndarray:
+    """The code (0..mu) μ-law companding gives an amplitude in [-1, 1] (before rounding)."""
+    y = np.sign(amplitude) * np.log1p(mu * np.abs(amplitude)) / np.log1p(mu)
+    return (y + 1) / 2 * mu
 
 
 def _find_bundled_sound_models() -> list[SoundModel]:
@@ -178,9 +186,27 @@ class ListenPanel(QWidget):
         self.spec_plot.addItem(self.spec_image)
         self.spec_plot.setXLink(self.wave_plot)  # one time axis for both
 
+        # the mu-law view: the companding curve, and the generated codes' histogram beside the data's
+        self.mulaw_plot = pg.PlotWidget(title="μ-law: code of an amplitude")
+        self.mulaw_plot.setLabel("bottom", "amplitude")
+        self.mulaw_plot.setLabel("left", "code")
+        amp = np.linspace(-1, 1, 513)
+        self.mulaw_curve = self.mulaw_plot.plot(amp, mulaw_curve(amp, 255), pen=pg.mkPen("#ffb347", width=2))
+        self.mulaw_plot.setXRange(-1, 1, padding=0.02)
+        self.hist_plot = pg.PlotWidget(title="codes: generated (bars) vs the data (line)")
+        self.hist_plot.setLabel("bottom", "code")
+        self.hist_plot.setLabel("left", "share of samples")
+        self.hist_bars = pg.BarGraphItem(x=[], height=[], width=1.0, brush="#4aa3ff")
+        self.hist_plot.addItem(self.hist_bars)
+        self.data_hist = self.hist_plot.plot([], [], pen=pg.mkPen("#ffb347", width=2))
+        self.generated_hist: np.ndarray | None = None
+        mulaw_row = QHBoxLayout()
+        mulaw_row.addWidget(self.mulaw_plot, 1)
+        mulaw_row.addWidget(self.hist_plot, 2)
         plots = QVBoxLayout()
         plots.addWidget(self.wave_plot, 1)
         plots.addWidget(self.spec_plot, 1)
+        plots.addLayout(mulaw_row, 1)
         layout = QHBoxLayout(self)
         layout.addWidget(side)
         layout.addLayout(plots, 1)
@@ -276,8 +302,27 @@ class ListenPanel(QWidget):
         self.spec_plot.setLabel("left", "frequency", units="Hz")
         self.ready = False
         self._update_buttons()
+        self.data_hist.setData([], [])
+        self.hist_bars.setOpts(x=[], height=[])
+        if s.levels is not None:
+            self.mulaw_plot.setVisible(s.encoding == "mu-law")
+            self.mulaw_curve.setData(np.linspace(-1, 1, 513), mulaw_curve(np.linspace(-1, 1, 513), s.levels - 1))
+            run_job(data_code_histogram, s, on_done=self._alive(lambda h: self._data_histogram(s, h)))
         run_job(load_sound_model, s, on_done=self._alive(lambda _m: self._warmed(s)),
                 on_error=self._alive(lambda text: self.message.emit(f"cannot load {s.path.name}: {text}")))
+
+    def show_code_histogram(self, wave: np.ndarray):
+        """The generated clip's codes as shares of samples per level (bars)."""
+        s = self.current()
+        if s is None or s.levels is None or not len(wave):
+            return
+        codes = wave_to_codes(wave, s)
+        self.generated_hist = np.bincount(codes, minlength=s.levels) / len(codes)
+        self.hist_bars.setOpts(x=np.arange(s.levels), height=self.generated_hist, width=1.0)
+
+    def _data_histogram(self, s: SoundModel, hist):
+        if s is self.current() and hist is not None:
+            self.data_hist.setData(np.arange(len(hist)), hist)
 
     def _warmed(self, s: SoundModel):
         if s is self.current():
@@ -335,6 +380,7 @@ class ListenPanel(QWidget):
         self.timer.stop()
         self._refresh()
         self.clip = wave
+        self.show_code_histogram(wave)
         self.seed.setValue(self.seed.value() + 1)  # the next press gives a new clip
         cut = " (cancelled)" if buffer.cancelled else ""
         self.message.emit(f"generated {len(wave)} samples ({len(wave) / self.rate:.2f} s){cut}")

@@ -211,6 +211,20 @@ def generate_into(buffer: ClipBuffer, sound: SoundModel, temperature: float = 1.
 
 
 
+def data_code_histogram(sound: SoundModel) -> np.ndarray | None:
+    """Share of the training data's samples at each level (None: real values or no data)."""
+    from arstudio.data import DataError, load_dataset
+
+    if sound.levels is None:
+        return None
+    try:
+        train = load_dataset(sound.dataset).train
+    except (KeyError, ValueError, OSError, DataError):
+        return None
+    counts = np.bincount(np.asarray(train).reshape(-1).astype(np.int64), minlength=sound.levels)
+    return counts[:sound.levels] / max(1, counts.sum())
+
+
 def model_rate(model) -> int:
     """A sound model's sample rate: recorded in its checkpoint, else its data set's."""
     meta = model.checkpoint_meta
