@@ -324,3 +324,23 @@ def test_real_window_on_a_virtual_x_screen_screenshot(cli_run, tmp_path):
     # the screen holds the window (many colours), not a blank Xvfb root
     colours = {image.pixel(x, y) for x in range(0, 1200, 7) for y in range(0, 800, 7)}
     assert len(colours) > 20
+
+
+def test_continue_a_finished_run_from_the_train_tab(window, qtbot, cli_run, tmp_path):
+    run_path = tmp_path / "cont"
+    shutil.copytree(cli_run, run_path)  # the CLI's 40-step run, done
+    train = window.studio.train
+    assert window.studio.open_run(run_path)
+    assert train.ended_state == "done" and train.continue_button.isEnabled()
+    train.set_train_settings({"steps": 30})
+    qtbot.mouseClick(train.continue_button, Qt.MouseButton.LeftButton)  # not beyond step 40: a message
+    assert train.banner.isVisible() and "set Steps beyond it" in train.banner.text()
+    assert not train._own_worker_running()
+    train.set_train_settings({"steps": 50})
+    qtbot.mouseClick(train.continue_button, Qt.MouseButton.LeftButton)
+    assert train._own_worker_running() and not train.continue_button.isEnabled()
+    qtbot.waitUntil(lambda: train.ended_state == "done" and train.follower.step == 50, timeout=120_000)
+    assert train.follower.curves.train_steps[-1] == 50
+    events, _ = RunFolder(run_path).events()
+    assert [e["step"] for e in events if e["event"] == "continued"] == [40]
+    assert RunFolder(run_path).config()["train"]["steps"] == 50

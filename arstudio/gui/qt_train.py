@@ -9,6 +9,7 @@ NaN, out-of-memory or kill ends that process only; the panel says why.
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
@@ -63,6 +64,10 @@ class TrainPanel(QWidget):
         self.start_button = QPushButton("Start")
         self.pause_button = QPushButton("Pause")
         self.stop_button = QPushButton("Stop")
+        self.continue_button = QPushButton("Continue")
+        self.continue_button.setToolTip("go on with the run shown (stopped, failed, killed; a finished one "
+                                        "up to Steps) from its last checkpoint, in its own folder")
+        self.continue_button.clicked.connect(self.continue_run)
         self.start_button.clicked.connect(self.start_training)
         self.pause_button.clicked.connect(self.pause_resume)
         self.stop_button.clicked.connect(self.stop)
@@ -79,7 +84,7 @@ class TrainPanel(QWidget):
         form.addRow("Learning rate", self.lr)
         form.addRow("Snapshot every", self.snapshot)
         buttons = QVBoxLayout()
-        for b in (self.start_button, self.pause_button, self.stop_button):
+        for b in (self.start_button, self.pause_button, self.stop_button, self.continue_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         controls = QHBoxLayout()
@@ -143,6 +148,39 @@ class TrainPanel(QWidget):
         self._set_buttons()
         return out
 
+    def continue_run(self) -> Path | None:
+        """``arstudio train --resume RUN`` in a worker, for the run shown: to its own total,
+        or to Steps for a finished run (Steps must then be beyond where it ended)."""
+        from arstudio.training.state import StateError, state_step
+
+        f = self.follower
+        if f is None or self.active() or self._own_worker_running():
+            return None
+        try:
+            at = state_step(f.run.checkpoints_dir / "train_state.safetensors")
+        except StateError as e:
+            self._error(f"cannot continue: {e}")
+            return None
+        cmd = [sys.executable, "-m", "arstudio", "train", "--resume", str(f.path), "--quiet"]
+        if f.status().get("state") == "done" or at >= f.total_steps:
+            if self.steps.value() <= at:
+                self._error(f"this run ended at step {at}; set Steps beyond it to train on")
+                return None
+            cmd += ["--steps", str(self.steps.value())]
+        try:
+            self.process = start_worker(cmd, f.path)
+        except OSError as e:
+            self._error(f"could not start the training process: {e}")
+            return None
+        self.follower = RunFollower(f.path)  # read afresh: the continuation redoes what followed `at`
+        self.view.follow(self.follower)
+        self.ended_state = None
+        self.banner.hide()
+        self.message.emit(f"continuing {f.path.name} from step {at}")
+        self.timer.start()
+        self._set_buttons()
+        return f.path
+
     def pause_resume(self) -> None:
         if self.follower is None or not self.active():
             return
@@ -193,7 +231,8 @@ class TrainPanel(QWidget):
         if self.process is None:
             return None
         args = self.process.args
-        return Path(args[args.index("--out") + 1])
+        key = "--out" if "--out" in args else "--resume"
+        return Path(args[args.index(key) + 1])
 
     def _state_text(self) -> str:
         if self.ended_state:
@@ -207,6 +246,8 @@ class TrainPanel(QWidget):
         self.start_button.setEnabled(not self._own_worker_running())
         self.pause_button.setEnabled(active and self.follower is not None)
         self.stop_button.setEnabled(active and self.follower is not None)
+        self.continue_button.setEnabled(not active and not self._own_worker_running() and self.follower is not None
+                                        and (self.follower.path / "checkpoints" / "train_state.safetensors").is_file())
         if not active:
             self.pause_button.setText("Pause")
 

@@ -126,6 +126,20 @@ def save_state(state: TrainState, path) -> Path:
     return Path(path)
 
 
+def state_step(path) -> int:
+    """The step a resumable state holds, from its header alone (no tensor is read)."""
+    from safetensors import SafetensorError, safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise StateError(f"{path}: no resumable state (the run saved no checkpoint yet)")
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            return int(json.loads(f.metadata()["arstudio-train-state"])["step"])
+    except (SafetensorError, OSError, KeyError, ValueError, TypeError) as e:
+        raise StateError(f"{path}: unreadable resumable state ({e})") from None
+
+
 def load_state(path) -> TrainState:
     from safetensors import SafetensorError, safe_open
 
