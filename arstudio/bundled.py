@@ -154,6 +154,10 @@ def _training_line(train: dict, done: dict, device: str) -> str:
 
 def _write_examples(x, model, data, folder: Path, key: str) -> str:
     """Generated examples in the form that suits the data; returns the card's lines."""
+    if not model.autoregressive or data.name.startswith("vqcodes:"):  # a VQ-VAE or its prior
+        from arstudio.training.codes import latent_card
+
+        return latent_card(model, data, folder, key)
     rate = data.extras.get("sample_rate")
     if rate:
         import numpy as np

@@ -315,6 +315,15 @@ def dataset_named_by(meta: dict) -> str | None:
     name = meta.get("dataset") if isinstance(meta, dict) else None
     if isinstance(name, str) and ":" not in name and name in load_all():
         return name
+    if isinstance(name, str) and name.startswith("vqcodes:"):  # the codes of a bundled VQ-VAE
+        import re
+
+        from arstudio.paths import BUNDLED_MODELS
+
+        key = name.split(":", 1)[1]  # a bare key of models/, never a path
+        if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9+_-]*", key) and \
+                (BUNDLED_MODELS / f"{key}.safetensors").is_file():
+            return name
     return None
 
 

@@ -24,6 +24,7 @@ from arstudio.gui.inspect_tab import InspectTab
 from arstudio.gui.qt_anomaly import AnomalyPanel
 from arstudio.gui.qt_compare import ComparePanel
 from arstudio.gui.qt_compress import CompressPanel
+from arstudio.gui.qt_docnade import DocNADEPanel
 from arstudio.gui.qt_listen import ListenPanel
 from arstudio.gui.qt_picker import PickerPanel
 from arstudio.gui.qt_samples import SamplesPanel
@@ -65,6 +66,7 @@ TABS: tuple[Tab, ...] = (
     # a model as a lossless codec: bytes per codec, cost map, the decoder rebuilding an image
     Tab("Compress", "compress", lambda w: CompressPanel(canvas_source=lambda: w.complete.canvas.values)),
     Tab("Anomaly", "anomaly", lambda w: AnomalyPanel()),  # bits/dim in vs out, ROC of three scores
+    Tab("Topics", "topics", lambda w: DocNADEPanel()),  # DocNADE: topics, surprise, next word
 )
 
 
@@ -125,7 +127,8 @@ class MainWindow(QMainWindow):
             widget = tab.build(self)
             setattr(self, tab.attr, widget)
             self.tabs.addTab(widget, tab.title)
-        for panel in (self.samples, self.complete, self.inspect, self.listen, self.compress, self.anomaly):
+        for panel in (self.samples, self.complete, self.inspect, self.listen, self.compress, self.anomaly,
+                      self.topics):
             panel.message.connect(self.show_message)
         self.samples.list.currentRowChanged.connect(self._bundled_chosen)
         self.studio = Studio(self)  # runs, sessions, presentation mode, closing

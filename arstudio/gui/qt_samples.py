@@ -32,6 +32,12 @@ def sample_grid(path, n: int, temperature: float, seed: int) -> np.ndarray:
     from arstudio.imaging import grid
 
     model = load_checkpoint(path)
+    if str(model.checkpoint_meta.get("dataset", "")).startswith("vqcodes:"):  # a VQ-VAE prior:
+        from arstudio.training.codes import load_latent  # prior -> codes -> decoder
+
+        pair = load_latent(path)
+        x = pair.sample(n, temperature=temperature, generator=torch.Generator().manual_seed(seed))
+        return grid(x.cpu(), pair.spec.levels, cols=int(np.ceil(np.sqrt(n))))
     x = model.sample(n, temperature=temperature, generator=torch.Generator().manual_seed(seed))
     if model.spec.modality != "image":
         x = x.view(n, 1, 1, -1)

@@ -86,7 +86,7 @@ class DocNADE(ARModel):
         if config.softmax not in ("full", "tree"):
             raise ValueError(f"softmax must be 'full' or 'tree', got {config.softmax!r}")
         V, H = spec.levels, config.hidden
-        self.W = nn.Parameter(torch.randn(V, H) * (2.0 / (V + H)) ** 0.5)  # row w = column W[:, w]
+        self.W = nn.Parameter(torch.empty(V, H).normal_(0.0, (2.0 / (V + H)) ** 0.5))  # row w = W[:, w]
         self.c = nn.Parameter(torch.zeros(H))
         if config.softmax == "full":
             self.out = nn.Linear(H, V)  # b + U h

@@ -1,4 +1,5 @@
 """Training as a plain generator of typed events; see trainer.py."""
+from arstudio.training import codes  # noqa: F401  registers the vqcodes: data prefix
 from arstudio.training.events import Checkpoint, Done, Eval, Samples, Started, Step, TrainingError
 from arstudio.training.trainer import TrainConfig, evaluate, train
 
