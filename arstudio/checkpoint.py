@@ -532,6 +532,28 @@ def load_weights(path, meta: dict) -> dict:
     return state
 
 
+def upgrade(path, meta: dict, table: dict, state: dict):
+    """An older file's config names and tensors -> today's model's (``ARModel.upgrade_checkpoint``),
+    on read: the file stays as it is (its hash covers what it holds). The header's table is
+    migrated the same way, through tensors on the meta device, so the checks before the
+    build compare like with like."""
+    from arstudio.models.registry import get_model_info
+
+    try:
+        cls = get_model_info(meta["model"]).cls
+    except KeyError:
+        return meta, table, state  # judge_and_build says why it cannot be built
+    try:
+        config, state = cls.upgrade_checkpoint(dict(meta["config"]), state)
+        ghosts = {k: torch.empty(shape, dtype=_DTYPES[dt][0], device="meta") for k, (dt, shape) in table.items()}
+        _, ghosts = cls.upgrade_checkpoint(dict(meta["config"]), ghosts)
+    except Exception as e:
+        raise CheckpointError(f"{path}: cannot read this older {meta['model']!r} checkpoint: "
+                              f"{type(e).__name__}: {e}") from None
+    table = {k: (_DTYPE_NAMES[v.dtype], tuple(v.shape)) for k, v in ghosts.items()}
+    return {**meta, "config": config}, table, state
+
+
 def load_checkpoint(path, device: str | torch.device = "cpu"):
     """Rebuild the model a checkpoint describes and load its weights (eval mode)."""
     meta, table = read_header(path)
@@ -540,6 +562,7 @@ def load_checkpoint(path, device: str | torch.device = "cpu"):
     except CheckpointError as e:
         raise CheckpointError(f"{path}: {e}") from None
     state = load_weights(path, meta)  # bounded by the file's real size, checked above
+    meta, table, state = upgrade(path, meta, table, state)
     model = judge_and_build(path, meta, table)
     try:
         model.load_state_dict(state, strict=True)

@@ -133,7 +133,7 @@ PRESETS: dict[str, Preset] = {
          "num_samples": 4, "checkpoint_every": 600},
         published="char-RNNs reach ~1.3–1.6 bits/char on large English corpora"),
     "text-transformer-text": Preset(
-        "text-transformer", "text", {"width": 128, "heads": 4, "blocks": 4},
+        "text-transformer", "text", {"d_model": 128, "heads": 4, "layers": 4},
         {"steps": 600, "batch_size": 16, "lr": 2e-3, "eval_every": 200, "sample_every": 600,
          "num_samples": 4, "checkpoint_every": 600}),
     # latent AR models (issue 16): a VQ-VAE first, then an AR prior over its frozen codes

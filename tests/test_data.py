@@ -116,8 +116,7 @@ def test_prefixes_are_registered_by_their_loaders(tmp_path):
     itself names no loader, and a new prefix needs no change to it."""
     import inspect
 
-    from arstudio.data import Dataset, list_prefixes, register_prefix
-    from arstudio.data import registry
+    from arstudio.data import Dataset, list_prefixes, register_prefix, registry
     from arstudio.spec import DataSpec
 
     assert {"idx", "idx-binary", "cifar10", "text", "audio", "audio-16k"} <= {p.prefix for p in list_prefixes()}

@@ -23,14 +23,15 @@ read, so window gathers need no bounds checks.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from arstudio.distributions import DiscretizedLogisticMixture
-from arstudio.nn import CausalConv2d
+from arstudio.models.steppers import RasterStepper
+from arstudio.nn import CausalConv2d, gated_linear
 
 PAD_TOP, PAD_SIDE = 2, 2  # enough for every kernel in the model (at most 3 wide, 3 high)
 
@@ -46,7 +47,23 @@ class Node:
     width: int
     ready: torch.Tensor  # (height, width) long: last data pixel each position depends on
     layer: nn.Module | None = None
-    plan: dict = field(default_factory=dict)  # filled by the stepper: per-step index slices
+
+
+@dataclass(eq=False)
+class Plan:
+    """How a node is computed position by position (built once per sampler by :func:`_plan`).
+
+    Positions are sorted by ready step: step q computes positions bounds[q] .. bounds[q+1]-1."""
+
+    bounds: list[int]
+    busy_steps: list[int]  # steps at which the node has positions to compute
+    rows: list[int]  # (P,) each position's row and column, in plan order
+    cols: list[int]
+    pos: torch.Tensor  # (P,) padded flat index of each position in the node's cache
+    gather: torch.Tensor | None = None  # conv: (P, taps) input indices; grow: (P,) source index
+    tap: torch.Tensor | None = None  # grow: which of the 2×2 taps each position uses
+    matrix: torch.Tensor | None = None  # the layer's weight as an F.linear matrix
+    bias: torch.Tensor | None = None
 
 
 def padded_index(rows: torch.Tensor, cols: torch.Tensor, width: int) -> torch.Tensor:
@@ -153,53 +170,53 @@ def _layer_matrix(node: Node) -> torch.Tensor:
     return layer.weight.flatten(1)  # 1×1 convolution: (Cout, Cin)
 
 
-def _plan(node: Node, device) -> dict:
+def _plan(node: Node, device) -> Plan:
     """Positions sorted by ready step, with what each one reads, and per-step bounds."""
     ready = node.ready.flatten()
     order = torch.argsort(ready, stable=True)
     rows, cols = order // node.width, order % node.width
     counts = torch.bincount(ready + 1)  # steps past the last value compute nothing here
-    bounds = [0] + torch.cumsum(counts, 0).tolist()  # step q: ready == q - 1
-    plan = {"bounds": bounds, "busy_steps": torch.nonzero(counts).flatten().tolist(),
-            "rows": rows.tolist(), "cols": cols.tolist(),
-            "pos": padded_index(rows, cols, node.width).to(device)}
+    plan = Plan(bounds=[0] + torch.cumsum(counts, 0).tolist(),  # step q: ready == q - 1
+                busy_steps=torch.nonzero(counts).flatten().tolist(),
+                rows=rows.tolist(), cols=cols.tolist(),
+                pos=padded_index(rows, cols, node.width).to(device))
     if node.kind == "conv":
         src = node.inputs[0]
         r_in, c_in = conv_window(node.layer, src.height, src.width)
-        plan["gather"] = padded_index(r_in, c_in, src.width).flatten(0, 1)[order].to(device)
+        plan.gather = padded_index(r_in, c_in, src.width).flatten(0, 1)[order].to(device)
     elif node.kind == "grow":
         src = node.inputs[0]
-        plan["gather"] = padded_index(rows // 2, cols // 2, src.width).to(device)
-        plan["tap"] = ((rows % 2) * 2 + cols % 2).to(device)
+        plan.gather = padded_index(rows // 2, cols // 2, src.width).to(device)
+        plan.tap = ((rows % 2) * 2 + cols % 2).to(device)
     if node.layer is not None:
-        plan["matrix"] = _layer_matrix(node).detach()
+        plan.matrix = _layer_matrix(node).detach()
         bias = node.layer.bias
-        plan["bias"] = None if bias is None else bias.detach()
+        plan.bias = None if bias is None else bias.detach()
     return plan
 
 
-def _compute(node: Node, plan: dict, read, a: int, b: int, model, x) -> torch.Tensor:
+def _compute(node: Node, plan: Plan, read, a: int, b: int, model, x) -> torch.Tensor:
     """The node's values at its positions a..b-1 of the plan: (n, P, channels).
 
     ``read(input_node, index)`` gives an input's values at padded flat indices."""
     kind, inputs = node.kind, node.inputs
     n = x.shape[0]
     if kind == "input":  # data pixels, scaled as the dense path scales them
-        r, c = plan["rows"][a:b], plan["cols"][a:b]
+        r, c = plan.rows[a:b], plan.cols[a:b]
         return model.scale_input(x[:, :, r, c]).transpose(1, 2)
     if kind == "conv":
-        idx = plan["gather"][a:b]  # (P, taps)
+        idx = plan.gather[a:b]  # (P, taps)
         window = read(inputs[0], idx.flatten()).view(n, idx.shape[0], -1)
-        return F.linear(window, plan["matrix"], plan["bias"])
+        return F.linear(window, plan.matrix, plan.bias)
     if kind == "grow":
-        src = read(inputs[0], plan["gather"][a:b])  # (n, P, Cin)
-        every_tap = F.linear(src, plan["matrix"]).view(n, b - a, 4, -1)  # (n, P, 4, Cout)
-        tap = plan["tap"][a:b]
+        src = read(inputs[0], plan.gather[a:b])  # (n, P, Cin)
+        every_tap = F.linear(src, plan.matrix).view(n, b - a, 4, -1)  # (n, P, 4, Cout)
+        tap = plan.tap[a:b]
         out = every_tap[:, torch.arange(b - a, device=tap.device), tap]  # (n, P, Cout)
-        return out if plan["bias"] is None else out + plan["bias"]
-    at = [read(t, plan["pos"][a:b]) for t in inputs]  # (n, P, ch) each
+        return out if plan.bias is None else out + plan.bias
+    at = [read(t, plan.pos[a:b]) for t in inputs]  # (n, P, ch) each
     if kind == "pointwise_conv":
-        return F.linear(at[0], plan["matrix"], plan["bias"])
+        return F.linear(at[0], plan.matrix, plan.bias)
     if kind == "concat_elu":
         return concat_elu_last(at[0])
     if kind == "elu":
@@ -209,8 +226,7 @@ def _compute(node: Node, plan: dict, read, a: int, b: int, model, x) -> torch.Te
     if kind == "cat":
         return torch.cat(at, -1)
     if kind == "gated_residual":
-        a, b = at[1].chunk(2, -1)  # x + a ⊙ σ(b), as DenseOps.gated_residual
-        return at[0] + a * torch.sigmoid(b)
+        return at[0] + gated_linear(at[1], -1)  # x + a ⊙ σ(b), as DenseOps.gated_residual
     raise ValueError(f"unknown node kind {kind!r}")
 
 
@@ -230,19 +246,21 @@ def fusable(nodes: list[Node]) -> set[Node]:
             and all(r.kind in ("conv", "pointwise_conv") for r in readers[node])}
 
 
-class PixelCNNppStepper:
+class PixelCNNppStepper(RasterStepper):
     """make_stepper of PixelCNN++: every layer computes only its newly computable positions.
 
-    Features at pixel p depend only on pixels before p, so they are computed
-    once per pixel (the step of its first channel) and the output head is
-    evaluated once per pixel; each channel's mixture then reuses the model's own
-    per-pixel arithmetic (:meth:`PixelCNNpp.pixel_mixture`) with the channels
-    already sampled. Pixels skipped by completion are caught up on the next call.
+    Features at pixel p depend only on pixels before p (``reads_own_pixel`` is
+    False), so ``compute_pixel`` runs once per pixel (the step of its first
+    channel): step p computes, node by node, the positions whose ready value is
+    p - 1, and the output head is evaluated once per pixel; each channel's mixture
+    then reuses the model's own per-pixel arithmetic (:meth:`PixelCNNpp.pixel_mixture`)
+    with the channels already sampled. Pixels skipped by completion are caught up.
     """
 
+    reads_own_pixel = False
+
     def __init__(self, model, x: torch.Tensor):
-        self.model = model
-        self.C, self.H, self.W = model.spec.shape
+        super().__init__(model)
         self.nodes = trace(model, self.H, self.W)
         self.fused = fusable(self.nodes)
         self.plans = {node: _plan(node, x.device) for node in self.nodes}
@@ -252,11 +270,8 @@ class PixelCNNppStepper:
                                          dtype=model.out.weight.dtype)
                        for node in self.nodes if node not in self.fused}
         out = model.out
-        self.head = (out.weight.detach().flatten(1), out.bias.detach())
+        self.head_weight, self.head_bias = out.weight.detach().flatten(1), out.bias.detach()
         self.schedule = self._schedule()
-        self.steps_done = 0
-        self.head_pixel, self.head_params = None, None
-        self._step(x)  # positions that depend on no data (step 0)
 
     def _schedule(self):
         """For every step, the indices of the nodes with work, in forward order: most
@@ -266,21 +281,25 @@ class PixelCNNppStepper:
         for i, node in enumerate(self.nodes):
             if node in self.fused:
                 continue
-            for q in self.plans[node]["busy_steps"]:
+            for q in self.plans[node].busy_steps:
                 if q < len(schedule):  # the last pixel's own data feed nothing generated
                     schedule[q].append(i)
         return schedule
 
-    def _step(self, x: torch.Tensor):
-        """Step q = steps_done: every position whose ready value is q - 1."""
-        q = self.steps_done
+    def compute_pixel(self, x: torch.Tensor, r: int, c: int):
+        """Step q = pixel (r, c): every position whose ready value is q - 1; then the
+        head's parameters at (r, c), (n, 1 + 2C + pairs, M)."""
+        q = r * self.W + c
         for i in self.schedule[q]:
             node = self.nodes[i]
             plan = self.plans[node]
-            a, b = plan["bounds"][q], plan["bounds"][q + 1]
+            a, b = plan.bounds[q], plan.bounds[q + 1]
             value = _compute(node, plan, self._read, a, b, self.model, x)
-            self.caches[node].index_copy_(1, plan["pos"][a:b], value)
-        self.steps_done = q + 1
+            self.caches[node].index_copy_(1, plan.pos[a:b], value)
+        pos = padded_index(torch.tensor([r]), torch.tensor([c]), self.W).to(x.device)
+        h = self.caches[self.nodes[-1]].index_select(1, pos)[:, 0]  # (n, F)
+        params = F.linear(h, self.head_weight, self.head_bias)  # (n, M·(1 + 2C + pairs))
+        return params.view(x.shape[0], -1, self.model.config.mixtures)
 
     def _read(self, node: Node, index: torch.Tensor) -> torch.Tensor:
         """``node``'s values at padded flat indices: (n, len(index), channels)."""
@@ -288,20 +307,8 @@ class PixelCNNppStepper:
             return concat_elu_last(self.caches[node.inputs[0]].index_select(1, index))
         return self.caches[node].index_select(1, index)
 
-    def conditional(self, index: int, x: torch.Tensor):
-        channel, pixel = divmod(index, self.H * self.W)
-        while self.steps_done <= pixel:
-            self._step(x)
-        r, c = divmod(pixel, self.W)
-        if self.head_pixel != pixel:  # the head reads features only: once per pixel
-            last = self.nodes[-1]
-            pos = padded_index(torch.tensor([r]), torch.tensor([c]), self.W).to(x.device)
-            h = self.caches[last].index_select(1, pos)[:, 0]  # (n, F)
-            params = F.linear(h, *self.head)  # (n, M·(1 + 2C + pairs))
-            self.head_pixel = pixel
-            self.head_params = params.view(x.shape[0], -1, self.model.config.mixtures)
+    def head(self, params, channel, x, r, c):
         pixel_x = x[:, :, r, c]  # (n, C)
-        mix, mu, log_scales = self.model.pixel_mixture(
-            self.head_params, self.model.scale_input(pixel_x), pixel_x)
+        mix, mu, log_scales = self.model.pixel_mixture(params, self.model.scale_input(pixel_x), pixel_x)
         return DiscretizedLogisticMixture(mix[:, channel], mu[:, channel], log_scales[:, channel],
                                           self.model.spec.levels)

@@ -23,9 +23,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from arstudio.models._pixel_common import RasterStepper, masked_weights, refresh_input
+from arstudio.models._pixel_common import masked_weights, refresh_input
 from arstudio.models.pixelrnn_row import lstm_update
-from arstudio.nn.causal_conv2d import new_cache, pointwise
+from arstudio.models.steppers import RasterStepper
 
 
 def phantom_edge(direction, n: int, height: int, like: torch.Tensor):
@@ -59,72 +59,72 @@ def lstm_step(direction, w_state, i2s, above, before, cell_before):
     return lstm_update(i2s + s2s, cell_before)  # (n, h) each
 
 
-class DiagonalBiLSTMCache:
-    """Mixin for :class:`~arstudio.models.pixelrnn_diag.PixelRNNDiag`."""
+class DiagonalBiLSTMStepper(RasterStepper):
+    """make_stepper of :class:`~arstudio.models.pixelrnn_diag.PixelRNNDiag`."""
 
-    def make_stepper(self, x, **cond):
-        return RasterStepper(self, x)
-
-    def _new_cache(self, x):
-        n, (C, H, W) = x.shape[0], self.spec.shape
-        like, h = x.float(), self.input.weight.shape[0]
-        st = {"w": masked_weights(self), "row": -1, "input": new_cache(self.input, n, C, H, W, like)}
-        st["edge"] = [(phantom_edge(L.forward_dir, n, H, like), phantom_edge(L.backward_dir, n, H, like))
-                      for L in self.layers]
-        st["w_state"] = [(joint_state_weight(L.forward_dir), joint_state_weight(L.backward_dir))
-                         for L in self.layers]
+    def __init__(self, model, x):
+        super().__init__(model)
+        n, like, H, W = x.shape[0], x.float(), self.H, self.W
+        h = model.input.out_channels
+        self.weights = masked_weights(model)
+        self.input_cache = model.input.new_cache(n, H, W, like)
+        # per layer, (forward, backward): the phantom state and cell left of each row
+        self.edge = [(phantom_edge(L.forward_dir, n, H, like), phantom_edge(L.backward_dir, n, H, like))
+                     for L in model.layers]
+        self.w_state = [(joint_state_weight(L.forward_dir), joint_state_weight(L.backward_dir))
+                        for L in model.layers]
 
         def zeros():  # one row of one layer
             return like.new_zeros(n, h, W)
 
-        st["layer_in"] = [zeros() for _ in self.layers]  # (n, h, W): layer inputs, current row
-        st["fwd_above"] = [zeros() for _ in self.layers]  # forward state, row r-1
-        st["fwd"] = [(zeros(), zeros()) for _ in self.layers]  # forward state, cell, row r
-        st["back"] = [zeros() for _ in self.layers]  # backward state of row r-1: feeds row r
-        return st
+        self.layer_in = [zeros() for _ in model.layers]  # (n, h, W): layer inputs, current row
+        self.fwd_above = [zeros() for _ in model.layers]  # forward state, row r-1
+        self.fwd = [(zeros(), zeros()) for _ in model.layers]  # forward state, cell, row r
+        self.back = [zeros() for _ in model.layers]  # backward state of row r-1: feeds row r
+        self.row = -1  # the row being filled
 
-    def _backward_row(self, st, r):
+    def backward_row(self, r):
         """Sweep every layer's backward direction over row r (final now), right to left."""
-        w, W = st["w"], self.spec.shape[-1]
-        for i, L in enumerate(self.layers):
+        m, w, W = self.model, self.weights, self.W
+        for i, L in enumerate(m.layers):
             d = L.backward_dir
             if i == 0:  # the first layer's backward direction reads the whole rows
-                inp = self.input_rows.row(st["input"], r, w[self.input_rows])  # (n, h, W)
+                inp = m.input_rows.row(self.input_cache, r, w[m.input_rows])  # (n, h, W)
             else:
-                inp = st["layer_in"][i]
-            i2s = pointwise(d.input_to_state, inp.transpose(1, 2), w[d.input_to_state])  # (n, W, 4h)
-            edge_state, edge_cell = st["edge"][i][1]
-            above, state, cell = st["back"][i], edge_state[r], edge_cell[r]
+                inp = self.layer_in[i]
+            i2s = d.input_to_state.pointwise(inp.transpose(1, 2), w[d.input_to_state])  # (n, W, 4h)
+            edge_state, edge_cell = self.edge[i][1]
+            above, state, cell = self.back[i], edge_state[r], edge_cell[r]
             row = torch.empty_like(above)  # (n, h, W)
             for c in reversed(range(W)):
-                state, cell = lstm_step(d, st["w_state"][i][1], i2s[:, c], above[:, :, c], state, cell)
+                state, cell = lstm_step(d, self.w_state[i][1], i2s[:, c], above[:, :, c], state, cell)
                 row[:, :, c] = state
-            st["back"][i] = row
+            self.back[i] = row
 
-    def _start_row(self, st, r):
+    def start_row(self, r):
         if r > 0:  # row r-1 is final: the forward states above, the backward sweep
-            st["fwd_above"] = [state for state, _ in st["fwd"]]
-            st["fwd"] = [(torch.zeros_like(s), torch.zeros_like(c)) for s, c in st["fwd"]]
-            self._backward_row(st, r - 1)
-        st["row"] = r
+            self.fwd_above = [state for state, _ in self.fwd]
+            self.fwd = [(torch.zeros_like(s), torch.zeros_like(c)) for s, c in self.fwd]
+            self.backward_row(r - 1)
+        self.row = r
 
-    def _compute_pixel(self, st, x, r, c):
-        w = st["w"]
-        refresh_input(st["input"], self.input, self, x, r, c)
-        if st["row"] < r:
-            self._start_row(st, r)
-        h = self.input.at(st["input"], r, c, w[self.input])  # (n, h)
-        for i, L in enumerate(self.layers):
-            st["layer_in"][i][:, :, c] = h
-            d, (states, cells) = L.forward_dir, st["fwd"][i]
+    def compute_pixel(self, x, r, c):
+        m, w = self.model, self.weights
+        refresh_input(self.input_cache, m.input, m, x, r, c)
+        if self.row < r:
+            self.start_row(r)
+        h = m.input.at(self.input_cache, r, c, w[m.input])  # (n, h)
+        for i, L in enumerate(m.layers):
+            self.layer_in[i][:, :, c] = h
+            d, (states, cells) = L.forward_dir, self.fwd[i]
             if c > 0:
                 before, cell_before = states[:, :, c - 1], cells[:, :, c - 1]
             else:  # the phantom left of column 0
-                before, cell_before = st["edge"][i][0][0][r], st["edge"][i][0][1][r]
-            i2s = pointwise(d.input_to_state, h, w[d.input_to_state])  # (n, 4h)
-            state, cell = lstm_step(d, st["w_state"][i][0], i2s, st["fwd_above"][i][:, :, c],
+                before, cell_before = self.edge[i][0][0][r], self.edge[i][0][1][r]
+            i2s = d.input_to_state.pointwise(h, w[d.input_to_state])  # (n, 4h)
+            state, cell = lstm_step(d, self.w_state[i][0], i2s, self.fwd_above[i][:, :, c],
                                     before, cell_before)
             states[:, :, c], cells[:, :, c] = state, cell
             # the backward state of row r-1 (zero on row 0, as the naive shift pads)
-            h = h + pointwise(L.out, state + st["back"][i][:, :, c], w[L.out])
+            h = h + L.out.pointwise(state + self.back[i][:, :, c], w[L.out])
         return h  # (n, h)

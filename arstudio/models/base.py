@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ import torch
 from torch import nn
 
 from arstudio.distributions import Conditionals
+from arstudio.models.steppers import NaiveStepper, Stepper
 from arstudio.spec import DataSpec
 
 
@@ -33,14 +35,15 @@ class SampleStep:
     x: torch.Tensor
 
 
-class NaiveStepper:
-    """Reruns the whole network for every dimension: O(D) full passes."""
-
-    def __init__(self, model: ARModel, x: torch.Tensor, **cond):
-        self.model, self.cond = model, cond
-
-    def conditional(self, index: int, x: torch.Tensor) -> Conditionals:
-        return self.model.conditionals(x, **self.cond).at(index)
+def rename_keys(state: dict, renames) -> dict:
+    """State-dict keys of an older checkpoint -> today's: each (pattern, replacement) of
+    ``renames`` is applied with ``re.sub`` to every key, in turn."""
+    out = {}
+    for key, value in state.items():
+        for pattern, replacement in renames:
+            key = re.sub(pattern, replacement, key)
+        out[key] = value
+    return out
 
 
 class ARModel(nn.Module):
@@ -124,6 +127,18 @@ class ARModel(nn.Module):
         now on; exact for any order only where :attr:`order_agnostic`."""
         raise NotImplementedError(f"{self.registry_name} generates in a fixed order")
 
+    #: Config names an older checkpoint may use -> today's (see :meth:`upgrade_checkpoint`).
+    config_renames: dict[str, str] = {}
+
+    @classmethod
+    def upgrade_checkpoint(cls, config: dict, state: dict) -> tuple[dict, dict]:
+        """What an older checkpoint stored -> what today's model takes: (config, state dict).
+
+        Called by the checkpoint loader on every read (files are never rewritten).
+        The default renames config keys by :attr:`config_renames`; models whose
+        layers moved override it to rename (:func:`rename_keys`) or reshape weights."""
+        return {cls.config_renames.get(k, k): v for k, v in config.items()}, state
+
     def dilation_stack(self) -> list | None:
         """The causal 1-D convolutions from the input up, for models whose receptive field
         is a dilation tree (WaveNet); None for every other model."""
@@ -194,6 +209,10 @@ class ARModel(nn.Module):
         the sampling loop, the random stream and completion stay here."""
         return NaiveStepper(self, x, **cond)
 
+    def naive_stepper(self, x: torch.Tensor, **cond) -> Stepper:
+        """The full-recompute stepper (``sample(naive=True)``, benchmarks, tests)."""
+        return NaiveStepper(self, x, **cond)
+
     @property
     def has_cached_stepper(self) -> bool:
         """Whether :meth:`make_stepper` is overridden (a faster path than :class:`NaiveStepper`)."""
@@ -227,7 +246,7 @@ class ARModel(nn.Module):
         try:
             x, mask = self._prepare(n, known, mask)
             flat_x, flat_mask = x.view(n, -1), mask.view(n, -1)
-            stepper = NaiveStepper(self, x, **cond) if naive else self.make_stepper(x, **cond)
+            stepper = self.naive_stepper(x, **cond) if naive else self.make_stepper(x, **cond)
             order = self.order.tolist()
             for step, i in enumerate(order):
                 if bool(flat_mask[:, i].all()):

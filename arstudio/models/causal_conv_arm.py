@@ -19,6 +19,7 @@ from torch import nn
 from arstudio.distributions import Categorical
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
+from arstudio.models.steppers import SequenceStepper
 from arstudio.nn import CausalConv1d
 
 
@@ -77,25 +78,22 @@ class CausalConvARM(ARModel):
         return _ConvARMStepper(self, x.shape[0], x.device)
 
 
-class _ConvARMStepper:
+class _ConvARMStepper(SequenceStepper):
     """One queue per layer; position t costs one tap-sum per layer."""
 
     def __init__(self, model: CausalConvARM, n: int, device):
-        self.model, self.next = model, 0
+        super().__init__(model)
         self.queues = [conv.make_queue(n, device) for conv in model.convs]
         self.zeros = torch.zeros(n, model.spec.levels, device=device)
 
-    def _advance(self, x) -> torch.Tensor:  # logits for position self.next
-        t, m = self.next, self.model
+    def advance(self, t, flat):
+        m = self.model
         # type A layer: feed x_{t-1} (zeros before the start)
-        h = self.zeros if t == 0 else F.one_hot(x[:, t - 1].long(), m.spec.levels).float()
+        h = self.zeros if t == 0 else F.one_hot(flat[:, t - 1].long(), m.spec.levels).float()
         for conv, queue in zip(m.convs, self.queues):
             h = F.leaky_relu(conv.step(queue, h), m.config.negative_slope)  # (n, C)
-        self.next += 1
-        return F.conv1d(h.unsqueeze(-1), m.head.weight, m.head.bias).squeeze(-1)  # (n, K)
+        return h
 
-    def conditional(self, index, x):
-        flat = x.view(x.shape[0], -1)
-        while self.next < index:  # positions known everywhere were skipped: catch up
-            self._advance(flat)
-        return Categorical(self._advance(flat))
+    def head(self, h, index):
+        m = self.model
+        return Categorical(F.conv1d(h.unsqueeze(-1), m.head.weight, m.head.bias).squeeze(-1))  # (n, K)

@@ -39,6 +39,7 @@ from arstudio.models._vector import (
 )
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
+from arstudio.models.steppers import Stepper
 
 ROWS_PER_PASS = 8192  # rows (example, prefix) per network call when evaluating all prefixes
 
@@ -171,11 +172,11 @@ class DeepNADE(ARModel):
         return x
 
 
-class _PrefixStepper:
+class _PrefixStepper(Stepper):
     """One pass per generated dimension, observing exactly the dims before it in order."""
 
     def __init__(self, model: DeepNADE):
-        self.model = model
+        super().__init__(model)
         self.rank = ranks_of(model.order_)
 
     def conditional(self, index: int, x: torch.Tensor):

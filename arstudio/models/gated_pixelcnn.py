@@ -24,22 +24,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from arstudio.models._pixel_common import (
+    PIXEL_HEAD_RENAMES,
     PixelHead,
-    RasterStepper,
     grouped_width,
     masked_weights,
     refresh_input,
 )
-from arstudio.models.base import ARModel
+from arstudio.models.base import ARModel, rename_keys
 from arstudio.models.registry import register_model
-from arstudio.nn import CausalConv2d, channel_groups
-from arstudio.nn.causal_conv2d import new_cache, pointwise, write_at, write_row
-
-
-def gate(pre: torch.Tensor) -> torch.Tensor:
-    """tanh(first half) ⊙ σ(second half) along the channel axis (dim 1)."""
-    f, g = pre.chunk(2, dim=1)
-    return torch.tanh(f) * torch.sigmoid(g)
+from arstudio.models.steppers import RasterStepper
+from arstudio.nn import CausalConv2d, channel_groups, gated_tanh
 
 
 class GatedLayer(nn.Module):
@@ -68,9 +62,9 @@ class GatedLayer(nn.Module):
             v_pre = v_pre + self.cond_v(cond)
             h_pre = h_pre + self.cond_h(cond)
         h_pre = h_pre + self.link(v_pre)
-        hg = gate(h_pre)  # (B, h, H, W)
+        hg = gated_tanh(h_pre)  # (B, h, H, W)
         h_new = self.h_out(hg) + (0 if self.first else h)
-        return gate(v_pre), h_new, self.skip(hg)
+        return gated_tanh(v_pre), h_new, self.skip(hg)
 
 
 @register_model(
@@ -151,46 +145,57 @@ class GatedPixelCNN(ARModel):
             skip = skip + sk  # (B, skip, H, W)
         return self.head(skip)
 
-    # --- cached generation: v rows once per row, h one pixel per layer ----------
+    @classmethod
+    def upgrade_checkpoint(cls, config, state):
+        config, state = super().upgrade_checkpoint(config, state)
+        return config, rename_keys(state, PIXEL_HEAD_RENAMES)
+
     def make_stepper(self, x, label=None, **cond):
-        return RasterStepper(self, x, label=label)
+        return GatedPixelCNNStepper(self, x, label)
 
-    def _new_cache(self, x, label=None):
-        n, (C, H, W) = x.shape[0], self.spec.shape
-        st = {"w": masked_weights(self), "v_next_row": 0, "cond": self.condition_map(label, n)}
-        st["v_in"] = [new_cache(L.v, n, L.v.weight.shape[1], H, W, x.float()) for L in self.layers]
-        st["h_in"] = [new_cache(L.h, n, L.h.weight.shape[1], H, W, x.float()) for L in self.layers]
-        st["v_pre"] = [None] * len(self.layers)  # (n, 2h, W) of the current row
-        return st
 
-    def _vertical_row(self, st, x, r):
+class GatedPixelCNNStepper(RasterStepper):
+    """The vertical stack once per row (it reads only earlier rows), the horizontal
+    stack one pixel per layer per step."""
+
+    def __init__(self, model: GatedPixelCNN, x, label=None):
+        super().__init__(model)
+        n, like, H, W = x.shape[0], x.float(), self.H, self.W
+        self.weights = masked_weights(model)
+        self.cond = model.condition_map(label, n)  # (n, cond_ch, H, W) or None
+        self.v_in = [L.v.new_cache(n, H, W, like) for L in model.layers]  # vertical inputs
+        self.h_in = [L.h.new_cache(n, H, W, like) for L in model.layers]  # horizontal inputs
+        self.v_pre = [None] * len(model.layers)  # (n, 2h, W) of the current row
+        self.v_next_row = 0  # first row whose vertical stack is not computed yet
+
+    def vertical_row(self, x, r):
         """Vertical stack at row r: it reads only rows < r, all known by now."""
+        layers, w = self.model.layers, self.weights
         if r > 0:
-            write_row(st["v_in"][0], self.layers[0].v, r - 1, self.scale_input(x[:, :, r - 1]))
-        w = st["w"]
-        for i, L in enumerate(self.layers):
-            v_pre = L.v.row(st["v_in"][i], r, w[L.v])  # (n, 2h, W)
-            if st["cond"] is not None:
-                v_pre = v_pre + L.cond_v(st["cond"][:, :, r: r + 1]).squeeze(2)
-            st["v_pre"][i] = v_pre
-            if i + 1 < len(self.layers):
-                write_row(st["v_in"][i + 1], self.layers[i + 1].v, r, gate(v_pre))
+            layers[0].v.write_row(self.v_in[0], r - 1, self.model.scale_input(x[:, :, r - 1]))
+        for i, L in enumerate(layers):
+            v_pre = L.v.row(self.v_in[i], r, w[L.v])  # (n, 2h, W)
+            if self.cond is not None:
+                v_pre = v_pre + L.cond_v(self.cond[:, :, r: r + 1]).squeeze(2)
+            self.v_pre[i] = v_pre
+            if i + 1 < len(layers):
+                layers[i + 1].v.write_row(self.v_in[i + 1], r, gated_tanh(v_pre))
 
-    def _compute_pixel(self, st, x, r, c):
-        if st["v_next_row"] <= r:
-            self._vertical_row(st, x, r)
-            st["v_next_row"] = r + 1
-        w = st["w"]
-        refresh_input(st["h_in"][0], self.layers[0].h, self, x, r, c)
+    def compute_pixel(self, x, r, c):
+        if self.v_next_row <= r:
+            self.vertical_row(x, r)
+            self.v_next_row = r + 1
+        m, w = self.model, self.weights
+        refresh_input(self.h_in[0], m.layers[0].h, m, x, r, c)
         h, skip = None, 0
-        for i, L in enumerate(self.layers):
-            h_pre = L.h.at(st["h_in"][i], r, c, w[L.h])  # (n, 2h)
-            if st["cond"] is not None:
-                h_pre = h_pre + L.cond_h(st["cond"][:, :, r: r + 1, c: c + 1]).flatten(1)
-            h_pre = h_pre + pointwise(L.link, st["v_pre"][i][:, :, c], w[L.link])
-            hg = gate(h_pre)  # (n, h)
-            h = pointwise(L.h_out, hg, w[L.h_out]) + (0 if L.first else h)
-            skip = skip + pointwise(L.skip, hg, w[L.skip])
-            if i + 1 < len(self.layers):
-                write_at(st["h_in"][i + 1], self.layers[i + 1].h, r, c, h)
+        for i, L in enumerate(m.layers):
+            h_pre = L.h.at(self.h_in[i], r, c, w[L.h])  # (n, 2h)
+            if self.cond is not None:
+                h_pre = h_pre + L.cond_h(self.cond[:, :, r: r + 1, c: c + 1]).flatten(1)
+            h_pre = h_pre + L.link.pointwise(self.v_pre[i][:, :, c], w[L.link])
+            hg = gated_tanh(h_pre)  # (n, h)
+            h = L.h_out.pointwise(hg, w[L.h_out]) + (0 if L.first else h)
+            skip = skip + L.skip.pointwise(hg, w[L.skip])
+            if i + 1 < len(m.layers):
+                m.layers[i + 1].h.write(self.h_in[i + 1], r, c, h)
         return skip  # (n, skip)

@@ -16,35 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from arstudio.distributions import Categorical
-from arstudio.models.base import ARModel
+from arstudio.models.base import ARModel, rename_keys
 from arstudio.models.registry import register_model
-
-
-class Block(nn.Module):
-    """Pre-LN causal self-attention + MLP, with an optional key/value cache."""
-
-    def __init__(self, d, heads, mlp_ratio, dropout):
-        super().__init__()
-        self.heads = heads
-        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
-        self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
-        self.mlp = nn.Sequential(nn.Linear(d, mlp_ratio * d), nn.GELU(), nn.Linear(mlp_ratio * d, d))
-        self.drop = nn.Dropout(dropout)
-
-    def forward(self, x, cache=None, t=None):  # x (B, L, d)
-        q, k, v = self.qkv(self.ln1(x)).unflatten(-1, (3, self.heads, -1)).permute(2, 0, 3, 1, 4)
-        if cache is None:  # (B, heads, L, d/heads) each
-            a = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        else:  # one new token at position t: append its key/value, attend to 0..t
-            K, V = cache
-            K[:, :, t: t + 1], V[:, :, t: t + 1] = k, v
-            a = F.scaled_dot_product_attention(q, K[:, :, : t + 1], V[:, :, : t + 1])
-        x = x + self.drop(self.proj(a.transpose(1, 2).flatten(2)))
-        return x + self.drop(self.mlp(self.ln2(x)))
+from arstudio.models.steppers import SequenceStepper
+from arstudio.nn.attention import TransformerBlock
 
 
 @register_model(
@@ -80,7 +58,7 @@ class ImageTransformer(ARModel):
         self.row, self.col, self.channel = nn.Embedding(H, d), nn.Embedding(W, d), nn.Embedding(C, d)
         for t in (self.row.weight, self.col.weight, self.channel.weight, self.value_scalar):
             nn.init.normal_(t, std=0.02)
-        self.blocks = nn.ModuleList(Block(d, config.heads, config.mlp_ratio, config.dropout)
+        self.blocks = nn.ModuleList(TransformerBlock(d, config.heads, config.mlp_ratio, config.dropout)
                                     for _ in range(config.layers))
         self.ln = nn.LayerNorm(d)
         self.logits = nn.Linear(d, spec.levels)
@@ -115,39 +93,43 @@ class ImageTransformer(ARModel):
         out[:, self.order_] = logits
         return Categorical(out.view(B, *self.spec.shape, -1))
 
+    @classmethod
+    def upgrade_checkpoint(cls, config, state):
+        """Checkpoints from before the shared TransformerBlock: blocks.i.qkv -> blocks.i.attn.qkv."""
+        config, state = super().upgrade_checkpoint(config, state)
+        return config, rename_keys(state, [(r"^blocks\.(\d+)\.(qkv|proj)\.", r"blocks.\1.attn.\2.")])
+
     def make_stepper(self, x, **cond):
         return KVCacheStepper(self, x)
 
 
-class KVCacheStepper:
+class KVCacheStepper(SequenceStepper):
     """Runs each token once through the blocks, keeping every layer's keys/values."""
 
     def __init__(self, model: ImageTransformer, x):
-        self.model, self.next_token = model, 0
-        n, D, d = x.shape[0], model.num_dims, model.config.d_model
-        shape = (n, model.config.heads, D, d // model.config.heads)
-        f = model.start
-        self.cache = [(f.new_zeros(shape), f.new_zeros(shape)) for _ in model.blocks]
+        super().__init__(model)
+        n, D = x.shape[0], model.num_dims
+        self.caches = [block.attn.new_cache(n, D, model.start) for block in model.blocks]
         self.order = model.order.tolist()  # host-side: no device sync per step
-        self.position = {i: t for t, i in enumerate(self.order)}
+        self.rank = {i: t for t, i in enumerate(self.order)}
         with torch.no_grad():  # every token's position embedding, computed once
             self.pos = model.position(torch.arange(D, device=model.start.device))  # (D, d)
-        self.logits = None
 
-    def conditional(self, index, x):
-        m, n = self.model, x.shape[0]
-        target = self.position[index]
-        flat = x.reshape(n, -1)
-        for t in range(self.next_token, target + 1):  # catches up on skipped (known) tokens
-            if t == 0:
-                h = m.start.expand(n, 1, -1)
-            else:
-                prev = self.order[t - 1]
-                value = flat[:, prev: prev + 1]  # (n, 1)
-                h = m.embed_values(value, m.scale_input(value))
-            h = h + self.pos[t: t + 1]  # (n, 1, d)
-            for block, cache in zip(m.blocks, self.cache):
-                h = block(h, cache, t)
-            self.logits = m.logits(m.ln(h[:, 0]))  # (n, K)
-        self.next_token = target + 1
-        return Categorical(self.logits)
+    def position(self, index):
+        return self.rank[index]
+
+    def advance(self, t, flat):
+        m, n = self.model, flat.shape[0]
+        if t == 0:
+            h = m.start.expand(n, 1, -1)
+        else:
+            prev = self.order[t - 1]
+            value = flat[:, prev: prev + 1]  # (n, 1)
+            h = m.embed_values(value, m.scale_input(value))
+        h = h + self.pos[t: t + 1]  # (n, 1, d)
+        for block, cache in zip(m.blocks, self.caches):
+            h = block(h, cache, t)
+        return h[:, 0]  # (n, d)
+
+    def head(self, h, index):
+        return Categorical(self.model.logits(self.model.ln(h)))  # (n, K)

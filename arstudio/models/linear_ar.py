@@ -26,6 +26,7 @@ from torch import nn
 from arstudio.distributions import Categorical, GaussianMixture, mu_law_decode
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
+from arstudio.models.steppers import Stepper
 
 
 def _log_diff_ndtr(upper, lower):
@@ -164,12 +165,12 @@ class LinearAR(ARModel):
         return self
 
 
-class _LinearARStepper:
+class _LinearARStepper(Stepper):
     """Generation in O(p) per value: the mean at t needs only the last p values
     (the naive path recomputes every position's mean and all K bins each step)."""
 
     def __init__(self, model: LinearAR):
-        self.model = model
+        super().__init__(model)
         self.edges = model.bin_edges(model.device) if model.spec.levels is not None else None
 
     def conditional(self, index: int, x):

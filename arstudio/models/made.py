@@ -45,6 +45,7 @@ from arstudio.models._vector import (
 )
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
+from arstudio.models.steppers import SequenceStepper
 from arstudio.nn import MaskedLinear, degree_mask, free_parameters, hidden_degrees
 
 
@@ -203,30 +204,35 @@ class MADE(ARModel):
         return MADEStepper(self, x.shape[0], self.active)
 
 
-class MADEStepper:
+class MADEStepper(SequenceStepper):
     """Cached sampler for one mask: the masked weights are made once, and the first
     layer's pre-activations are a running sum a += W1[:, j] u_j over the dimensions
     generated so far (as NADE's). A step then costs the later hidden layers and the
     O output rows of the dimension asked for, not a full pass."""
 
     def __init__(self, model: MADE, n: int, m: int):
-        self.model, self.fin, self.out = model, model.fin, model.out
+        super().__init__(model)
+        self.fin, self.out = model.fin, model.out
         with torch.no_grad():
             self.weights = [(layer.masked_weight(m), layer.bias) for layer in model.layers]
         b1 = self.weights[0][1]
         self.a = b1.detach().expand(n, -1).clone()  # (n, H1)
         self.rank = ranks_of(model.order).tolist()
         self.order = model.order.tolist()
-        self.added = 0  # dimensions order[:added] are in the running sum
 
-    def conditional(self, index: int, x: torch.Tensor):
-        flat, F_, O = x.reshape(x.shape[0], -1), self.fin, self.out
-        W1 = self.weights[0][0]
-        for j in self.order[self.added:self.rank[index]]:
+    def position(self, index):
+        return self.rank[index]
+
+    def advance(self, t, flat):  # position t: dimension order[t-1] joins the running sum
+        if t > 0:
+            j, F_ = self.order[t - 1], self.fin
             u = encode(flat[:, j:j + 1], self.model.spec)[:, 0]  # (n, F)
-            self.a.addmm_(u, W1[:, j * F_:(j + 1) * F_].t())  # (n, H1)
-        self.added = max(self.added, self.rank[index])
-        h = F.relu(self.a)
+            self.a.addmm_(u, self.weights[0][0][:, j * F_:(j + 1) * F_].t())  # (n, H1)
+        return self.a
+
+    def head(self, a, index):
+        O = self.out
+        h = F.relu(a)
         for W, b in self.weights[1:-1]:
             h = F.relu(F.linear(h, W, b))
         W, b = self.weights[-1]

@@ -31,6 +31,7 @@ from arstudio.models._vector import (
 )
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
+from arstudio.models.steppers import Stepper
 
 
 @register_model(
@@ -69,11 +70,11 @@ class MLPARM(ARModel):
         return _WindowStepper(self)
 
 
-class _WindowStepper:
+class _WindowStepper(Stepper):
     """O(k) per step: encode just the window before the requested dimension."""
 
     def __init__(self, model: MLPARM):
-        self.model = model
+        super().__init__(model)
 
     def conditional(self, index: int, x: torch.Tensor):
         m, k = self.model, self.model.config.memory

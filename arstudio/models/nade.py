@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import partial
 
 import torch
 from torch import nn
@@ -32,7 +31,8 @@ from arstudio.models._vector import (
 )
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
-from arstudio.nn.nade_hidden import NADEHidden, NADEStepper, nade_logits
+from arstudio.models.steppers import SequenceStepper
+from arstudio.nn.nade_hidden import NADEHidden, RunningSum, nade_logits
 
 
 @register_model(
@@ -80,7 +80,7 @@ class NADE(ARModel):
         return categorical_head(logits, one).at(0)
 
     def make_stepper(self, x, **cond):
-        return NADEStepper(self.hidden, x.shape[0], partial(encode, spec=self.spec), self._head)
+        return NADEStepper(self, x.shape[0])
 
     @torch.no_grad()
     def sample(self, n, known=None, mask=None, temperature=1.0, generator=None, naive=False, **cond):
@@ -127,3 +127,21 @@ class NADE(ARModel):
             a.addmm_(rows[i], step_w[i])
         flat_x.copy_(xs1[..., 0].t())
         return x
+
+
+class NADEStepper(SequenceStepper):
+    """Cached sampler of NADE-style models (NADE, RNADE) in raster order: position i
+    adds dimension i-1 to the running sum a_i = c + W[:, <i] x_<i, one rank-F update,
+    and the model's ``_head(a_i, i)`` gives p(x_i | x_<i)."""
+
+    def __init__(self, model, n: int):
+        super().__init__(model)
+        self.sum = RunningSum(model.hidden, n)
+
+    def advance(self, t, flat):
+        if t > 0:
+            self.sum.add(t - 1, encode(flat[:, t - 1: t], self.model.spec)[:, 0])  # (n, F)
+        return self.sum.a
+
+    def head(self, a, index):
+        return self.model._head(a, index)

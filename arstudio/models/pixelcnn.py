@@ -8,8 +8,9 @@ sub-pixel (``output="softmax"``) or a discretized logistic mixture
 the channel groups of the masks. Its receptive field has the well-known
 blind spot to the upper right, which the inspector shows.
 
-Cached sampling (``make_stepper``) keeps each layer's input and computes one
-new pixel per layer per step (see ``_pixel_common.RasterStepper``).
+Cached sampling (:class:`PixelCNNStepper`, a
+:class:`~arstudio.models.steppers.RasterStepper`) keeps each layer's input and
+computes one new pixel per layer per step.
 """
 from __future__ import annotations
 
@@ -18,11 +19,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from arstudio.models._pixel_common import PixelHead, RasterStepper, input_pixels, masked_weights
-from arstudio.models.base import ARModel
+from arstudio.models._pixel_common import PIXEL_HEAD_RENAMES, PixelHead, masked_weights, refresh_input
+from arstudio.models.base import ARModel, rename_keys
 from arstudio.models.registry import register_model
-from arstudio.nn import MaskedConv2d
-from arstudio.nn.causal_conv2d import pointwise, square_masked_at
+from arstudio.models.steppers import RasterStepper
+from arstudio.nn import CausalConv2d
+from arstudio.nn.causal_conv2d import square_to_causal
 
 
 class ResidualBlock(nn.Module):
@@ -30,15 +32,13 @@ class ResidualBlock(nn.Module):
 
     def __init__(self, channels: int, kernel: int, data_channels: int):
         super().__init__()
-        h = channels // 2
-        self.net = nn.Sequential(
-            nn.ReLU(), MaskedConv2d(channels, h, 1, "B", data_channels),
-            nn.ReLU(), MaskedConv2d(h, h, kernel, "B", data_channels),
-            nn.ReLU(), MaskedConv2d(h, channels, 1, "B", data_channels),
-        )
+        h, C = channels // 2, data_channels
+        self.reduce = CausalConv2d(channels, h, (1, 1), 0, "B", C)
+        self.conv = CausalConv2d.square(h, h, kernel, "B", C)
+        self.expand = CausalConv2d(h, channels, (1, 1), 0, "B", C)
 
-    def forward(self, x):
-        return x + self.net(x)
+    def forward(self, x):  # (B, 2h, H, W)
+        return x + self.expand(torch.relu(self.conv(torch.relu(self.reduce(torch.relu(x))))))
 
 
 @register_model(
@@ -69,7 +69,7 @@ class PixelCNN(ARModel):
         super().__init__(spec, config)
         C = spec.shape[0]
         ch = max(config.channels, 2 * C) // C * C  # divisible into colour groups
-        self.input = MaskedConv2d(C, ch, config.first_kernel, "A", C)
+        self.input = CausalConv2d.square(C, ch, config.first_kernel, "A", C)
         self.blocks = nn.Sequential(*[ResidualBlock(ch, config.kernel, C) for _ in range(config.blocks)])
         self.head = PixelHead(ch, config.head_channels, spec, config.output, config.mixtures)
 
@@ -83,30 +83,41 @@ class PixelCNN(ARModel):
         h = self.blocks(self.input(self.scale_input(x)))  # (B, ch, H, W)
         return self.head(h)  # (B, C, H, W) conditionals
 
-    # --- cached generation: one new pixel per layer per step ---------------------
+    @classmethod
+    def upgrade_checkpoint(cls, config, state):
+        """Checkpoints of the square k×k MaskedConv2d and the nn.Sequential blocks/head."""
+        config, state = super().upgrade_checkpoint(config, state)
+        state = rename_keys(state, [(r"^blocks\.(\d+)\.net\.1\.", r"blocks.\1.reduce."),
+                                    (r"^blocks\.(\d+)\.net\.3\.", r"blocks.\1.conv."),
+                                    (r"^blocks\.(\d+)\.net\.5\.", r"blocks.\1.expand."),
+                                    *PIXEL_HEAD_RENAMES])
+        for key, w in state.items():
+            if key == "input.weight" or (key.endswith(".conv.weight") and key.startswith("blocks.")):
+                if w.shape[-2] == w.shape[-1] and w.shape[-1] > 1:
+                    state[key] = square_to_causal(w)
+        return config, state
+
     def make_stepper(self, x, **cond):
-        return RasterStepper(self, x)
+        return PixelCNNStepper(self, x)
 
-    def _new_cache(self, x):
-        n, (C, H, W) = x.shape[0], self.spec.shape
 
-        def padded(conv):  # input of a k×k mask conv, padded k//2 on top, left and right
-            p = conv.kernel_size[0] // 2
-            return x.new_zeros((n, conv.in_channels, H + p, W + 2 * p), dtype=torch.float32)
+class PixelCNNStepper(RasterStepper):
+    """One new pixel per layer per step: each k×k layer keeps a padded cache of its input."""
 
-        return {"w": masked_weights(self), "input": padded(self.input),
-                "inner": [padded(b.net[3]) for b in self.blocks]}
+    def __init__(self, model: PixelCNN, x):
+        super().__init__(model)
+        n, like = x.shape[0], x.float()
+        self.weights = masked_weights(model)
+        self.input_cache = model.input.new_cache(n, self.H, self.W, like)
+        self.block_caches = [b.conv.new_cache(n, self.H, self.W, like) for b in model.blocks]
 
-    def _compute_pixel(self, st, x, r, c):
-        w, p0 = st["w"], self.input.kernel_size[0] // 2
-        for rr, cc in input_pixels(r, c, x.shape[-1]):
-            st["input"][:, :, rr + p0, cc + p0] = self.scale_input(x[:, :, rr, cc])
-        h = square_masked_at(self.input, st["input"], r, c, w[self.input])  # (n, ch)
-        for block, cache in zip(self.blocks, st["inner"]):
-            _, one_in, _, mid, _, one_out = block.net
-            u = torch.relu(pointwise(one_in, torch.relu(h), w[one_in]))  # (n, ch/2)
-            p = mid.kernel_size[0] // 2
-            cache[:, :, r + p, c + p] = u
-            v = torch.relu(square_masked_at(mid, cache, r, c, w[mid]))
-            h = h + pointwise(one_out, v, w[one_out])
+    def compute_pixel(self, x, r, c):
+        m, w = self.model, self.weights
+        refresh_input(self.input_cache, m.input, m, x, r, c)
+        h = m.input.at(self.input_cache, r, c, w[m.input])  # (n, ch)
+        for block, cache in zip(m.blocks, self.block_caches):
+            u = torch.relu(block.reduce.pointwise(torch.relu(h), w[block.reduce]))  # (n, ch/2)
+            block.conv.write(cache, r, c, u)
+            v = torch.relu(block.conv.at(cache, r, c, w[block.conv]))
+            h = h + block.expand.pointwise(v, w[block.expand])
         return h  # (n, ch)

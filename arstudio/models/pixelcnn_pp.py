@@ -31,7 +31,7 @@ from arstudio.distributions import DiscretizedLogisticMixture
 from arstudio.models._pixelcnn_pp_cache import PixelCNNppStepper
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
-from arstudio.nn import CausalConv2d
+from arstudio.nn import CausalConv2d, gated_linear
 
 
 def concat_elu(x):  # (B, c, H, W) -> (B, 2c, H, W)
@@ -56,8 +56,7 @@ class DenseOps:
 
     @staticmethod
     def gated_residual(x, h):  # x + a ⊙ σ(b), (a, b) = the two halves of h
-        a, b = h.chunk(2, 1)
-        return x + a * torch.sigmoid(b)
+        return x + gated_linear(h)
 
     @staticmethod
     def grow(layer, x, height, width):  # 2×2 stride-2 transposed conv, cropped to the target

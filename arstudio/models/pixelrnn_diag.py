@@ -15,7 +15,7 @@ the whole current row: it gets its own "rows"-mode input convolution, which
 is what brings the last column of the row above into the context.
 
 Cached sampling (``make_stepper``): one LSTM step per direction, layer and
-pixel, see ``_pixelrnn_diag_cache``.
+pixel, see :class:`~arstudio.models._pixelrnn_diag_cache.DiagonalBiLSTMStepper`.
 """
 from __future__ import annotations
 
@@ -25,9 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from arstudio.models._pixel_common import PixelHead, grouped_width
-from arstudio.models._pixelrnn_diag_cache import DiagonalBiLSTMCache
-from arstudio.models.base import ARModel
+from arstudio.models._pixel_common import PIXEL_HEAD_RENAMES, PixelHead, grouped_width
+from arstudio.models._pixelrnn_diag_cache import DiagonalBiLSTMStepper
+from arstudio.models.base import ARModel, rename_keys
 from arstudio.models.pixelrnn_row import lstm_update
 from arstudio.models.registry import register_model
 from arstudio.nn import CausalConv2d, channel_groups
@@ -94,7 +94,7 @@ class DiagonalBiLSTM(nn.Module):
              "quick demo": {"hidden": 32, "layers": 2},
              "quality": {"hidden": 64, "layers": 7}},
 )
-class PixelRNNDiag(DiagonalBiLSTMCache, ARModel):
+class PixelRNNDiag(ARModel):
     @dataclass(frozen=True)
     class Config:
         hidden: int = 32  # LSTM units per direction (and residual width)
@@ -124,3 +124,11 @@ class PixelRNNDiag(DiagonalBiLSTMCache, ARModel):
         for layer in self.layers:
             h, back = layer(h, back), None
         return self.head(F.relu(h))
+
+    @classmethod
+    def upgrade_checkpoint(cls, config, state):
+        config, state = super().upgrade_checkpoint(config, state)
+        return config, rename_keys(state, PIXEL_HEAD_RENAMES)
+
+    def make_stepper(self, x, **cond):
+        return DiagonalBiLSTMStepper(self, x)

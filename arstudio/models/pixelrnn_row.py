@@ -10,7 +10,7 @@ pixels to its left) plus a state-to-state 1×k convolution over the previous
 row's hidden state. The context is a triangle above the pixel (it widens
 by one column per row), plus the row to its left. Layers are residual.
 
-Cached sampling (``make_stepper``, see ``_pixel_common.RasterStepper``): per
+Cached sampling (:class:`RowLSTMStepper`, a ``RasterStepper``): per
 layer the state-to-state convolution of the previous row's state runs once
 per row (that row is final when a row starts); at pixel (r, c) the masked
 input-to-state convolution reads the layer's cached input along the row, and
@@ -25,16 +25,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from arstudio.models._pixel_common import (
+    PIXEL_HEAD_RENAMES,
     PixelHead,
-    RasterStepper,
     grouped_width,
     masked_weights,
     refresh_input,
 )
-from arstudio.models.base import ARModel
+from arstudio.models.base import ARModel, rename_keys
 from arstudio.models.registry import register_model
+from arstudio.models.steppers import RasterStepper
 from arstudio.nn import CausalConv2d, channel_groups
-from arstudio.nn.causal_conv2d import new_cache, pointwise, write_at
 
 
 def lstm_update(gates, c_prev):
@@ -105,40 +105,50 @@ class PixelRNNRow(ARModel):
     def conditionals(self, x, **cond):
         return self.head(F.relu(self.layers(self.input(self.scale_input(x)))))
 
-    # --- cached generation: one LSTM step per layer per pixel ------------------------
+    @classmethod
+    def upgrade_checkpoint(cls, config, state):
+        config, state = super().upgrade_checkpoint(config, state)
+        return config, rename_keys(state, PIXEL_HEAD_RENAMES)
+
     def make_stepper(self, x, **cond):
-        return RasterStepper(self, x)
+        return RowLSTMStepper(self, x)
 
-    def _new_cache(self, x):
-        n, (C, H, W) = x.shape[0], self.spec.shape
-        like, h = x.float(), self.input.weight.shape[0]
+
+class RowLSTMStepper(RasterStepper):
+    """One LSTM step per layer per pixel; the state-to-state term once per row."""
+
+    def __init__(self, model: PixelRNNRow, x):
+        super().__init__(model)
+        n, like, H, W = x.shape[0], x.float(), self.H, self.W
+        h = model.input.out_channels
+        self.weights = masked_weights(model)
+        self.input_cache = model.input.new_cache(n, H, W, like)
+        self.layer_in = [L.input_to_state.new_cache(n, H, W, like) for L in model.layers]
         zeros = like.new_zeros(n, h, W)  # (n, h, W): the state and cell "above" row 0
-        return {"w": masked_weights(self), "row": -1,
-                "input": new_cache(self.input, n, C, H, W, like),
-                "layer_in": [new_cache(L.input_to_state, n, h, H, W, like) for L in self.layers],
-                # per layer: the finished row above (state, cell) and the row being filled
-                "above": [(zeros, zeros)] * len(self.layers),
-                "current": [(zeros.clone(), zeros.clone()) for _ in self.layers],
-                "s2s": [None] * len(self.layers)}  # (n, 4h, W) from the row above
+        # per layer: the finished row above (state, cell) and the row being filled
+        self.above = [(zeros, zeros)] * len(model.layers)
+        self.current = [(zeros.clone(), zeros.clone()) for _ in model.layers]
+        self.s2s = [None] * len(model.layers)  # (n, 4h, W) from the row above
+        self.row = -1  # the row being filled
 
-    def _start_row(self, st, r):
+    def start_row(self, r):
         """Row r begins: row r-1 is final, its state feeds every pixel of row r."""
         if r > 0:
-            st["above"] = st["current"]
-            st["current"] = [(torch.zeros_like(s), torch.zeros_like(c)) for s, c in st["above"]]
-        st["s2s"] = [L.state_to_state(state) for L, (state, _) in zip(self.layers, st["above"])]
-        st["row"] = r
+            self.above = self.current
+            self.current = [(torch.zeros_like(s), torch.zeros_like(c)) for s, c in self.above]
+        self.s2s = [L.state_to_state(state) for L, (state, _) in zip(self.model.layers, self.above)]
+        self.row = r
 
-    def _compute_pixel(self, st, x, r, c):
-        w = st["w"]
-        refresh_input(st["input"], self.input, self, x, r, c)
-        if st["row"] < r:
-            self._start_row(st, r)
-        h = self.input.at(st["input"], r, c, w[self.input])  # (n, h)
-        for i, L in enumerate(self.layers):
-            write_at(st["layer_in"][i], L.input_to_state, r, c, h)
-            gates = L.input_to_state.at(st["layer_in"][i], r, c, w[L.input_to_state])  # (n, 4h)
-            state, cell = lstm_update(gates + st["s2s"][i][:, :, c], st["above"][i][1][:, :, c])
-            st["current"][i][0][:, :, c], st["current"][i][1][:, :, c] = state, cell
-            h = h + pointwise(L.out, state, w[L.out])
+    def compute_pixel(self, x, r, c):
+        m, w = self.model, self.weights
+        refresh_input(self.input_cache, m.input, m, x, r, c)
+        if self.row < r:
+            self.start_row(r)
+        h = m.input.at(self.input_cache, r, c, w[m.input])  # (n, h)
+        for i, L in enumerate(m.layers):
+            L.input_to_state.write(self.layer_in[i], r, c, h)
+            gates = L.input_to_state.at(self.layer_in[i], r, c, w[L.input_to_state])  # (n, 4h)
+            state, cell = lstm_update(gates + self.s2s[i][:, :, c], self.above[i][1][:, :, c])
+            self.current[i][0][:, :, c], self.current[i][1][:, :, c] = state, cell
+            h = h + L.out.pointwise(state, w[L.out])
         return h  # (n, h)

@@ -27,17 +27,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from arstudio.models._pixel_common import (
+    PIXEL_HEAD_RENAMES,
     PixelHead,
-    RasterStepper,
     grouped_width,
-    input_pixels,
     masked_weights,
+    refresh_input,
 )
-from arstudio.models.base import ARModel
-from arstudio.models.gated_pixelcnn import gate
+from arstudio.models.base import ARModel, rename_keys
 from arstudio.models.registry import register_model
-from arstudio.nn import CausalConv2d, channel_groups
-from arstudio.nn.causal_conv2d import new_cache, write_at
+from arstudio.models.steppers import RasterStepper
+from arstudio.nn import CausalConv2d, channel_groups, gated_tanh
+from arstudio.nn.attention import KVCache, split_heads
 
 ORDERINGS = ("raster", "zigzag")
 
@@ -53,7 +53,7 @@ class GatedResidual(nn.Module):
                                   out_groups=channel_groups(ch, C).repeat(2))
 
     def forward(self, h):
-        return h + gate(self.conv2(F.elu(self.conv1(F.elu(h)))))
+        return h + gated_tanh(self.conv2(F.elu(self.conv1(F.elu(h)))))
 
 
 class CausalAttention(nn.Module):
@@ -70,7 +70,14 @@ class CausalAttention(nn.Module):
         self.out = nn.Linear(value_ch, ch)
 
     def split(self, t):  # (B, L, d) -> (B, heads, L, d/heads)
-        return t.unflatten(-1, (self.heads, -1)).transpose(1, 2)
+        return split_heads(t, self.heads)
+
+    def new_cache(self, n: int, pixels: int, like) -> KVCache:
+        """Entry 0 the learned null key/value, entry p+1 pixel p: (n, heads, 1 + HW, d)."""
+        nk, nv = self.null(n)
+        cache = KVCache(n, self.heads, 1 + pixels, nk.shape[-1], like)
+        cache.put(0, nk, nv)
+        return cache
 
     def query(self, feats, coords):
         """feats (B, L, ch), coords (L, 2) -> (B, heads, L, d): colour group 0 features only."""
@@ -181,58 +188,55 @@ class PixelSNAIL(ARModel):
         return dist._rebuild([self._mirror(p.movedim(-1, 0)).movedim(0, -1) for p in dist.params()])
 
     # --- cached generation ---------------------------------------------------------
-    def make_stepper(self, x, **cond):
-        return _PixelSNAILStepper(self, x)
+    @classmethod
+    def upgrade_checkpoint(cls, config, state):
+        config, state = super().upgrade_checkpoint(config, state)
+        return config, rename_keys(state, PIXEL_HEAD_RENAMES)
 
-    def _new_cache(self, x):
-        n, (C, H, W) = x.shape[0], self.spec.shape
-        f = x.float()
-        st = {"w": masked_weights(self), "input": new_cache(self.input, n, C, H, W, f), "res": [],
-              "kv": []}
-        for block in self.blocks:
-            for res in block[:-1]:
-                ch = res.conv1.weight.shape[1]
-                st["res"].append((new_cache(res.conv1, n, ch, H, W, f),
-                                  new_cache(res.conv2, n, ch, H, W, f)))
-            nk, nv = block[-1].null(n)
-            k = torch.cat([nk, nk.new_zeros(*nk.shape[:2], H * W, nk.shape[-1])], 2)
-            v = torch.cat([nv, nv.new_zeros(*nv.shape[:2], H * W, nv.shape[-1])], 2)
-            st["kv"].append((k, v))  # (n, heads, 1 + HW, d): entry p+1 is pixel p
+    def make_stepper(self, x, **cond):
+        return PixelSNAILStepper(self, x)
+
+
+class PixelSNAILStepper(RasterStepper):
+    """Per-pixel convolution caches plus one key/value cache per attention layer, in the
+    network's own (possibly zigzag) pixel order."""
+
+    def __init__(self, model: PixelSNAIL, x):
+        super().__init__(model)
+        n, f, H, W = x.shape[0], x.float(), self.H, self.W
+        self.weights = masked_weights(model)
+        self.input_cache = model.input.new_cache(n, H, W, f)
+        self.res = [(res.conv1.new_cache(n, H, W, f), res.conv2.new_cache(n, H, W, f))
+                    for block in model.blocks for res in block[:-1]]
+        self.kv = [block[-1].new_cache(n, H * W, f) for block in model.blocks]
         # each attention layer's input features at the previous pixel: its key and value
         # are made once that pixel's data are all known (at the next pixel)
-        ch = self.input.weight.shape[0]
-        st["feats"] = [f.new_zeros(n, H * W, ch) for _ in self.blocks]  # (n, HW, ch) each
-        return st
-
-    def _compute_pixel(self, st, x, r, c):
-        w, W = st["w"], self.spec.shape[2]
-        for rr, cc in input_pixels(r, c, W):
-            write_at(st["input"], self.input, rr, cc, self.scale_input(x[:, :, rr, self._col(rr, cc)]))
-        h = self.input.at(st["input"], r, c, w[self.input])  # (n, ch)
-        p, res_caches = r * W + c, iter(st["res"])
-        if p > 0:  # the previous pixel is complete: its keys and values are final
-            pr, pc = divmod(p - 1, W)
-            data = self.scale_input(x[:, :, pr, self._col(pr, pc)]).unsqueeze(1)  # (n, 1, C)
-            for block, (K, V), feats in zip(self.blocks, st["kv"], st["feats"]):
-                K[:, :, p: p + 1], V[:, :, p: p + 1] = block[-1].key_value(
-                    feats[:, p - 1: p], data, self.coords[p - 1: p])
-        for b, (block, (K, V)) in enumerate(zip(self.blocks, st["kv"])):
-            for res in block[:-1]:
-                c1, c2 = next(res_caches)
-                write_at(c1, res.conv1, r, c, F.elu(h))
-                a = res.conv1.at(c1, r, c, w[res.conv1])
-                write_at(c2, res.conv2, r, c, F.elu(a))
-                h = h + gate(res.conv2.at(c2, r, c, w[res.conv2]).unsqueeze(-1)).squeeze(-1)
-            attn = block[-1]
-            st["feats"][b][:, p] = h  # (n, ch)
-            q = attn.query(h.unsqueeze(1), self.coords[p: p + 1])  # (n, heads, 1, d)
-            out = F.scaled_dot_product_attention(q, K[:, :, : p + 1], V[:, :, : p + 1])
-            h = h + attn.out(out.transpose(1, 2).flatten(1))  # (n, ch)
-        return h
-
-
-class _PixelSNAILStepper(RasterStepper):
-    """The raster stepper in the network's own (possibly zigzag) pixel order."""
+        ch = model.input.out_channels
+        self.feats = [f.new_zeros(n, H * W, ch) for _ in model.blocks]  # (n, HW, ch) each
 
     def internal_pixel(self, pixel):
         return self.model._internal_pixel(pixel)
+
+    def compute_pixel(self, x, r, c):
+        m, w, W = self.model, self.weights, self.W
+        refresh_input(self.input_cache, m.input, m, x, r, c, data_column=m._col)
+        h = m.input.at(self.input_cache, r, c, w[m.input])  # (n, ch)
+        p, res_caches = r * W + c, iter(self.res)
+        if p > 0:  # the previous pixel is complete: its keys and values are final
+            pr, pc = divmod(p - 1, W)
+            data = m.scale_input(x[:, :, pr, m._col(pr, pc)]).unsqueeze(1)  # (n, 1, C)
+            for block, kv, feats in zip(m.blocks, self.kv, self.feats):
+                kv.put(p, *block[-1].key_value(feats[:, p - 1: p], data, m.coords[p - 1: p]))
+        for b, (block, kv) in enumerate(zip(m.blocks, self.kv)):
+            for res in block[:-1]:
+                c1, c2 = next(res_caches)
+                res.conv1.write(c1, r, c, F.elu(h))
+                a = res.conv1.at(c1, r, c, w[res.conv1])
+                res.conv2.write(c2, r, c, F.elu(a))
+                h = h + gated_tanh(res.conv2.at(c2, r, c, w[res.conv2]))
+            attn = block[-1]
+            self.feats[b][:, p] = h  # (n, ch)
+            q = attn.query(h.unsqueeze(1), m.coords[p: p + 1])  # (n, heads, 1, d)
+            out = kv.attend(q, p + 1)  # the null entry and pixels < p
+            h = h + attn.out(out.transpose(1, 2).flatten(1))  # (n, ch)
+        return h

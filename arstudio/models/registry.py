@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from arstudio.discovery import import_submodules
 
 MODELS: dict[str, ModelInfo] = {}
-_NOT_MODELS = {"registry", "base"}
+_NOT_MODELS = {"registry", "base", "steppers"}
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,8 @@ def get_model_info(name: str) -> ModelInfo:
 
 def make_config(info: ModelInfo, **overrides):
     fields = {f.name: f for f in dataclasses.fields(info.config)}
+    # settings renamed since (old run configs, recipes): the model's config_renames
+    overrides = {info.cls.config_renames.get(k, k): v for k, v in overrides.items()}
     unknown = set(overrides) - set(fields)
     if unknown:
         raise ValueError(f"{info.name} has no setting(s) {sorted(unknown)}; it has {sorted(fields)}")

@@ -18,16 +18,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import partial
 
 import torch
 from torch import nn
 
 from arstudio.distributions import GaussianMixture
-from arstudio.models._vector import VECTOR_MODALITIES, encode, encode_input
+from arstudio.models._vector import VECTOR_MODALITIES, encode_input
 from arstudio.models.base import ARModel
+from arstudio.models.nade import NADEStepper
 from arstudio.models.registry import register_model
-from arstudio.nn.nade_hidden import NADEHidden, NADEStepper
+from arstudio.nn.nade_hidden import NADEHidden
 
 LOG_STD_RANGE = (-7.0, 5.0)  # keeps a component from collapsing onto one point
 
@@ -80,4 +80,4 @@ class RNADE(ARModel):
         return GaussianMixture(mix, mean, log_std)  # batch (n,)
 
     def make_stepper(self, x, **cond):
-        return NADEStepper(self.hidden, x.shape[0], partial(encode, spec=self.spec), self._head)
+        return NADEStepper(self, x.shape[0])

@@ -17,6 +17,7 @@ from torch import nn
 from arstudio.distributions import Categorical
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
+from arstudio.models.steppers import SequenceStepper
 
 
 @register_model(
@@ -66,21 +67,18 @@ class RNNARM(ARModel):
         return _RNNStepper(self)
 
 
-class _RNNStepper:
-    """Keeps the recurrent state; step t feeds x_{t-1} once."""
+class _RNNStepper(SequenceStepper):
+    """Keeps the recurrent state; position t feeds x_{t-1} once."""
 
     def __init__(self, model: RNNARM):
-        self.model, self.next, self.state = model, 0, None
+        super().__init__(model)
+        self.state = None  # the RNN's (h, c) or h after the positions taken so far
 
-    def _advance(self, flat):
-        m, t = self.model, self.next
+    def advance(self, t, flat):
+        m = self.model
         prev = torch.full_like(flat[:, 0], m.spec.levels) if t == 0 else flat[:, t - 1]
         h, self.state = m.rnn(m.embed(prev.long()).unsqueeze(1), self.state)  # (n, 1, H)
-        self.next += 1
-        return m.out(h[:, 0])  # (n, K)
+        return h[:, 0]
 
-    def conditional(self, index, x):
-        flat = x.view(x.shape[0], -1)
-        while self.next < index:
-            self._advance(flat)
-        return Categorical(self._advance(flat))
+    def head(self, h, index):
+        return Categorical(self.model.out(h))  # (n, K)

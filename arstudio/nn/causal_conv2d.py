@@ -1,24 +1,44 @@
-"""Causal 2-D convolutions with an explicit anchor, and per-pixel evaluation.
+"""The masked (causal) 2-D convolution of every image model, and per-pixel evaluation.
+
+van den Oord, Kalchbrenner, Kavukcuoglu, "Pixel Recurrent Neural Networks",
+ICML 2016 (masks A and B); the vertical/horizontal stacks of van den Oord et
+al., "Conditional Image Generation with PixelCNN Decoders", NeurIPS 2016.
 
 A ``CausalConv2d`` has a ``kh × kw`` kernel whose output pixel sits on the
-kernel's bottom row at column ``anchor`` (nothing below the current row is
-ever used, so those rows are not stored at all). What the anchor row may see
-is set by ``mode``::
+kernel's bottom row at column ``anchor``: rows below the current one are never
+read, so they are not stored at all. The mask is a buffer applied in
+``forward`` (the stored weight is never changed). What the anchor row may see
+is set by ``mode`` (1 = the output may see that input)::
 
     kh=2, kw=5, anchor=2
     mode "A"/"B"         mode "rows"          mode "above"
     1 1 1 1 1            1 1 1 1 1            1 1 1 1 1
     1 1 c 0 0            1 1 1 1 1            0 0 0 0 0
 
-``c`` follows the colour groups as in :mod:`arstudio.nn.masked_conv`: an
-output of group g sees inputs of groups < g ("A") or <= g ("B"). "rows" is
-the vertical stack of Gated PixelCNN (its output only ever feeds pixels of
-later rows); "above" is its first layer (strictly earlier rows).
+The PixelCNN's square k×k masked convolution is the special case
+``kernel=(k//2 + 1, k), anchor=k//2`` (its rows below the centre are all
+masked, so they are simply absent)::
+
+    k=5, type A          k=5, type B
+    1 1 1 1 1            1 1 1 1 1
+    1 1 1 1 1            1 1 1 1 1
+    1 1 0 0 0            1 1 c 0 0
+    (0 0 0 0 0)          (0 0 0 0 0)     not stored
+    (0 0 0 0 0)          (0 0 0 0 0)
+
+Colour (R -> G -> B): channels are split into ``data_channels`` contiguous
+groups (:func:`channel_groups`). At the anchor an output of group g sees
+inputs of groups < g (mode "A") or <= g (mode "B"), so G depends on R of the
+same pixel but R never on G or B. "rows" is the vertical stack of Gated
+PixelCNN (its output only ever feeds pixels of later rows); "above" is its
+first layer (strictly earlier rows).
 
 Besides the full ``forward``, the layer evaluates a single output pixel
-(:meth:`at`) or a single output row (:meth:`row`) from a zero-padded cache of
-its input (:meth:`padded_shape`). That is what cached generation needs: one
-new output per layer per generated pixel instead of a whole image.
+(:meth:`CausalConv2d.at`), a single output row (:meth:`CausalConv2d.row`) or,
+for 1×1 layers, one pixel's features (:meth:`CausalConv2d.pointwise`) from a
+zero-padded cache of its input (:meth:`CausalConv2d.new_cache`,
+:meth:`CausalConv2d.write`, :meth:`CausalConv2d.write_row`). That is what
+cached generation needs: one new output per layer per generated pixel.
 """
 from __future__ import annotations
 
@@ -26,21 +46,29 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from arstudio.nn.masked_conv import channel_groups
+MODES = ("A", "B", "rows", "above")
+
+
+def channel_groups(num_channels: int, data_channels: int) -> torch.Tensor:
+    """Group (0..data_channels-1) of each of ``num_channels`` channels, contiguous."""
+    return torch.arange(num_channels) * data_channels // num_channels
 
 
 class CausalConv2d(nn.Module):
+    """(B, Cin, H, W) -> (B, Cout, H, W); output (r, c) sees only what ``mode`` allows."""
+
     def __init__(self, in_channels: int, out_channels: int, kernel: tuple[int, int],
                  anchor: int, mode: str = "B", data_channels: int = 1,
                  in_groups: torch.Tensor | None = None, out_groups: torch.Tensor | None = None,
                  bias: bool = True, stride: int = 1):
         super().__init__()
         kh, kw = kernel
-        if mode not in ("A", "B", "rows", "above"):
+        if mode not in MODES:
             raise ValueError(f"mode must be A, B, rows or above, got {mode!r}")
         if not 0 <= anchor < kw:
             raise ValueError(f"anchor {anchor} outside a kernel {kw} wide")
         self.kh, self.kw, self.anchor, self.mode = kh, kw, anchor, mode
+        self.in_channels, self.out_channels = in_channels, out_channels
         self.stride = stride  # 2: output (r, c) sits at input pixel (2r, 2c), PixelCNN++ style
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kh, kw))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
@@ -57,6 +85,15 @@ class CausalConv2d(nn.Module):
             mask[:, :, kh - 1, anchor] = (og > ig if mode == "A" else og >= ig).float()
         self.register_buffer("mask", mask, persistent=False)
 
+    @classmethod
+    def square(cls, in_channels: int, out_channels: int, k: int, mode: str = "B",
+               data_channels: int = 1, **kwargs) -> CausalConv2d:
+        """The PixelCNN k×k masked convolution (odd k): the rows up to the centre."""
+        k = int(k)
+        if k < 1 or k % 2 == 0:
+            raise ValueError(f"a masked convolution needs an odd kernel size >= 1, got {k}")
+        return cls(in_channels, out_channels, (k // 2 + 1, k), k // 2, mode, data_channels, **kwargs)
+
     # padding: (left, right, top, bottom) so that output (r, c) reads padded rows
     # r .. r+kh-1 and columns c .. c+kw-1
     @property
@@ -70,9 +107,21 @@ class CausalConv2d(nn.Module):
         return F.conv2d(F.pad(x, self.padding), self.masked_weight(), self.bias, self.stride)
 
     # --- incremental evaluation from a padded cache of the input ----------------
-    def padded_shape(self, n: int, channels: int, height: int, width: int):
+    def new_cache(self, n: int, height: int, width: int, like: torch.Tensor) -> torch.Tensor:
+        """A zero-padded input cache (zeros are what padding would give): (n, Cin, H+top, W+l+r)."""
         left, right, top, _ = self.padding
-        return (n, channels, height + top, width + left + right)
+        return like.new_zeros((n, self.in_channels, height + top, width + left + right),
+                              dtype=torch.float32)
+
+    def write(self, cache: torch.Tensor, r: int, c: int, value: torch.Tensor) -> None:
+        """Store ``value`` (n, Cin) as input pixel (r, c) of the padded cache."""
+        left, _, top, _ = self.padding
+        cache[:, :, r + top, c + left] = value
+
+    def write_row(self, cache: torch.Tensor, r: int, value: torch.Tensor) -> None:
+        """Store ``value`` (n, Cin, W) as input row r of the padded cache."""
+        left, _, top, _ = self.padding
+        cache[:, :, r + top, left: left + value.shape[-1]] = value
 
     def at(self, cache: torch.Tensor, r: int, c: int, weight=None) -> torch.Tensor:
         """Output pixel (r, c) from the padded input cache: (n, Cout)."""
@@ -85,38 +134,20 @@ class CausalConv2d(nn.Module):
         w = self.masked_weight() if weight is None else weight
         return F.conv2d(cache[:, :, r: r + self.kh], w, self.bias).squeeze(2)
 
-
-def new_cache(conv: CausalConv2d, n, channels, height, width, like: torch.Tensor) -> torch.Tensor:
-    """A zero-padded input cache for ``conv`` (zeros are what padding would give)."""
-    return like.new_zeros(conv.padded_shape(n, channels, height, width))
-
-
-def write_at(cache: torch.Tensor, conv: CausalConv2d, r: int, c: int, value: torch.Tensor):
-    """Store ``value`` (n, C) as input pixel (r, c) of ``conv``'s padded cache."""
-    left, _, top, _ = conv.padding
-    cache[:, :, r + top, c + left] = value
+    def pointwise(self, v: torch.Tensor, weight=None) -> torch.Tensor:
+        """A 1×1 layer applied to one pixel's features: (n, Cin) -> (n, Cout)."""
+        w = self.masked_weight() if weight is None else weight
+        return F.linear(v, w.reshape(w.shape[0], -1), self.bias)
 
 
-def write_row(cache: torch.Tensor, conv: CausalConv2d, r: int, value: torch.Tensor):
-    """Store ``value`` (n, C, W) as input row r of ``conv``'s padded cache."""
-    left, _, top, _ = conv.padding
-    cache[:, :, r + top, left: left + value.shape[-1]] = value
+def masked_weights(model: nn.Module) -> dict:
+    """weight * mask of every masked convolution, computed once for a whole sampling run."""
+    return {m: m.masked_weight().detach() for m in model.modules() if isinstance(m, CausalConv2d)}
 
 
-def pointwise(conv: nn.Module, v: torch.Tensor, weight=None) -> torch.Tensor:
-    """A 1×1 (masked) convolution applied to one pixel's features: (n, Cin) -> (n, Cout)."""
-    w = (conv.weight * conv.mask) if weight is None else weight
-    return F.linear(v, w.reshape(w.shape[0], -1), conv.bias)
-
-
-def square_masked_at(conv: nn.Module, cache: torch.Tensor, r: int, c: int, weight=None):
-    """Output pixel (r, c) of a square :class:`MaskedConv2d` (k×k, padding k//2).
-
-    ``cache`` is its input padded by k//2 on the top, left and right; the
-    kernel rows below the centre are all masked, so only rows r-k//2 .. r are read.
-    """
-    k = conv.kernel_size[0]
-    w = (conv.weight * conv.mask) if weight is None else weight
-    w = w[:, :, : k // 2 + 1]  # (Cout, Cin, k//2+1, k)
-    window = cache[:, :, r: r + k // 2 + 1, c: c + k]
-    return F.linear(window.reshape(window.shape[0], -1), w.reshape(w.shape[0], -1), conv.bias)
+def square_to_causal(weight: torch.Tensor) -> torch.Tensor:
+    """A stored k×k masked-convolution weight (checkpoints before the one 2-D masked
+    convolution) -> the (k//2 + 1, k) weight of :meth:`CausalConv2d.square`: the rows
+    below the centre were always masked to zero, so dropping them changes nothing."""
+    k = weight.shape[-1]
+    return weight[:, :, : k // 2 + 1].contiguous()

@@ -155,22 +155,3 @@ class RunningSum:
         """Sum in dimension j with features u_j (n, F); returns the new a (n, H)."""
         self.a += u_j @ self.hidden.W[:, j].detach().t()  # rank-F update (n, H)
         return self.a
-
-
-class NADEStepper:
-    """Cached sampler for NADE-style models in raster order.
-
-    ``conditional(i, x)`` sums in the dimensions generated since the last
-    call (completion may skip some), then asks ``head(a_i, i)`` for p(x_i | x_<i).
-    """
-
-    def __init__(self, hidden: NADEHidden, n: int, encode, head):
-        self.sum, self.encode, self.head = RunningSum(hidden, n), encode, head
-        self.next = 0  # dimensions < next are already in the running sum
-
-    def conditional(self, index: int, x: torch.Tensor):
-        flat = x.reshape(x.shape[0], -1)
-        for j in range(self.next, index):
-            self.sum.add(j, self.encode(flat[:, j:j + 1])[:, 0])  # (n, F)
-        self.next = max(self.next, index)
-        return self.head(self.sum.a, index)
