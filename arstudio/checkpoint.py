@@ -550,8 +550,13 @@ def upgrade(path, meta: dict, table: dict, state: dict):
     except Exception as e:
         raise CheckpointError(f"{path}: cannot read this older {meta['model']!r} checkpoint: "
                               f"{type(e).__name__}: {e}") from None
-    table = {k: (_DTYPE_NAMES[v.dtype], tuple(v.shape)) for k, v in ghosts.items()}
-    return {**meta, "config": config}, table, state
+    new_table = {k: (_DTYPE_NAMES[v.dtype], tuple(v.shape)) for k, v in ghosts.items()}
+    meta = {**meta, "config": config}
+    dropped = sum(math.prod(s) for _, s in table.values()) - sum(math.prod(s) for _, s in new_table.values())
+    if dropped and isinstance(meta.get("parameters"), int):
+        # weights the migration left out (rows a mask always zeroed) were counted when saved
+        meta["parameters"] -= dropped
+    return meta, new_table, state
 
 
 def load_checkpoint(path, device: str | torch.device = "cpu"):

@@ -231,9 +231,14 @@ def judge(folder: Path) -> list[dict]:
 
     import torch
 
-    from arstudio.checkpoint import CheckpointError, load_checkpoint
+    from arstudio.checkpoint import CheckpointError, load_checkpoint, read_header, upgrade
 
-    originals = {base: _tensors((ROOT / "models" / f"{base}.safetensors").read_bytes()) for base in BASES}
+    def original(base):  # the file's tensors as today's model takes them (older layouts migrate on read)
+        path = ROOT / "models" / f"{base}.safetensors"
+        meta, table = read_header(path)
+        return upgrade(path, meta, table, _tensors(path.read_bytes()))[2]
+
+    originals = {base: original(base) for base in BASES}
     for base in BASES:  # warm up: imports and first builds are not the corpus's cost
         load_checkpoint(ROOT / "models" / f"{base}.safetensors")
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -276,9 +281,9 @@ if __name__ == "__main__":
         import torch
 
         torch.set_num_threads(1)
-        from arstudio.checkpoint import load_checkpoint  # noqa: F401  (imports before the cap)
-        import arstudio.models.registry as registry
         import arstudio.data.registry as data_registry
+        import arstudio.models.registry as registry
+        from arstudio.checkpoint import load_checkpoint  # noqa: F401  (imports before the cap)
 
         registry.load_all()
         data_registry.load_all()

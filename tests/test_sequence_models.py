@@ -255,7 +255,7 @@ def test_text_transformer_checkpoint_with_old_config_names_loads(tmp_path):
 
     from safetensors.torch import load_file, save_file
 
-    from arstudio.checkpoint import load_checkpoint, save_checkpoint
+    from arstudio.checkpoint import HASH_KEY, content_hash, load_checkpoint, save_checkpoint
 
     spec = DataSpec((12,), 5)
     torch.manual_seed(0)
@@ -267,7 +267,9 @@ def test_text_transformer_checkpoint_with_old_config_names_loads(tmp_path):
     config = meta["config"]
     config["width"], config["blocks"] = config.pop("d_model"), config.pop("layers")
     old = tmp_path / "old.safetensors"
-    save_file(load_file(str(path)), str(old), metadata={"arstudio": json.dumps(meta)})
+    tensors = load_file(str(path))
+    meta[HASH_KEY] = content_hash({k: v for k, v in meta.items() if k != HASH_KEY}, tensors)
+    save_file(tensors, str(old), metadata={"arstudio": json.dumps(meta)})
     loaded = load_checkpoint(old)
     assert loaded.config.d_model == 16 and loaded.config.layers == 2
     x = torch.randint(0, 5, (3, 12))

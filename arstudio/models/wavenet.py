@@ -29,7 +29,7 @@ from torch import nn
 from arstudio.distributions import Categorical
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
-from arstudio.nn import CausalConv1d
+from arstudio.nn import CausalConv1d, gated_tanh
 
 
 class GatedResidualLayer(nn.Module):
@@ -41,9 +41,8 @@ class GatedResidualLayer(nn.Module):
         self.to_residual = nn.Conv1d(dilation_channels, residual, 1)
         self.to_skip = nn.Conv1d(dilation_channels, skip, 1)
 
-    def gate(self, pre):  # (B, 2D, ...) -> (B, D, ...)
-        filt, gate = pre.chunk(2, dim=1)
-        return torch.tanh(filt) * torch.sigmoid(gate)
+    def gate(self, pre):  # (B, 2D, ...) -> (B, D, ...): tanh(filter) ⊙ σ(gate)
+        return gated_tanh(pre)
 
     def forward(self, h, cond_bias):  # cond_bias: (B, 2D, T) or (B, 2D, 1)
         z = self.gate(self.conv(h) + cond_bias)  # (B, D, T)
