@@ -25,10 +25,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from arstudio.distributions import Categorical, DiscretizedLogisticMixture
+from arstudio.models.steppers import RasterStepper
 from arstudio.nn import CausalConv2d
 from arstudio.nn.causal_conv2d import masked_weights
 
-__all__ = ["OUTPUTS", "PIXEL_HEAD_RENAMES", "PixelHead", "grouped_width", "input_pixels",
+__all__ = ["OUTPUTS", "PIXEL_HEAD_RENAMES", "InputStepper", "PixelHead", "grouped_width", "input_pixels",
            "masked_weights", "refresh_input"]
 
 OUTPUTS = ("softmax", "dmol")
@@ -90,6 +91,33 @@ def refresh_input(cache, conv, model, x, r: int, c: int, data_column=None) -> No
     for rr, cc in input_pixels(r, c, x.shape[-1]):
         dc = cc if data_column is None else data_column(rr, cc)
         conv.write(cache, rr, cc, model.scale_input(x[:, :, rr, dc]))
+
+
+class InputStepper(RasterStepper):
+    """A raster stepper for models whose first layer ``model.input`` reads the data: keeps
+    the masked weights and that layer's padded input cache, and calls ``start_row(r)``
+    when row r begins (row r-1 is final then)."""
+
+    data_column = None  # (r, c) -> the data's column for the network's (PixelSNAIL zigzag)
+
+    def __init__(self, model, x):
+        super().__init__(model)
+        self.n, self.like = x.shape[0], x.float()
+        self.weights = masked_weights(model)
+        self.input_cache = model.input.new_cache(self.n, self.H, self.W, self.like)
+        self.row = -1  # the row being filled
+
+    def start_row(self, r: int) -> None:
+        pass
+
+    def first_layer(self, x, r: int, c: int) -> torch.Tensor:
+        """The input layer's output at (r, c), (n, Cout), after refreshing its cache."""
+        m = self.model
+        refresh_input(self.input_cache, m.input, m, x, r, c, self.data_column)
+        if self.row < r:
+            self.start_row(r)
+            self.row = r
+        return m.input.at(self.input_cache, r, c, self.weights[m.input])
 
 
 # checkpoints written while PixelHead was an nn.Sequential: head.1 / head.3 -> named layers

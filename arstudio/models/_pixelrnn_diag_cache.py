@@ -23,9 +23,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from arstudio.models._pixel_common import masked_weights, refresh_input
+from arstudio.models._pixel_common import InputStepper
 from arstudio.models.pixelrnn_row import lstm_update
-from arstudio.models.steppers import RasterStepper
 
 
 def phantom_edge(direction, n: int, height: int, like: torch.Tensor):
@@ -59,15 +58,13 @@ def lstm_step(direction, w_state, i2s, above, before, cell_before):
     return lstm_update(i2s + s2s, cell_before)  # (n, h) each
 
 
-class DiagonalBiLSTMStepper(RasterStepper):
+class DiagonalBiLSTMStepper(InputStepper):
     """make_stepper of :class:`~arstudio.models.pixelrnn_diag.PixelRNNDiag`."""
 
     def __init__(self, model, x):
-        super().__init__(model)
-        n, like, H, W = x.shape[0], x.float(), self.H, self.W
-        h = model.input.out_channels
-        self.weights = masked_weights(model)
-        self.input_cache = model.input.new_cache(n, H, W, like)
+        super().__init__(model, x)
+        n, like, H = self.n, self.like, self.H
+        h, W = model.input.out_channels, self.W
         # per layer, (forward, backward): the phantom state and cell left of each row
         self.edge = [(phantom_edge(L.forward_dir, n, H, like), phantom_edge(L.backward_dir, n, H, like))
                      for L in model.layers]
@@ -81,7 +78,6 @@ class DiagonalBiLSTMStepper(RasterStepper):
         self.fwd_above = [zeros() for _ in model.layers]  # forward state, row r-1
         self.fwd = [(zeros(), zeros()) for _ in model.layers]  # forward state, cell, row r
         self.back = [zeros() for _ in model.layers]  # backward state of row r-1: feeds row r
-        self.row = -1  # the row being filled
 
     def backward_row(self, r):
         """Sweep every layer's backward direction over row r (final now), right to left."""
@@ -106,14 +102,10 @@ class DiagonalBiLSTMStepper(RasterStepper):
             self.fwd_above = [state for state, _ in self.fwd]
             self.fwd = [(torch.zeros_like(s), torch.zeros_like(c)) for s, c in self.fwd]
             self.backward_row(r - 1)
-        self.row = r
 
     def compute_pixel(self, x, r, c):
         m, w = self.model, self.weights
-        refresh_input(self.input_cache, m.input, m, x, r, c)
-        if self.row < r:
-            self.start_row(r)
-        h = m.input.at(self.input_cache, r, c, w[m.input])  # (n, h)
+        h = self.first_layer(x, r, c)  # (n, h)
         for i, L in enumerate(m.layers):
             self.layer_in[i][:, :, c] = h
             d, (states, cells) = L.forward_dir, self.fwd[i]

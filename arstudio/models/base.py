@@ -129,15 +129,18 @@ class ARModel(nn.Module):
 
     #: Config names an older checkpoint may use -> today's (see :meth:`upgrade_checkpoint`).
     config_renames: dict[str, str] = {}
+    #: State-dict keys of older checkpoints -> today's: (pattern, replacement) for ``re.sub``.
+    state_renames: tuple = ()
 
     @classmethod
     def upgrade_checkpoint(cls, config: dict, state: dict) -> tuple[dict, dict]:
         """What an older checkpoint stored -> what today's model takes: (config, state dict).
 
         Called by the checkpoint loader on every read (files are never rewritten).
-        The default renames config keys by :attr:`config_renames`; models whose
-        layers moved override it to rename (:func:`rename_keys`) or reshape weights."""
-        return {cls.config_renames.get(k, k): v for k, v in config.items()}, state
+        The default renames config keys by :attr:`config_renames` and state-dict keys
+        by :attr:`state_renames`; a model whose weights changed shape overrides it."""
+        return ({cls.config_renames.get(k, k): v for k, v in config.items()},
+                rename_keys(state, cls.state_renames))
 
     def dilation_stack(self) -> list | None:
         """The causal 1-D convolutions from the input up, for models whose receptive field

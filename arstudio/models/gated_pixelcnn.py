@@ -30,7 +30,7 @@ from arstudio.models._pixel_common import (
     masked_weights,
     refresh_input,
 )
-from arstudio.models.base import ARModel, rename_keys
+from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
 from arstudio.models.steppers import RasterStepper
 from arstudio.nn import CausalConv2d, channel_groups, gated_tanh
@@ -85,6 +85,8 @@ class GatedLayer(nn.Module):
                          "head_channels": 256}},
 )
 class GatedPixelCNN(ARModel):
+    state_renames = PIXEL_HEAD_RENAMES  # checkpoints of the nn.Sequential head
+
     @dataclass(frozen=True)
     class Config:
         channels: int = 64  # h: width of each stack
@@ -144,11 +146,6 @@ class GatedPixelCNN(ARModel):
             v, h, sk = layer(v, h, c_map)
             skip = skip + sk  # (B, skip, H, W)
         return self.head(skip)
-
-    @classmethod
-    def upgrade_checkpoint(cls, config, state):
-        config, state = super().upgrade_checkpoint(config, state)
-        return config, rename_keys(state, PIXEL_HEAD_RENAMES)
 
     def make_stepper(self, x, label=None, **cond):
         return GatedPixelCNNStepper(self, x, label)

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from arstudio.distributions import Categorical
-from arstudio.models.base import ARModel, rename_keys
+from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
 from arstudio.models.steppers import SequenceStepper
 from arstudio.nn.attention import TransformerBlock
@@ -40,6 +40,9 @@ from arstudio.nn.attention import TransformerBlock
              "quality": {"d_model": 128, "layers": 6, "heads": 8}},
 )
 class ImageTransformer(ARModel):
+    # checkpoints from before the shared TransformerBlock: blocks.i.qkv -> blocks.i.attn.qkv
+    state_renames = ((r"^blocks\.(\d+)\.(qkv|proj)\.", r"blocks.\1.attn.\2."),)
+
     @dataclass(frozen=True)
     class Config:
         d_model: int = 64  # token width
@@ -92,12 +95,6 @@ class ImageTransformer(ARModel):
         out = torch.empty_like(logits)
         out[:, self.order_] = logits
         return Categorical(out.view(B, *self.spec.shape, -1))
-
-    @classmethod
-    def upgrade_checkpoint(cls, config, state):
-        """Checkpoints from before the shared TransformerBlock: blocks.i.qkv -> blocks.i.attn.qkv."""
-        config, state = super().upgrade_checkpoint(config, state)
-        return config, rename_keys(state, [(r"^blocks\.(\d+)\.(qkv|proj)\.", r"blocks.\1.attn.\2.")])
 
     def make_stepper(self, x, **cond):
         return KVCacheStepper(self, x)

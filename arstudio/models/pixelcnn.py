@@ -19,10 +19,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from arstudio.models._pixel_common import PIXEL_HEAD_RENAMES, PixelHead, masked_weights, refresh_input
-from arstudio.models.base import ARModel, rename_keys
+from arstudio.models._pixel_common import PIXEL_HEAD_RENAMES, InputStepper, PixelHead
+from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
-from arstudio.models.steppers import RasterStepper
 from arstudio.nn import CausalConv2d
 from arstudio.nn.causal_conv2d import square_to_causal
 
@@ -55,6 +54,11 @@ class ResidualBlock(nn.Module):
              "quick demo": {"channels": 32, "blocks": 4}, "quality": {"channels": 128, "blocks": 12}},
 )
 class PixelCNN(ARModel):
+    # checkpoints of the nn.Sequential blocks and head
+    state_renames = ((r"^blocks\.(\d+)\.net\.1\.", r"blocks.\1.reduce."),
+                     (r"^blocks\.(\d+)\.net\.3\.", r"blocks.\1.conv."),
+                     (r"^blocks\.(\d+)\.net\.5\.", r"blocks.\1.expand."), *PIXEL_HEAD_RENAMES)
+
     @dataclass(frozen=True)
     class Config:
         channels: int = 64  # feature maps in the residual stream (2h in the paper)
@@ -86,11 +90,7 @@ class PixelCNN(ARModel):
     @classmethod
     def upgrade_checkpoint(cls, config, state):
         """Checkpoints of the square k×k MaskedConv2d and the nn.Sequential blocks/head."""
-        config, state = super().upgrade_checkpoint(config, state)
-        state = rename_keys(state, [(r"^blocks\.(\d+)\.net\.1\.", r"blocks.\1.reduce."),
-                                    (r"^blocks\.(\d+)\.net\.3\.", r"blocks.\1.conv."),
-                                    (r"^blocks\.(\d+)\.net\.5\.", r"blocks.\1.expand."),
-                                    *PIXEL_HEAD_RENAMES])
+        config, state = super().upgrade_checkpoint(config, state)  # state_renames
         for key, w in state.items():
             if key == "input.weight" or (key.endswith(".conv.weight") and key.startswith("blocks.")):
                 if w.shape[-2] == w.shape[-1] and w.shape[-1] > 1:
@@ -101,20 +101,16 @@ class PixelCNN(ARModel):
         return PixelCNNStepper(self, x)
 
 
-class PixelCNNStepper(RasterStepper):
+class PixelCNNStepper(InputStepper):
     """One new pixel per layer per step: each k×k layer keeps a padded cache of its input."""
 
     def __init__(self, model: PixelCNN, x):
-        super().__init__(model)
-        n, like = x.shape[0], x.float()
-        self.weights = masked_weights(model)
-        self.input_cache = model.input.new_cache(n, self.H, self.W, like)
-        self.block_caches = [b.conv.new_cache(n, self.H, self.W, like) for b in model.blocks]
+        super().__init__(model, x)
+        self.block_caches = [b.conv.new_cache(self.n, self.H, self.W, self.like) for b in model.blocks]
 
     def compute_pixel(self, x, r, c):
         m, w = self.model, self.weights
-        refresh_input(self.input_cache, m.input, m, x, r, c)
-        h = m.input.at(self.input_cache, r, c, w[m.input])  # (n, ch)
+        h = self.first_layer(x, r, c)  # (n, ch)
         for block, cache in zip(m.blocks, self.block_caches):
             u = torch.relu(block.reduce.pointwise(torch.relu(h), w[block.reduce]))  # (n, ch/2)
             block.conv.write(cache, r, c, u)

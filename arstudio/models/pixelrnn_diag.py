@@ -27,7 +27,7 @@ from torch import nn
 
 from arstudio.models._pixel_common import PIXEL_HEAD_RENAMES, PixelHead, grouped_width
 from arstudio.models._pixelrnn_diag_cache import DiagonalBiLSTMStepper
-from arstudio.models.base import ARModel, rename_keys
+from arstudio.models.base import ARModel
 from arstudio.models.pixelrnn_row import lstm_update
 from arstudio.models.registry import register_model
 from arstudio.nn import CausalConv2d, channel_groups
@@ -95,6 +95,8 @@ class DiagonalBiLSTM(nn.Module):
              "quality": {"hidden": 64, "layers": 7}},
 )
 class PixelRNNDiag(ARModel):
+    state_renames = PIXEL_HEAD_RENAMES  # checkpoints of the nn.Sequential head
+
     @dataclass(frozen=True)
     class Config:
         hidden: int = 32  # LSTM units per direction (and residual width)
@@ -125,10 +127,6 @@ class PixelRNNDiag(ARModel):
             h, back = layer(h, back), None
         return self.head(F.relu(h))
 
-    @classmethod
-    def upgrade_checkpoint(cls, config, state):
-        config, state = super().upgrade_checkpoint(config, state)
-        return config, rename_keys(state, PIXEL_HEAD_RENAMES)
 
     def make_stepper(self, x, **cond):
         return DiagonalBiLSTMStepper(self, x)

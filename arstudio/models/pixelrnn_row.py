@@ -26,14 +26,12 @@ from torch import nn
 
 from arstudio.models._pixel_common import (
     PIXEL_HEAD_RENAMES,
+    InputStepper,
     PixelHead,
     grouped_width,
-    masked_weights,
-    refresh_input,
 )
-from arstudio.models.base import ARModel, rename_keys
+from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
-from arstudio.models.steppers import RasterStepper
 from arstudio.nn import CausalConv2d, channel_groups
 
 
@@ -79,6 +77,8 @@ class RowLSTM(nn.Module):
              "quality": {"hidden": 64, "layers": 6}},
 )
 class PixelRNNRow(ARModel):
+    state_renames = PIXEL_HEAD_RENAMES  # checkpoints of the nn.Sequential head
+
     @dataclass(frozen=True)
     class Config:
         hidden: int = 32  # LSTM units (and residual stream width)
@@ -105,31 +105,23 @@ class PixelRNNRow(ARModel):
     def conditionals(self, x, **cond):
         return self.head(F.relu(self.layers(self.input(self.scale_input(x)))))
 
-    @classmethod
-    def upgrade_checkpoint(cls, config, state):
-        config, state = super().upgrade_checkpoint(config, state)
-        return config, rename_keys(state, PIXEL_HEAD_RENAMES)
-
     def make_stepper(self, x, **cond):
         return RowLSTMStepper(self, x)
 
 
-class RowLSTMStepper(RasterStepper):
+class RowLSTMStepper(InputStepper):
     """One LSTM step per layer per pixel; the state-to-state term once per row."""
 
     def __init__(self, model: PixelRNNRow, x):
-        super().__init__(model)
-        n, like, H, W = x.shape[0], x.float(), self.H, self.W
+        super().__init__(model, x)
+        n, like, H, W = self.n, self.like, self.H, self.W
         h = model.input.out_channels
-        self.weights = masked_weights(model)
-        self.input_cache = model.input.new_cache(n, H, W, like)
         self.layer_in = [L.input_to_state.new_cache(n, H, W, like) for L in model.layers]
         zeros = like.new_zeros(n, h, W)  # (n, h, W): the state and cell "above" row 0
         # per layer: the finished row above (state, cell) and the row being filled
         self.above = [(zeros, zeros)] * len(model.layers)
         self.current = [(zeros.clone(), zeros.clone()) for _ in model.layers]
         self.s2s = [None] * len(model.layers)  # (n, 4h, W) from the row above
-        self.row = -1  # the row being filled
 
     def start_row(self, r):
         """Row r begins: row r-1 is final, its state feeds every pixel of row r."""
@@ -137,14 +129,10 @@ class RowLSTMStepper(RasterStepper):
             self.above = self.current
             self.current = [(torch.zeros_like(s), torch.zeros_like(c)) for s, c in self.above]
         self.s2s = [L.state_to_state(state) for L, (state, _) in zip(self.model.layers, self.above)]
-        self.row = r
 
     def compute_pixel(self, x, r, c):
         m, w = self.model, self.weights
-        refresh_input(self.input_cache, m.input, m, x, r, c)
-        if self.row < r:
-            self.start_row(r)
-        h = m.input.at(self.input_cache, r, c, w[m.input])  # (n, h)
+        h = self.first_layer(x, r, c)  # (n, h)
         for i, L in enumerate(m.layers):
             L.input_to_state.write(self.layer_in[i], r, c, h)
             gates = L.input_to_state.at(self.layer_in[i], r, c, w[L.input_to_state])  # (n, 4h)

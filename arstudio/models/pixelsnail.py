@@ -28,14 +28,12 @@ from torch import nn
 
 from arstudio.models._pixel_common import (
     PIXEL_HEAD_RENAMES,
+    InputStepper,
     PixelHead,
     grouped_width,
-    masked_weights,
-    refresh_input,
 )
-from arstudio.models.base import ARModel, rename_keys
+from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
-from arstudio.models.steppers import RasterStepper
 from arstudio.nn import CausalConv2d, channel_groups, gated_tanh
 from arstudio.nn.attention import KVCache, split_heads
 
@@ -125,6 +123,8 @@ class CausalAttention(nn.Module):
              "quality": {"channels": 64, "blocks": 8, "residuals": 2}},
 )
 class PixelSNAIL(ARModel):
+    state_renames = PIXEL_HEAD_RENAMES  # checkpoints of the nn.Sequential head
+
     @dataclass(frozen=True)
     class Config:
         channels: int = 64  # width of the residual stream
@@ -188,24 +188,18 @@ class PixelSNAIL(ARModel):
         return dist._rebuild([self._mirror(p.movedim(-1, 0)).movedim(0, -1) for p in dist.params()])
 
     # --- cached generation ---------------------------------------------------------
-    @classmethod
-    def upgrade_checkpoint(cls, config, state):
-        config, state = super().upgrade_checkpoint(config, state)
-        return config, rename_keys(state, PIXEL_HEAD_RENAMES)
-
     def make_stepper(self, x, **cond):
         return PixelSNAILStepper(self, x)
 
 
-class PixelSNAILStepper(RasterStepper):
+class PixelSNAILStepper(InputStepper):
     """Per-pixel convolution caches plus one key/value cache per attention layer, in the
     network's own (possibly zigzag) pixel order."""
 
     def __init__(self, model: PixelSNAIL, x):
-        super().__init__(model)
-        n, f, H, W = x.shape[0], x.float(), self.H, self.W
-        self.weights = masked_weights(model)
-        self.input_cache = model.input.new_cache(n, H, W, f)
+        super().__init__(model, x)
+        n, f, H, W = self.n, self.like, self.H, self.W
+        self.data_column = model._col
         self.res = [(res.conv1.new_cache(n, H, W, f), res.conv2.new_cache(n, H, W, f))
                     for block in model.blocks for res in block[:-1]]
         self.kv = [block[-1].new_cache(n, H * W, f) for block in model.blocks]
@@ -219,8 +213,7 @@ class PixelSNAILStepper(RasterStepper):
 
     def compute_pixel(self, x, r, c):
         m, w, W = self.model, self.weights, self.W
-        refresh_input(self.input_cache, m.input, m, x, r, c, data_column=m._col)
-        h = m.input.at(self.input_cache, r, c, w[m.input])  # (n, ch)
+        h = self.first_layer(x, r, c)  # (n, ch)
         p, res_caches = r * W + c, iter(self.res)
         if p > 0:  # the previous pixel is complete: its keys and values are final
             pr, pc = divmod(p - 1, W)
