@@ -344,3 +344,24 @@ def test_continue_a_finished_run_from_the_train_tab(window, qtbot, cli_run, tmp_
     events, _ = RunFolder(run_path).events()
     assert [e["step"] for e in events if e["event"] == "continued"] == [40]
     assert RunFolder(run_path).config()["train"]["steps"] == 50
+
+
+def test_save_and_load_a_recipe_from_the_train_tab(window, qtbot, tmp_path):
+    from arstudio.recipes import read_recipe
+
+    studio, train = window.studio, window.studio.train
+    studio.picker.select("pixelcnn", "digits", SMALL)
+    train.set_train_settings({"steps": 123, "batch_size": 16, "snapshot_every": 7, "device": "cpu"})
+    path = train.save_recipe(tmp_path / "r.toml")
+    r = read_recipe(path)  # what arstudio train --config reads, every key checked
+    assert r.model == "pixelcnn" and r.data == "digits" and r.model_config["channels"] == 8
+    assert r.train["steps"] == 123 and r.train["batch_size"] == 16 and r.train["eval_every"] == 7
+    studio.picker.select("nade", "digits-binary")
+    train.set_train_settings({"steps": 5, "batch_size": 64, "snapshot_every": 100})
+    assert train.load_recipe(path)
+    assert studio.picker.model_name() == "pixelcnn" and studio.picker.dataset_name() == "digits"
+    assert train.steps.value() == 123 and train.batch.value() == 16 and train.snapshot.value() == 7
+    assert studio.picker.selection()["settings"]["channels"] == 8
+    (tmp_path / "bad.toml").write_text(path.read_text().replace("steps = 123", "stesp = 123"))
+    assert not train.load_recipe(tmp_path / "bad.toml")
+    assert "unknown trainer setting 'stesp'" in train.banner.text()

@@ -16,6 +16,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -68,6 +69,12 @@ class TrainPanel(QWidget):
         self.continue_button.setToolTip("go on with the run shown (stopped, failed, killed; a finished one "
                                         "up to Steps) from its last checkpoint, in its own folder")
         self.continue_button.clicked.connect(self.continue_run)
+        self.save_recipe_button = QPushButton("Save recipe…")
+        self.load_recipe_button = QPushButton("Load recipe…")
+        self.save_recipe_button.setToolTip("the model, data and settings as a TOML file for "
+                                           "arstudio train --config")
+        self.save_recipe_button.clicked.connect(lambda: self.save_recipe())
+        self.load_recipe_button.clicked.connect(lambda: self.load_recipe())
         self.start_button.clicked.connect(self.start_training)
         self.pause_button.clicked.connect(self.pause_resume)
         self.stop_button.clicked.connect(self.stop)
@@ -84,7 +91,8 @@ class TrainPanel(QWidget):
         form.addRow("Learning rate", self.lr)
         form.addRow("Snapshot every", self.snapshot)
         buttons = QVBoxLayout()
-        for b in (self.start_button, self.pause_button, self.stop_button, self.continue_button):
+        for b in (self.start_button, self.pause_button, self.stop_button, self.continue_button,
+                  self.save_recipe_button, self.load_recipe_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         controls = QHBoxLayout()
@@ -120,6 +128,58 @@ class TrainPanel(QWidget):
         if self.device.findText(str(s.get("device", ""))) >= 0:
             self.device.setCurrentText(s["device"])
         self.options.set_settings(s)
+
+    # --- recipes (arstudio train --config) ----------------------------------------------
+    def recipe(self):
+        """What Start would train, as a :class:`arstudio.recipes.Recipe`."""
+        from arstudio.recipes import Recipe
+
+        sel = self.picker.selection()
+        s = self.train_settings()
+        every = s.pop("snapshot_every")
+        train = {**s, "eval_every": every, "sample_every": every, "checkpoint_every": every}
+        return Recipe(sel["model"], sel["data"], dict(sel["settings"]), train)
+
+    def save_recipe(self, path=None) -> Path | None:
+        from arstudio.recipes import write_recipe
+
+        sel = self.picker.selection()
+        if not sel["model"] or not sel["data"]:
+            self._error("choose a model and a compatible dataset first")
+            return None
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Save recipe", "recipe.toml", "Recipes (*.toml)")
+            if not path:
+                return None
+        try:
+            out = write_recipe(self.recipe(), path)
+        except OSError as e:
+            self._error(f"could not save the recipe: {e}")
+            return None
+        self.message.emit(f"recipe saved: {out} (arstudio train --config {out.name})")
+        return out
+
+    def load_recipe(self, path=None) -> bool:
+        from arstudio.config_check import SettingsError
+        from arstudio.recipes import read_recipe
+
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Load recipe", "", "Recipes (*.toml)")
+            if not path:
+                return False
+        try:
+            r = read_recipe(path)
+            self.picker.select(r.model, r.data, r.model_config)
+        except (SettingsError, KeyError, ValueError) as e:
+            self._error(f"cannot load the recipe: {e.args[0] if e.args else e}")
+            return False
+        train = dict(r.train)
+        if "eval_every" in train:
+            train["snapshot_every"] = train["eval_every"]
+        self.set_train_settings(train)
+        self.banner.hide()
+        self.message.emit(f"recipe loaded: {path}")
+        return True
 
     # --- actions ------------------------------------------------------------------------
     def start_training(self) -> Path | None:
