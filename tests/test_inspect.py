@@ -130,6 +130,8 @@ def _probe_cases():
              "vector": DataSpec((6,), 3, "vector")}
     real = {"vector": DataSpec((4,), None, "vector"), "sequence": DataSpec((5,), None)}
     for info in list_models():
+        if not info.cls.autoregressive:  # the VQ-VAE: its prior is the AR model probed
+            continue
         modality = info.modalities[0]
         spec = specs.get(modality) if info.discrete in (True, None) else real.get(modality)
         if spec is not None:

@@ -99,7 +99,7 @@ class DocNADE(ARModel):
     # --- the hidden layer ---------------------------------------------------------------
     def hidden(self, x: torch.Tensor) -> torch.Tensor:
         """h_i for every position: (B, T) word ids -> (B, T, H), by a running sum."""
-        emb = self.W[x.long()]  # (B, T, H)
+        emb = self.input_hook(self.W[x.long()], feature_axis=-1)  # (B, T, H): position t reads word t
         before = torch.cumsum(emb, dim=1) - emb  # sum over k < i
         return torch.sigmoid(self.c + before)
 
