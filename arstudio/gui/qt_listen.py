@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -92,6 +93,10 @@ class ListenPanel(QWidget):
         self.temperature = QDoubleSpinBox(minimum=0.05, maximum=3.0, singleStep=0.1, value=1.0)
         self.seconds = QDoubleSpinBox(minimum=0.002, maximum=MAX_SECONDS, decimals=3, singleStep=1.0,
                                       value=2.0, suffix=" s")
+        self.score = QLineEdit("C4 D4 E4 F4 G4:2 E4 C4:2")
+        self.score.setToolTip("melody models: notes C4..C5 or - (a rest), each NOTE[:BEATS]; "
+                              "one beat = 0.256 s. The clip lasts as long as the score.")
+        self.score.setEnabled(False)
         self.stream_play = QCheckBox("Play while generating")
         self.stream_play.setChecked(True)
         self.ready = False  # the chosen model is loaded and its generation path warmed up
@@ -132,6 +137,7 @@ class ListenPanel(QWidget):
         form.addRow("Pitch / label", self.label_box)
         form.addRow("Temperature", self.temperature)
         form.addRow("Length", self.seconds)
+        form.addRow("Score", self.score)
         form.addRow(self.stream_play)
         form.addRow("Seed", self.seed)
         gen_row = QHBoxLayout()
@@ -301,6 +307,7 @@ class ListenPanel(QWidget):
             self.label_box.setCurrentIndex(1)
         self.spec_plot.setLabel("left", "frequency", units="Hz")
         self.ready = False
+        self.score.setEnabled(bool(s.local_channels))
         self._update_buttons()
         self.data_hist.setData([], [])
         self.hist_bars.setOpts(x=[], height=[])
@@ -352,6 +359,17 @@ class ListenPanel(QWidget):
         if self.player is not None:
             self.player.stop()
             self.player = None
+        local = None
+        if s.local_channels:  # a melody model plays the score: the clip lasts as long as it
+            from arstudio.data.melodies import local_series, parse_score, score_seconds
+
+            try:
+                notes = parse_score(self.score.text())
+            except ValueError as e:
+                self.message.emit(f"score: {e}")
+                return
+            self.seconds.setValue(min(self.seconds.maximum(), score_seconds(notes)))
+            local = local_series(notes, self.length_samples(), s.rate).numpy()[None]
         self.buffer = buffer = ClipBuffer(self.length_samples())
         self.rate = s.rate
         self._drawn = -1
@@ -363,6 +381,7 @@ class ListenPanel(QWidget):
         self.wave_plot.setXRange(0, buffer.length / s.rate, padding=0.01)
         self.message.emit(f"generating {buffer.length / s.rate:.2f} s ({buffer.length} samples) with {s.model}…")
         run_job(generate_into, buffer, s, self.temperature.value(), self.seed.value(), prime, self.label(),
+                local=local,
                 on_done=self._alive(lambda wave: self._generated(buffer, wave)),
                 on_error=self._alive(lambda text: self._failed(buffer, text)))
         if self._stream_pending:

@@ -272,9 +272,13 @@ def sample_to_wav(model, out, seconds=None, temperature=1.0, generator=None, lab
     lid = label_id(model, label)
     if lid is not None:
         cond["label"] = torch.tensor([lid])
-    if notes is not None:
-        from arstudio.data.melodies import local_series
+    if notes is not None:  # a melody model plays the score (for as long as it lasts, by default)
+        from arstudio.data.melodies import local_series, parse_score, score_seconds
 
+        if not model.uses_local:
+            raise ValueError(f"{model.registry_name} takes no score (no local conditioning)")
+        if seconds is None:
+            length = round(score_seconds(parse_score(notes)) * rate)
         cond["local"] = local_series(notes, length, rate, model.config.local_hop)[None]
     from arstudio.sampling.sequence import generate
 
