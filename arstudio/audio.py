@@ -209,10 +209,28 @@ def save_wav(path, wave, rate: int) -> Path:
     return path
 
 
+# a user's sound file must declare a rate in this range and last at most this long
+MIN_FILE_RATE, MAX_FILE_RATE = 1000, 384_000
+MAX_AUDIO_SECONDS = 600.0
+
+
+def _check_declared(path: Path, rate, frames, channels) -> None:
+    """Refuse, from the header alone, a file whose rate or length would make resampling or
+    reading it explode (a WAV declaring 1 Hz becomes 80 M samples at 8 kHz)."""
+    if not MIN_FILE_RATE <= rate <= MAX_FILE_RATE:
+        raise AudioFileError(f"{path}: sample rate {rate} Hz is outside {MIN_FILE_RATE}..{MAX_FILE_RATE} Hz")
+    if frames > MAX_AUDIO_SECONDS * rate:
+        raise AudioFileError(f"{path}: {frames / rate:,.0f} s of audio, over the limit of "
+                             f"{MAX_AUDIO_SECONDS:.0f} s")
+    if not 1 <= channels <= 64:
+        raise AudioFileError(f"{path}: {channels} channels")
+
+
 def _read_wav(path: Path) -> tuple[np.ndarray, int]:
     try:
         with wavelib.open(str(path), "rb") as w:
             channels, width, rate = w.getnchannels(), w.getsampwidth(), w.getframerate()
+            _check_declared(path, rate, w.getnframes(), channels)
             raw = w.readframes(w.getnframes())
     except (wavelib.Error, EOFError) as e:
         raise AudioFileError(f"{path}: not a PCM WAV file the standard library can read ({e})") from None
@@ -235,6 +253,11 @@ def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
         import soundfile
     except (ImportError, OSError):
         raise AudioFileError(f"{path}: cannot read {path.suffix} files here; {SOUNDFILE_HINT}") from None
+    try:
+        info = soundfile.info(str(path))
+    except Exception as e:
+        raise AudioFileError(f"{path}: not readable audio ({e})") from None
+    _check_declared(path, info.samplerate, info.frames, info.channels)
     try:
         data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     except Exception as e:  # soundfile raises its own error types for damaged files
@@ -260,10 +283,16 @@ def load_audio(path, rate: int) -> np.ndarray:
 
     Raises :class:`AudioFileError` naming the file when it is not audio, is
     empty, or its format needs a package that is missing."""
+    import stat
+
     path = Path(path)
-    if not path.is_file():
-        raise AudioFileError(f"{path}: no such file")
-    if path.stat().st_size == 0:
+    try:
+        st = path.stat()
+    except OSError:
+        raise AudioFileError(f"{path}: no such file") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise AudioFileError(f"{path}: not a regular file (a folder, device, FIFO or socket)")
+    if st.st_size == 0:
         raise AudioFileError(f"{path}: the file is empty")
     suffix = path.suffix.lower()
     if suffix == ".wav":

@@ -706,15 +706,60 @@ def setup_logging(verbose: int = 0, quiet: bool = False) -> None:
     root.setLevel(level)
 
 
+def _add_verbose(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``-v`` on the command and on every subcommand: a failure also prints its traceback."""
+    for p in [parser, *next((a.choices.values() for a in parser._actions
+                             if isinstance(a, argparse._SubParsersAction)), [])]:
+        try:
+            p.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                           help="more messages; on an error, also the traceback")
+        except argparse.ArgumentError:
+            pass
+    return parser
+
+
+MAX_ERROR_CHARS = 600  # an error is one line on stderr, cut to this
+
+
+def error_line(e: BaseException) -> str:
+    """One line for any failure: the message of the project's own errors (and of bad values,
+    names and files), the exception's type in front of anything else."""
+    from arstudio.checkpoint import CheckpointError
+
+    own = (KeyError, ValueError, OSError, CheckpointError, TypeError)
+    text = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+    mod = type(e).__module__ or ""
+    if not (isinstance(e, own) or mod.startswith("arstudio")) or not text:
+        text = f"{type(e).__name__}: {text}" if text else type(e).__name__
+    if isinstance(e, MemoryError):
+        text = "out of memory" + (f" ({text})" if str(e) else "")
+    text = " ".join(str(text).split())
+    return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS - 1] + "…"
+
+
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    args = _add_verbose(build_parser()).parse_args(argv)
     setup_logging(args.verbose, args.log_quiet or getattr(args, "quiet", False) is True)
+    if not getattr(args, "verbose", False):  # a warning is one line too (a skipped file, ...)
+        import warnings
+
+        warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: print(
+            f"arstudio: warning: {' '.join(str(message).split())}", file=sys.stderr)
     if args.command is None:
         from arstudio.gui.launch import launch
 
         return launch(session=args.session)
     try:
         return args.func(args)
-    except (KeyError, ValueError) as e:  # bad names or settings: a message, not a traceback
-        print(f"arstudio {args.command}: {e.args[0] if e.args else e}", file=sys.stderr)
-        return 2
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        print(f"\narstudio {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BaseException as e:  # every failure: one line (and the traceback with -v), never only a traceback
+        if getattr(args, "verbose", False):
+            import traceback
+
+            traceback.print_exc()
+        print(f"arstudio {args.command}: {error_line(e)}", file=sys.stderr)
+        return 2 if isinstance(e, (KeyError, ValueError, TypeError)) else 1

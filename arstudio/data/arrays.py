@@ -26,6 +26,7 @@ import torch
 
 from arstudio.config_check import SettingsError, check_settings
 from arstudio.data.registry import DataError, Dataset, register_prefix
+from arstudio.data.registry import MAX_DECOMPRESSED_BYTES, regular_file
 from arstudio.spec import DataSpec
 
 EXAMPLE_KEYS = ("x", "X", "images", "data", "arr_0")
@@ -58,6 +59,18 @@ def array_options(given: dict | None) -> ArrayOptions:
 def _read(path: Path) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise DataError(f"{path}: no such file")
+    regular_file(path)
+    if path.suffix == ".npz":  # a zip: what its members unpack to is bounded before reading
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(path) as z:
+                unpacked = sum(i.file_size for i in z.infolist())
+        except (zipfile.BadZipFile, OSError) as e:
+            raise DataError(f"{path}: not a NumPy .npz file ({e})") from None
+        if unpacked > MAX_DECOMPRESSED_BYTES:
+            raise DataError(f"{path}: unpacks to {unpacked:,} bytes, over the limit of "
+                            f"{MAX_DECOMPRESSED_BYTES:,}")
     try:
         loaded = np.load(path, allow_pickle=False)
     except ValueError as e:

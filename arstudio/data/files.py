@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from arstudio.data.registry import DataError, Dataset, register_prefix
+from arstudio.data.registry import MAX_DECOMPRESSED_BYTES, DataError, Dataset, regular_file, register_prefix
 from arstudio.spec import DataSpec
 
 IDX_FILES = {
@@ -37,22 +37,33 @@ def _find(folder: Path, stem: str) -> Path:
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """One IDX file (optionally gzipped) as an array of unsigned bytes."""
+    """One IDX file (optionally gzipped) as an array of unsigned bytes. The header is read
+    first; a file whose header promises more than MAX_DECOMPRESSED_BYTES, or that unpacks
+    to more than it promises (a gzip bomb), is refused before that much is read."""
+    regular_file(path)
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as f:
-            raw = f.read()
-    except (OSError, EOFError) as e:
+            head = f.read(4)
+            if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] != 0x08:
+                raise DataError(f"{path}: not an IDX file of unsigned bytes (bad magic number)")
+            ndim = head[3]
+            dims_raw = f.read(4 * ndim)
+            if len(dims_raw) != 4 * ndim:
+                raise DataError(f"{path}: truncated IDX header")
+            dims = tuple(int.from_bytes(dims_raw[4 * i: 4 * i + 4], "big") for i in range(ndim))
+            size = int(np.prod(dims, dtype=object)) if dims else 1
+            if size > MAX_DECOMPRESSED_BYTES:
+                raise DataError(f"{path}: its header promises {size:,} bytes ({dims}), over the "
+                                f"limit of {MAX_DECOMPRESSED_BYTES:,}")
+            body = f.read(size + 1)  # one byte more tells a longer file
+    except (OSError, EOFError, gzip.BadGzipFile) as e:
         raise DataError(f"{path}: cannot read ({e})") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise DataError(f"{path}: not an IDX file of unsigned bytes (bad magic number)")
-    ndim = raw[3]
     header = 4 + 4 * ndim
-    dims = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    expected = header + int(np.prod(dims))
-    if len(raw) != expected:
-        raise DataError(f"{path}: {len(raw)} bytes but its header promises {expected} ({dims})")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
+    if len(body) != size:
+        more = "more than" if len(body) > size else f"{header + len(body)} bytes but"
+        raise DataError(f"{path}: {more} its header promises {header + size} ({dims})")
+    return np.frombuffer(body, dtype=np.uint8).reshape(dims)
 
 
 def _validation_cut(n: int) -> int:
@@ -82,6 +93,7 @@ def load_idx(folder, binarize: bool = False) -> Dataset:
 
 
 def read_cifar_batch(path: Path):
+    regular_file(path)
     raw = path.read_bytes()
     record = 1 + 3 * 32 * 32
     if len(raw) == 0 or len(raw) % record:
@@ -122,6 +134,7 @@ CIFAR100_LICENSE = "CIFAR-100 (Krizhevsky, 2009), free for research; from the us
 
 
 def read_cifar100_bin(path: Path, coarse: bool = False):
+    regular_file(path)
     raw = path.read_bytes()
     record = 2 + 3 * 32 * 32
     if len(raw) == 0 or len(raw) % record:
@@ -153,6 +166,7 @@ def read_cifar_python(path: Path, label_key: str):
     """One pickled batch of the python version, read by the restricted unpickler."""
     from arstudio.data.safe_pickle import safe_load
 
+    regular_file(path)
     batch = safe_load(path)
     try:
         data = np.asarray(_py_get(batch, "data"))

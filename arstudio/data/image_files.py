@@ -115,7 +115,12 @@ def _open_rgb_or_grey(path: Path):
     """The first frame as a Pillow image in mode "L" or "RGB"; raises on failure."""
     from PIL import Image, ImageOps
 
+    from arstudio.data.registry import MAX_IMAGE_PIXELS, regular_file
+
+    regular_file(path)
     with Image.open(path) as im:
+        if im.width * im.height > MAX_IMAGE_PIXELS:  # read from the header, before decoding
+            raise ValueError(f"{im.width}×{im.height} pixels, over the limit of {MAX_IMAGE_PIXELS:,}")
         im.seek(0)  # GIF / APNG / WebP animations: the first frame
         im.load()
         im = ImageOps.exif_transpose(im)

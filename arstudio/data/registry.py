@@ -150,3 +150,30 @@ def load_dataset(name: str, options: dict | None = None) -> Dataset:
         return info.load(arg)
     raise KeyError(f"unknown dataset {name!r}; registered: {', '.join(sorted(sets))}; "
                    f"or a path as {', '.join(p + ':PATH' for p in sorted(PREFIXES))}")
+
+
+# --- bounds on a user's files (a stranger's file never takes the machine down) ---------------
+MAX_DECOMPRESSED_BYTES = 1 << 30  # a gzipped IDX file may unpack to at most 1 GiB (MNIST: 47 MB)
+MAX_DATA_FILE_BYTES = 4 << 30  # any one data file on disk
+MAX_TEXT_BYTES = 32 << 20  # a text:PATH corpus (32 MiB of characters)
+MAX_IMAGE_PIXELS = 1 << 26  # one image in an image folder (64 M pixels, e.g. 8192×8192)
+
+
+def regular_file(path, limit: int = MAX_DATA_FILE_BYTES) -> int:
+    """The size of ``path`` if it is a regular file within ``limit`` bytes; DataError for a
+    missing file, a device (``/dev/zero``), a FIFO or socket, or a file too large. Checked
+    with stat before any open, so a FIFO never blocks the reader."""
+    import os
+    import stat
+
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise DataError(f"{path}: is a folder, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise DataError(f"{path}: not a regular file (a device, FIFO or socket); refused")
+    if st.st_size > limit:
+        raise DataError(f"{path}: {st.st_size:,} bytes, over the limit of {limit:,}")
+    return st.st_size

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from arstudio.data.registry import DataError, Dataset, register_dataset, register_prefix
+from arstudio.data.registry import MAX_TEXT_BYTES, DataError, Dataset, regular_file, register_dataset, register_prefix
 from arstudio.spec import DataSpec
 
 VOCAB = "\n" + "".join(chr(c) for c in range(32, 127))  # level i <-> VOCAB[i]
@@ -81,6 +81,7 @@ def stdlib_text():
 def load_text_file(path) -> Dataset:
     """A user's UTF-8 text file as 128-character chunks (``text:PATH``)."""
     path = Path(path)
+    regular_file(path, MAX_TEXT_BYTES)  # not /dev/zero, a FIFO, or a file of gigabytes
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as e:

@@ -61,11 +61,27 @@ class RunFolder:
     @classmethod
     def create(cls, path, config: dict) -> RunFolder:
         run = cls(path)
+        taken = f"{run.path} already holds a run (another worker?); choose another --out folder"
         if run.config_path.exists():
-            raise RunError(f"{run.path} already holds a run; choose another --out folder")
+            raise RunError(taken)
+        try:
+            run.path.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise RunError(f"{run.path} is a file, not a folder") from None
+        # config.json is claimed exclusively: written to a temp file, then hard-linked into
+        # place, which fails if it exists, so of two workers started at the same instant on
+        # the same folder exactly one goes on
+        text = json.dumps(config, indent=2)
+        tmp = run.path / f".config.json.{os.getpid()}.{time.monotonic_ns()}.tmp"
+        tmp.write_text(text)
+        try:
+            os.link(tmp, run.config_path)
+        except FileExistsError:
+            raise RunError(taken) from None
+        finally:
+            tmp.unlink(missing_ok=True)
         run.samples_dir.mkdir(parents=True, exist_ok=True)
         run.checkpoints_dir.mkdir(parents=True, exist_ok=True)
-        _write_json(run.config_path, config)
         run.events_path.touch()
         run.set_status("running")
         return run

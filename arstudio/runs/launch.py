@@ -18,7 +18,7 @@ import arstudio
 from arstudio.runs.folder import RunFolder
 from arstudio.training.events import Checkpoint, Done, Samples, Started, TrainingError
 from arstudio.training.state import save_state
-from arstudio.training.trainer import TrainConfig, train
+from arstudio.training.trainer import TrainConfig, check_augment, train
 
 STATE_FILE = "train_state.safetensors"  # in checkpoints/: the latest resumable state
 
@@ -66,6 +66,7 @@ def run_training(model_name: str, dataset_name: str, out, model_config: dict | N
     dataset = load_dataset(dataset_name)
     torch.manual_seed(train_config.seed)
     model = build_model(model_name, dataset.spec, **(model_config or {}))
+    check_augment(model, train_config)  # every setting judged before a run folder exists
     run = RunFolder.create(Path(out), run_config(model_name, dataset_name, model, train_config))
     _record(run, model, dataset, train_config, on_event)
     return run

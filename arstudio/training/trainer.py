@@ -57,10 +57,66 @@ class TrainConfig:
     # beside the raw weights and saved as checkpoints/ema.safetensors
     ema: float = 0.0
 
+    def __post_init__(self):
+        """Every setting in range, checked when the config is made: before a run folder exists,
+        with the same one-line message for the command line and the window."""
+        problems = _config_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+
     def total_steps(self, train_size: int) -> int:
         if self.epochs is not None:
             return max(1, math.ceil(self.epochs * train_size / self.batch_size))
         return self.steps
+
+
+# a training loss above this many bits per dimension is a divergence, not learning (a
+# uniform guess over 65536 levels costs 16 bits/dim; real-valued densities stay far below)
+DIVERGED_BPD = 1e4
+SCHEDULES = ("cosine", "constant")
+OPTIMIZERS = ("adam", "adamw")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def _config_problems(c: TrainConfig) -> list[str]:
+    out = []
+
+    def number(name, *, integer=False, minimum=None, positive=False, below=None, optional=False):
+        v = getattr(c, name)
+        if v is None and optional:
+            return
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or (integer and not isinstance(v, int)):
+            out.append(f"{name} must be {'a whole number' if integer else 'a number'}, got {v!r}")
+        elif not math.isfinite(v):
+            out.append(f"{name} must be finite, got {v}")
+        elif positive and v <= 0:
+            out.append(f"{name} must be above 0, got {v}")
+        elif minimum is not None and v < minimum:
+            out.append(f"{name} must be at least {minimum}, got {v}")
+        elif below is not None and v >= below:
+            out.append(f"{name} must be below {below}, got {v}")
+
+    if c.epochs is None or c.epochs == 0:
+        number("steps", integer=True, minimum=0 if c.closed_form else 1)
+    number("epochs", positive=True, optional=True)
+    for name in ("batch_size", "log_every", "eval_every", "checkpoint_every", "num_samples",
+                 "eval_batch_size"):
+        number(name, integer=True, minimum=1)
+    for name in ("sample_every", "warmup", "crop", "seed"):
+        number(name, integer=True, minimum=0)
+    number("lr", positive=True)
+    number("weight_decay", minimum=0)
+    number("grad_clip", minimum=0)
+    number("max_minutes", positive=True, optional=True)
+    number("label_dropout", minimum=0, below=1)
+    number("ema", minimum=0, below=1)
+    if c.schedule not in SCHEDULES:
+        out.append(f"unknown schedule {c.schedule!r}; use {' or '.join(map(repr, SCHEDULES))}")
+    if c.optimizer not in OPTIMIZERS:
+        out.append(f"unknown optimizer {c.optimizer!r}; use {' or '.join(map(repr, OPTIMIZERS))}")
+    if not isinstance(c.device, str) or not (c.device in DEVICES or c.device.startswith("cuda:")):
+        out.append(f"unknown device {c.device!r}; use auto, cpu, cuda, cuda:N or mps")
+    return out
 
 
 def lr_at(config: TrainConfig, step: int, total: int) -> float:
@@ -198,13 +254,17 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
         try:
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
                 loss = model.loss(xb, **_labels_kw(model, lb, lc))
-            if not torch.isfinite(loss):
-                raise TrainingError(f"the loss became {loss.item()} at step {step + 1}; "
+            if not bool(loss.detach().abs() <= DIVERGED_BPD * xb[0].numel() * math.log(2)):  # NaN fails too
+                raise TrainingError(f"the loss became {loss.item():.4g} at step {step + 1} (diverged); "
                                     "try a lower learning rate. The last checkpoint is kept.")
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            if config.grad_clip:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            # the gradient norm is checked with clipping off too: an infinite one would
+            # otherwise turn every weight to NaN (or to 1e28) without a word
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip or math.inf)
+            if not torch.isfinite(norm):
+                raise TrainingError(f"the gradient became {norm.item()} at step {step + 1} (diverged); "
+                                    "try a lower learning rate or grad_clip. The last checkpoint is kept.")
             opt.step()
             if ema is not None:
                 _update_ema(ema, model)

@@ -1,0 +1,255 @@
+"""Every bad command-line input: one line on stderr and a non-zero exit, never a traceback;
+trainer settings refused before a run folder exists; untrusted files bounded."""
+import gzip
+import os
+import struct
+import subprocess
+import sys
+import threading
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from arstudio.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--model", "pixelcnn", "--set", "channels=8", "--set", "blocks=1", "--set", "head_channels=8",
+        "--device", "cpu", "--quiet"]
+
+
+def run_cli(argv, capsys):
+    """``main(argv)`` as the shell sees it: (exit code, stderr)."""
+    capsys.readouterr()
+    try:
+        rc = main(argv)
+    except SystemExit as e:  # the interpreter prints a string code on stderr, exit 1
+        if isinstance(e.code, str):
+            print(e.code, file=sys.stderr)
+            rc = 1
+        else:
+            rc = e.code or 0
+    return rc, capsys.readouterr().err
+
+
+def one_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def _idx(path: Path, dims, payload: bytes | None = None, gz=False):
+    head = bytes([0, 0, 8, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims)
+    body = head + (payload if payload is not None else bytes(int(np.prod(dims))))
+    if gz:
+        with gzip.open(path.with_name(path.name + ".gz"), "wb") as f:
+            f.write(body)
+    else:
+        path.write_bytes(body)
+
+
+def _idx_folder(folder: Path, n=20, gz=False) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    _idx(folder / "train-images-idx3-ubyte", (n, 8, 8), gz=gz)
+    _idx(folder / "train-labels-idx1-ubyte", (n,), gz=gz)
+    _idx(folder / "t10k-images-idx3-ubyte", (n, 8, 8), gz=gz)
+    _idx(folder / "t10k-labels-idx1-ubyte", (n,), gz=gz)
+    return folder
+
+
+def bad_data(tmp: Path) -> dict[str, tuple[str, str]]:
+    """name -> (--data value, a word the message must hold)."""
+    empty = tmp / "empty"
+    empty.mkdir()
+    magic = _idx_folder(tmp / "magic")
+    (magic / "train-images-idx3-ubyte").write_bytes(b"\x12\x34\x56\x78" + bytes(100))
+    bomb = _idx_folder(tmp / "bomb")
+    os.unlink(bomb / "train-images-idx3-ubyte")
+    with gzip.open(bomb / "train-images-idx3-ubyte.gz", "wb") as f:  # ~100 KB on disk
+        f.write(bytes([0, 0, 8, 3]) + struct.pack(">III", 60000, 28, 28))
+        for _ in range(200):
+            f.write(bytes(1 << 20))  # 200 MiB of zeros past what the header promises
+    promise = _idx_folder(tmp / "promise")
+    os.unlink(promise / "train-images-idx3-ubyte")
+    with gzip.open(promise / "train-images-idx3-ubyte.gz", "wb") as f:
+        f.write(bytes([0, 0, 8, 3]) + struct.pack(">III", 2 ** 31, 2 ** 16, 2 ** 16))
+    cifar = tmp / "cifar"
+    cifar.mkdir()
+    (cifar / "data_batch_1.bin").write_bytes(bytes(3073 * 2 + 17))
+    (cifar / "test_batch.bin").write_bytes(bytes(3073))
+    fifo = tmp / "fifo.txt"
+    os.mkfifo(fifo)
+    big = tmp / "big.txt"
+    with open(big, "wb") as f:
+        f.truncate(40 << 20)  # sparse: 40 MiB, over the text limit
+    slow = tmp / "slow"
+    slow.mkdir()
+    with wave.open(str(slow / "one-hz.wav"), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(1)
+        w.writeframes(bytes(2 * 10000))
+    return {
+        "missing folder": (f"idx:{tmp / 'nope'}", "not a folder"),
+        "empty folder": (f"idx:{empty}", "missing"),
+        "bad IDX magic": (f"idx:{magic}", "magic"),
+        "gzip bomb": (f"idx:{bomb}", "more than"),
+        "IDX header promise": (f"idx:{promise}", "limit"),
+        "truncated CIFAR": (f"cifar10:{cifar}", "records"),
+        "text:/dev/zero": ("text:/dev/zero", "not a regular file"),
+        "text FIFO": (f"text:{fifo}", "not a regular file"),
+        "text too big": (f"text:{big}", "limit"),
+        "text missing": (f"text:{tmp / 'none.txt'}", "cannot read"),
+        "WAV at 1 Hz": (f"audio:{slow}", "1 Hz"),
+        "unknown dataset": ("no-such-data", "unknown dataset"),
+    }
+
+
+BAD_SETTINGS = {
+    "--steps 0": (["--steps", "0"], "steps"),
+    "--steps -5": (["--steps", "-5"], "steps"),
+    "--batch-size 0": (["--batch-size", "0"], "batch_size"),
+    "--batch-size -1": (["--batch-size", "-1"], "batch_size"),
+    "log_every=0": (["--train-set", "log_every=0"], "log_every"),
+    "eval_every=0": (["--train-set", "eval_every=0"], "eval_every"),
+    "checkpoint_every=0": (["--train-set", "checkpoint_every=0"], "checkpoint_every"),
+    "--lr nan": (["--lr", "nan"], "lr"),
+    "--lr inf": (["--lr", "inf"], "lr"),
+    "--lr -1": (["--lr", "-1"], "lr"),
+    "--lr 0": (["--lr", "0"], "lr"),
+    "schedule=linear": (["--train-set", "schedule=linear"], "schedule"),
+    "optimizer=sgd": (["--train-set", "optimizer=sgd"], "optimizer"),
+    "unknown --train-set key": (["--train-set", "stepz=3"], "stepz"),
+    "--train-set without =": (["--train-set", "steps"], "KEY=VALUE"),
+    "label_dropout=2": (["--train-set", "label_dropout=2"], "label_dropout"),
+    "crop on images": (["--train-set", "crop=4"], "crop"),
+    "unknown --set key": (["--set", "chanels=3"], "chanels"),
+    "--epochs -1": (["--epochs", "-1"], "epochs"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SETTINGS))
+def test_bad_trainer_settings_are_one_line_and_make_no_run_folder(case, tmp_path, capsys):
+    extra, word = BAD_SETTINGS[case]
+    out = tmp_path / "run"
+    rc, err = run_cli(["train", *TINY, "--data", "digits-binary", "--steps", "5", *extra, "--out", str(out)], capsys)
+    line = one_line(err)
+    assert rc != 0 and word in line, line
+    assert not (out / "config.json").exists()
+
+
+def test_bad_data_is_one_line_each(tmp_path, capsys):
+    cases = bad_data(tmp_path)
+    for name, (data, word) in cases.items():
+        rc, err = run_cli(["train", *TINY, "--data", data, "--steps", "2", "--out", str(tmp_path / f"run-{len(name)}")], capsys)
+        line = one_line(err)
+        assert rc != 0 and word in line, (name, line)
+
+
+def test_gzip_bomb_is_refused_without_unpacking_it(tmp_path):
+    import resource
+
+    from arstudio.data import DataError
+    from arstudio.data.files import read_idx
+
+    bad_data(tmp_path)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(DataError, match="more than"):
+        read_idx(tmp_path / "bomb" / "train-images-idx3-ubyte.gz")
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 150 * 1024  # KiB
+    ok = _idx_folder(tmp_path / "ok", gz=True)
+    assert read_idx(ok / "train-images-idx3-ubyte.gz").shape == (20, 8, 8)
+
+
+def test_divergence_with_clipping_off_fails(tmp_path, capsys):
+    out = tmp_path / "run"
+    rc, err = run_cli(["train", *TINY, "--data", "digits-binary", "--steps", "60", "--lr", "1e6",
+                       "--train-set", "grad_clip=0", "--train-set", "warmup=0", "--train-set", "schedule=constant",
+                       "--out", str(out)], capsys)
+    assert rc != 0 and "diverged" in err, err
+    from arstudio.runs import RunFolder
+
+    assert RunFolder.open(out).status()["state"] == "failed"
+
+
+def test_the_trainer_refuses_an_exploding_loss_without_clipping():
+    """A loss that grows to 1e28 stays finite: it must still end the run."""
+    import torch
+
+    from arstudio.data import load_dataset
+    from arstudio.models.registry import build_model
+    from arstudio.training import TrainConfig, TrainingError, train
+
+    data = load_dataset("digits-binary")
+    model = build_model("pixelcnn", data.spec, channels=8, blocks=1, head_channels=8)
+    real_loss = model.loss
+    model.loss = lambda x, **kw: real_loss(x, **kw) * 1e28  # finite, absurd
+    with pytest.raises(TrainingError, match="diverged"):
+        for _ in train(model, data, TrainConfig(steps=3, grad_clip=0, device="cpu", sample_every=0)):
+            pass
+    del torch
+
+
+def test_a_second_worker_on_the_same_out_is_refused(tmp_path, capsys):
+    from arstudio.runs import RunError, RunFolder
+
+    RunFolder.create(tmp_path / "a", {"model": "x"})
+    rc, err = run_cli(["train", *TINY, "--data", "digits-binary", "--steps", "2", "--out", str(tmp_path / "a")], capsys)
+    assert rc != 0 and "already holds a run" in one_line(err)
+    wins, errors = [], []
+    barrier = threading.Barrier(8)
+
+    def start(i):
+        barrier.wait()
+        try:
+            RunFolder.create(tmp_path / "b", {"worker": i})
+            wins.append(i)
+        except RunError as e:
+            errors.append(str(e))
+
+    threads = [threading.Thread(target=start, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(wins) == 1 and len(errors) == 7
+    assert RunFolder.open(tmp_path / "b").config() == {"worker": wins[0]}
+    assert not list((tmp_path / "b").glob(".config*"))  # no temp files left behind
+
+
+def test_two_processes_at_the_same_instant(tmp_path):
+    code = ("import sys, time; from arstudio.runs import RunFolder, RunError\n"
+            "t = float(sys.argv[1])\n"
+            "while time.time() < t: pass\n"
+            "try:\n RunFolder.create(sys.argv[2], {'pid': 1}); print('won')\n"
+            "except RunError: print('refused')\n")
+    import time
+
+    at = str(time.time() + 4.0)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([sys.executable, "-c", code, at, str(tmp_path / "r")], stdout=subprocess.PIPE,
+                              text=True, env=env) for _ in range(4)]
+    outs = sorted(p.communicate(timeout=60)[0].strip() for p in procs)
+    assert outs == ["refused", "refused", "refused", "won"]
+
+
+def test_a_real_process_prints_one_line_and_verbose_adds_the_traceback(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    args = [sys.executable, "-m", "arstudio", "train", *TINY, "--data", "text:/dev/zero", "--out", str(tmp_path / "r")]
+    p = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+    assert p.returncode != 0 and "not a regular file" in one_line(p.stderr)
+    p = subprocess.run(args + ["-v"], capture_output=True, text=True, env=env, timeout=120)
+    assert p.returncode != 0 and "Traceback" in p.stderr and "not a regular file" in p.stderr.splitlines()[-1]
+
+
+def test_other_commands_fail_in_one_line(tmp_path, capsys):
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"nonsense")
+    for argv, word in ((["sample", str(junk)], "not an ARStudio checkpoint"),
+                       (["eval", str(junk)], "not an ARStudio checkpoint"),
+                       (["sample", str(tmp_path / "nothing")], "not a run folder"),
+                       (["eval", "pixelcnn-digits", "--data", "text:/dev/zero", "--device", "cpu"], "not a regular file")):
+        rc, err = run_cli(argv, capsys)
+        assert rc != 0 and word in one_line(err), (argv, err)
