@@ -107,7 +107,7 @@ def _config_problems(c: TrainConfig) -> list[str]:
     number("lr", positive=True)
     number("weight_decay", minimum=0)
     number("grad_clip", minimum=0)
-    number("max_minutes", positive=True, optional=True)
+    number("max_minutes", minimum=0, optional=True)
     number("label_dropout", minimum=0, below=1)
     number("ema", minimum=0, below=1)
     if c.schedule not in SCHEDULES:
