@@ -342,7 +342,6 @@ def _guard_hook(kind):
         g = getattr(_GUARD, "active", None)
         if g is not None and value is not None:
             g.register(kind, value)
-        return None
     return hook
 
 

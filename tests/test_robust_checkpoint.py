@@ -30,7 +30,7 @@ from arstudio.paths import BUNDLED_MODELS
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
-import fuzz_checkpoints as fz  # noqa: E402
+import fuzz_checkpoints as fz
 
 SMALL = BUNDLED_MODELS / "pixelcnn-digits.safetensors"
 

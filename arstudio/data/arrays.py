@@ -25,8 +25,7 @@ import numpy as np
 import torch
 
 from arstudio.config_check import SettingsError, check_settings
-from arstudio.data.registry import DataError, Dataset, register_prefix
-from arstudio.data.registry import MAX_DECOMPRESSED_BYTES, regular_file
+from arstudio.data.registry import MAX_DECOMPRESSED_BYTES, DataError, Dataset, register_prefix, regular_file
 from arstudio.spec import DataSpec
 
 EXAMPLE_KEYS = ("x", "X", "images", "data", "arr_0")

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from arstudio.data.registry import MAX_DECOMPRESSED_BYTES, DataError, Dataset, regular_file, register_prefix
+from arstudio.data.registry import MAX_DECOMPRESSED_BYTES, DataError, Dataset, register_prefix, regular_file
 from arstudio.spec import DataSpec
 
 IDX_FILES = {

@@ -17,7 +17,14 @@ from pathlib import Path
 
 import torch
 
-from arstudio.data.registry import MAX_TEXT_BYTES, DataError, Dataset, regular_file, register_dataset, register_prefix
+from arstudio.data.registry import (
+    MAX_TEXT_BYTES,
+    DataError,
+    Dataset,
+    register_dataset,
+    register_prefix,
+    regular_file,
+)
 from arstudio.spec import DataSpec
 
 VOCAB = "\n" + "".join(chr(c) for c in range(32, 127))  # level i <-> VOCAB[i]

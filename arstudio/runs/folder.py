@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,50 @@ from arstudio.atomic import atomic_write
 
 class RunError(Exception):
     """A folder that is not a readable run; the message says why."""
+
+
+ACTIONS = ("pause", "resume", "stop")
+MAX_CONTROL_BYTES = 4096  # control.json is a few bytes; a bigger one is ignored, not read
+MAX_STATUS_BYTES = 1 << 20
+RESERVE_BYTES = 256 * 1024  # kept free in each run so a full disk can still record why it failed
+
+
+def _warn(text: str) -> None:
+    warnings.warn(" ".join(text.split())[:300], RuntimeWarning, stacklevel=3)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError, ValueError, OverflowError):
+        return True
+    return True
+
+
+def clean_dead_temp_files(folder: Path) -> int:
+    """Remove the temp files (``.NAME.PID.*.tmp``, from atomic writes) that a writer killed
+    mid-write left behind; a live writer's are kept. Returns how many were removed."""
+    removed = 0
+    for d in (folder, folder / "checkpoints", folder / "samples"):
+        try:
+            candidates = [p for p in d.iterdir() if p.name.startswith(".") and p.name.endswith(".tmp")]
+        except OSError:
+            continue
+        for p in candidates:
+            pid = next((int(part) for part in p.name.split(".") if part.isdigit() and len(part) < 9), None)
+            try:
+                old = time.time() - p.stat().st_mtime > 3600
+            except OSError:
+                continue
+            if (pid is not None and not _pid_alive(pid)) or (pid is None and old):
+                try:
+                    p.unlink()
+                    removed += 1
+                except OSError:
+                    pass
+    return removed
 
 
 def _write_json(path: Path, data) -> None:
@@ -101,14 +146,49 @@ class RunFolder:
             run.config()
         except (ValueError, OSError) as e:
             raise RunError(f"{run.config_path}: unreadable ({e})") from None
+        clean_dead_temp_files(run.path)
         return run
 
     # --- writing --------------------------------------------------------------------
     def append_event(self, event: dict) -> None:
-        line = json.dumps({**event, "time": time.time()}) + "\n"
-        with open(self.events_path, "a") as f:
-            f.write(line)
-            f.flush()
+        """One whole line or nothing: a write that fails (a full disk) is cut back off, so
+        the log never ends in a torn line."""
+        data = (json.dumps({**event, "time": time.time()}) + "\n").encode()
+        fd = os.open(self.events_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            start = os.lseek(fd, 0, os.SEEK_END)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            except OSError:
+                try:
+                    os.ftruncate(fd, start)
+                except OSError:
+                    pass
+                raise
+        finally:
+            os.close(fd)
+
+    # --- room to fail in ---------------------------------------------------------------
+    @property
+    def reserve_path(self):
+        return self.path / ".reserve"
+
+    def reserve_space(self) -> None:
+        """Hold RESERVE_BYTES on disk; :meth:`release_space` frees them when the disk is full,
+        so status.json, the last event and error.log can still be written."""
+        try:
+            with open(self.reserve_path, "wb") as f:
+                f.write(b"\0" * RESERVE_BYTES)
+        except OSError:
+            self.reserve_path.unlink(missing_ok=True)
+
+    def release_space(self) -> None:
+        try:
+            self.reserve_path.unlink(missing_ok=True)
+        except OSError:
+            pass
 
     def set_status(self, state: str, message: str = "", **extra) -> None:
         _write_json(self.path / "status.json", {"state": state, "message": message, "pid": os.getpid(),
@@ -150,20 +230,61 @@ class RunFolder:
         (self.path / "control.json").unlink(missing_ok=True)
 
     def pending_action(self) -> str | None:
+        """The window's last request. control.json is read only when its size or mtime
+        changed and only when it is small; a file that is garbage, the wrong type or too big
+        is ignored with a warning and the last valid request stays (so a paused run stays
+        paused until an explicit resume). A file that vanishes also changes nothing."""
+        path = self.path / "control.json"
+        last = getattr(self, "_control", (None, None))
         try:
-            return json.loads((self.path / "control.json").read_text()).get("action")
-        except (OSError, ValueError):
-            return None
+            st = path.stat()
+        except OSError:
+            return last[1]
+        key = (st.st_mtime_ns, st.st_size, st.st_ino)
+        if key == last[0]:
+            return last[1]
+        action = last[1]
+        if st.st_size > MAX_CONTROL_BYTES:
+            _warn(f"{path}: {st.st_size} bytes, not a request; ignored")
+        else:
+            try:
+                data = json.loads(path.read_bytes())
+                if not isinstance(data, dict) or data.get("action") not in ACTIONS:
+                    raise ValueError(f"no action among {ACTIONS}")
+                action = data["action"]
+            except (OSError, ValueError, RecursionError) as e:
+                _warn(f"{path}: ignored ({e})")
+        self._control = (key, action)
+        return action
 
     # --- reading ------------------------------------------------------------------------
     def config(self) -> dict:
-        return json.loads(self.config_path.read_text())
+        try:
+            data = json.loads(self.config_path.read_text())
+        except RecursionError:
+            raise ValueError("nested too deeply") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"holds a JSON {type(data).__name__}, not an object")
+        return data
 
     def status(self) -> dict:
+        """status.json as a dict with a string ``state``; anything else reads as unknown
+        (with a warning)."""
+        path = self.path / "status.json"
         try:
-            return json.loads((self.path / "status.json").read_text())
-        except (OSError, ValueError):
+            if path.stat().st_size > MAX_STATUS_BYTES:
+                raise ValueError("too big")
+            data = json.loads(path.read_bytes())
+        except FileNotFoundError:
             return {"state": "unknown", "message": ""}
+        except (OSError, ValueError, RecursionError) as e:
+            _warn(f"{path}: unreadable ({e})")
+            return {"state": "unknown", "message": ""}
+        if not isinstance(data, dict) or not isinstance(data.get("state", ""), str) \
+                or not isinstance(data.get("message", ""), str):
+            _warn(f"{path}: not a status object; ignored")
+            return {"state": "unknown", "message": ""}
+        return data
 
     def events(self, start: int = 0) -> tuple[list[dict], int]:
         """Whole lines appended since byte offset ``start``; returns (events, new offset)."""
@@ -175,11 +296,18 @@ class RunFolder:
             return [], start
         end = data.rfind(b"\n") + 1  # a line still being written waits for next time
         out = []
+        skipped = 0
         for line in data[:end].splitlines():
             try:
-                out.append(json.loads(line))
-            except ValueError:
-                continue  # a damaged line does not hide the rest of the run
+                event = json.loads(line)
+            except (ValueError, RecursionError):
+                event = None
+            if isinstance(event, dict):
+                out.append(event)
+            elif line.strip():
+                skipped += 1  # a damaged line does not hide the rest of the run
+        if skipped:
+            _warn(f"{self.events_path}: {skipped} line(s) that are not events skipped")
         return out, start + end
 
     def checkpoints(self) -> list[Path]:

@@ -39,9 +39,13 @@ class RunFollower:
         self.error: str | None = None
         self.test_bpd: float | None = None
         self.step = 0
-        train = self.config.get("train", {})
+        train = self.config.get("train")
+        if not isinstance(train, dict):  # a config of the wrong shape reads as no settings
+            train = {}
+        self._train = train
         self.closed_form = bool(train.get("closed_form"))  # one solve: no steps at all
-        self.total_steps = 0 if self.closed_form else int(train.get("steps") or 0)
+        steps = train.get("steps")
+        self.total_steps = 0 if self.closed_form or not isinstance(steps, int) else steps
         self.examples_per_s = 0.0
         self.elapsed = 0.0
         self.last_event_time: float | None = None
@@ -52,8 +56,17 @@ class RunFollower:
     def poll(self) -> list[dict]:
         """Read what was appended since the last call; returns the new events."""
         events, self._offset = self.run.events(self._offset)
+        bad = 0
         for e in events:
-            self._apply(e)
+            try:
+                self._apply(e)
+            except (TypeError, ValueError, KeyError, OverflowError):
+                bad += 1  # a field of the wrong type: that event is skipped, the rest still count
+        if bad:
+            import warnings
+
+            warnings.warn(f"{self.path}: {bad} event(s) with fields of the wrong type skipped",
+                          RuntimeWarning, stacklevel=2)
         if events:
             self.version += 1
         return events
@@ -116,12 +129,13 @@ class RunFollower:
         return self.run.sample_grids()
 
     def parameters(self) -> int | None:
-        return self.config.get("parameters")
+        n = self.config.get("parameters")
+        return n if isinstance(n, int) and not isinstance(n, bool) else None
 
     def device(self) -> str:
         if self.started:
             return self.started.get("device", "?")
-        return self.run.status().get("device", self.config.get("train", {}).get("device", "?"))
+        return str(self.run.status().get("device", self._train.get("device", "?")))
 
     def worker_alive(self) -> bool | None:
         """Whether the pid in status.json still runs (None when unknown), for runs
@@ -133,7 +147,7 @@ class RunFollower:
             os.kill(int(pid), 0)
         except ProcessLookupError:
             return False
-        except (PermissionError, OSError, ValueError):
+        except (PermissionError, OSError, ValueError, TypeError, OverflowError):
             return None
         return True
 
@@ -144,11 +158,11 @@ def summarize(path) -> dict:
     f.poll()
     cfg = f.config
     return {
-        "name": f.path.name, "path": str(f.path), "model": cfg.get("model", "?"),
-        "dataset": cfg.get("dataset", "?"), "test_bpd": f.test_bpd,
+        "name": f.path.name, "path": str(f.path), "model": str(cfg.get("model", "?")),
+        "dataset": str(cfg.get("dataset", "?")), "test_bpd": f.test_bpd,
         "val_bpd": f.curves.val_bpd[-1] if f.curves.val_bpd else None,
         "parameters": f.parameters(), "time_s": f.elapsed, "device": f.device(),
-        "state": f.status().get("state", "unknown"), "curves": f.curves,
+        "state": str(f.status().get("state", "unknown")), "curves": f.curves,
     }
 
 

@@ -115,9 +115,35 @@ def resume_training(path, steps: int | None = None, on_event: Callable | None = 
     return run
 
 
+class Terminated(Exception):
+    """The worker got SIGTERM (killed from outside: the window asks through control.json)."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated("the worker was terminated (SIGTERM)")
+
+
 def _record(run: RunFolder, model, dataset, train_config, on_event, resume=None) -> None:
-    """Train and write every event into the run folder."""
+    """Train and write every event into the run folder. Whatever ends it early (an error,
+    SIGTERM, a full disk) is recorded: status ``failed``, the reason in events.jsonl and the
+    details in error.log."""
+    import signal
+    import threading
+
     facts = {k: dataset.extras[k] for k in ("sample_rate", "label_names") if k in dataset.extras}
+    run.reserve_space()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        _record_events(run, model, dataset, train_config, on_event, resume, facts)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        run.release_space()
+
+
+def _record_events(run, model, dataset, train_config, on_event, resume, facts) -> None:
     try:
         for event in train(model, dataset, train_config, control=_control_from(run), resume=resume):
             record = event.to_json()
@@ -143,18 +169,48 @@ def _record(run: RunFolder, model, dataset, train_config, on_event, resume=None)
                 run.set_status("stopped" if event.stopped_early else "done",
                                f"test {event.test_bpd:.4f} bits/dim")
     except TrainingError as e:
-        _fail(run, str(e))
+        _fail(run, str(e), traceback.format_exc())
         raise
     except KeyboardInterrupt:
-        run.append_event({"event": "stopped", "message": "interrupted"})
-        run.set_status("stopped", "interrupted; the last checkpoint is kept")
+        run.release_space()
+        _quietly(run.append_event, {"event": "stopped", "message": "interrupted"})
+        _quietly(run.set_status, "stopped", "interrupted; the last checkpoint is kept")
         raise
+    except Terminated as e:
+        _fail(run, f"{e}; the last checkpoint is kept", traceback.format_exc())
+        raise TrainingError(str(e)) from None
     except Exception as e:  # any other crash: record it, keep the checkpoints
-        (run.path / "error.log").write_text(traceback.format_exc())
-        _fail(run, f"{type(e).__name__}: {e} (details in error.log)")
+        if _disk_full(e):
+            why = "the disk is full"
+            _fail(run, f"{why} (writing {getattr(e, 'filename', None) or 'the run'}); the last "
+                       "complete checkpoint is kept", traceback.format_exc())
+            raise TrainingError(why) from None
+        _fail(run, f"{type(e).__name__}: {e} (details in error.log)", traceback.format_exc())
         raise TrainingError(f"{type(e).__name__}: {e}") from e
 
 
-def _fail(run: RunFolder, message: str) -> None:
-    run.append_event({"event": "error", "message": message})
-    run.set_status("failed", message)
+def _disk_full(e: BaseException) -> bool:
+    """ENOSPC / EDQUOT, also when a library (safetensors) reports it in its own error type."""
+    import errno
+
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(e)
+    return "No space left on device" in text or "os error 28" in text or "Disk quota exceeded" in text
+
+
+def _quietly(write, *args) -> bool:
+    try:
+        write(*args)
+        return True
+    except OSError:
+        return False
+
+
+def _fail(run: RunFolder, message: str, details: str = "") -> None:
+    """Record a failure even on a full disk: the reserved space is given back first, then
+    status.json (what the window reads first), error.log and the last event."""
+    run.release_space()
+    _quietly(run.set_status, "failed", message)
+    _quietly((run.path / "error.log").write_text, f"{message}\n\n{details}")
+    _quietly(run.append_event, {"event": "error", "message": message})
