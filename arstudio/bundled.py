@@ -29,13 +29,15 @@ class BundledModel:
         return f"{self.model} · {self.dataset}" + (f" · {bpd:.3f} bits/dim" if bpd is not None else "")
 
 
-def list_bundled(folder: Path = BUNDLED_MODELS, damaged: list | None = None) -> list[BundledModel]:
+def list_bundled(folder: Path | None = None, damaged: list | None = None) -> list[BundledModel]:
     """The checkpoints in ``folder`` whose metadata reads cleanly. A damaged file is left
     out; pass a list as ``damaged`` to get ``(path, reason)`` for each one. ``dataset`` is
     the set the checkpoint names only when it is a built-in one ("?" otherwise): a file
     never makes the studio read data it points at."""
+    from arstudio import paths
+
     out = []
-    for path in sorted(Path(folder).glob("*.safetensors")):
+    for path in sorted(Path(folder if folder is not None else paths.BUNDLED_MODELS).glob("*.safetensors")):
         try:
             meta = read_metadata(path)
         except (CheckpointError, OSError) as e:

@@ -740,17 +740,21 @@ def error_line(e: BaseException) -> str:
 def main(argv=None) -> int:
     args = _add_verbose(build_parser()).parse_args(argv)
     setup_logging(args.verbose, args.log_quiet or getattr(args, "quiet", False) is True)
-    if not getattr(args, "verbose", False):  # a warning is one line too (a skipped file, ...)
+    held: list[str] = []  # warnings (a skipped file, ...): one line each, after a command that
+    if not getattr(args, "verbose", False):  # worked; a failure's one line already says why
         import warnings
 
-        warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: print(
-            f"arstudio: warning: {' '.join(str(message).split())}", file=sys.stderr)
+        warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: held.append(
+            f"arstudio: warning: {' '.join(str(message).split())}"[:MAX_ERROR_CHARS])
     if args.command is None:
         from arstudio.gui.launch import launch
 
         return launch(session=args.session)
     try:
-        return args.func(args)
+        rc = args.func(args)
+        for line in dict.fromkeys(held):
+            print(line, file=sys.stderr)
+        return rc
     except SystemExit:
         raise
     except KeyboardInterrupt:

@@ -34,6 +34,9 @@ def launch(argv=None, session=None) -> int:
     app.setApplicationName("ARStudio")
     app.setOrganizationName("ARStudio")
     window = MainWindow()
+    from arstudio.gui.errors import install
+
+    install(window)  # a failure in any slot: one line in the status banner, the window stays up
     window.show()
     if session:
         window.studio.load_session(session)  # a bad file is a message in the window, not an abort

@@ -50,7 +50,8 @@ class SamplesPanel(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.models: list[BundledModel] = list_bundled()
+        self.damaged: list[tuple] = []  # (path, reason): listed, greyed out, never opened
+        self.models: list[BundledModel] = list_bundled(damaged=self.damaged)
         self.grid_array: np.ndarray | None = None
         self._busy = False
         self._seed = 0
@@ -60,6 +61,11 @@ class SamplesPanel(QWidget):
         for m in self.models:
             item = QListWidgetItem(m.title)
             item.setToolTip(str(m.path))
+            self.list.addItem(item)
+        for path, why in self.damaged:  # after the good ones, so rows still index self.models
+            item = QListWidgetItem(f"{path.stem} (damaged)")
+            item.setToolTip(why)
+            item.setFlags(Qt.ItemFlag.NoItemFlags)
             self.list.addItem(item)
         self.list.currentRowChanged.connect(lambda _row: self.resample())
 

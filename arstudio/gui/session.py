@@ -110,11 +110,25 @@ def save_session(studio, path) -> Path:
 def load_session(path) -> dict:
     path = Path(path)
     try:
-        return tomllib.loads(path.read_text())
+        if path.stat().st_size > MAX_SESSION_BYTES:
+            raise SessionError(f"session {path.name} is over {MAX_SESSION_BYTES} bytes; not a session")
+        return tomllib.loads(path.read_bytes().decode("utf-8"))
     except OSError as e:
         raise SessionError(f"cannot read session {path}: {e.strerror or e}") from None
-    except tomllib.TOMLDecodeError as e:
+    except UnicodeDecodeError as e:
+        raise SessionError(f"session {path.name} is not UTF-8 text (byte {e.start})") from None
+    except (tomllib.TOMLDecodeError, RecursionError) as e:
         raise SessionError(f"session {path.name} is not valid TOML: {e}") from None
+
+
+MAX_SESSION_BYTES = 1 << 20
+
+
+def _table(data, key: str, name: str) -> dict:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise SessionError(f"session {name}: [{key}] should be a table, not {type(value).__name__}")
+    return value
 
 
 def apply_session(studio, path) -> None:
@@ -125,21 +139,33 @@ def apply_session(studio, path) -> None:
 
 def apply_state(studio, data: dict, base: Path, name: str = "last state") -> None:
     """Apply a session dict; relative run paths are taken from ``base``. The run
-    opens first so that the session's own model and training settings win."""
-    run = data.get("run", {}).get("path")
+    opens first so that the session's own model and training settings win. Values of the
+    wrong type are one SessionError naming them."""
+    if not isinstance(data, dict):
+        raise SessionError(f"session {name}: not a table of settings")
+    run = _table(data, "run", name).get("path")
+    if run is not None and not isinstance(run, str):
+        raise SessionError(f"session {name}: run.path should be a string")
     if run:
         run_path = Path(run) if Path(run).is_absolute() else (base / run)
         if not studio.open_run(run_path):
             raise SessionError(f"session {name}: its run {run_path} cannot be opened")
-    model = data.get("model", {})
+    model = _table(data, "model", name)
     if model.get("name"):
+        if not isinstance(model.get("settings") or {}, dict):
+            raise SessionError(f"session {name}: model.settings should be a table")
         try:
             studio.picker.select(model["name"], model.get("data") or None, model.get("settings") or {},
                                  preset=model.get("preset"))
         except KeyError as e:
             raise SessionError(f"session {name}: {e.args[0]}") from None
-    studio.train.set_train_settings(data.get("train", {}))
-    view = data.get("view", {})
+        except (TypeError, ValueError, AttributeError) as e:
+            raise SessionError(f"session {name}: bad model settings ({e})") from None
+    try:
+        studio.train.set_train_settings(_table(data, "train", name))
+    except (TypeError, ValueError, OverflowError, AttributeError) as e:
+        raise SessionError(f"session {name}: bad training settings ({e})") from None
+    view = _table(data, "view", name)
     tabs = studio.window.tabs
     for i in range(tabs.count()):
         if tabs.tabText(i) == view.get("tab"):

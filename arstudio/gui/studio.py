@@ -95,11 +95,15 @@ class Studio(QObject):
         cfg = self.train.follower.config
         try:  # show what the run is in the picker too; a model not registered here is fine
             self.picker.select(cfg.get("model"), cfg.get("dataset"), cfg.get("model_config"))
-        except (KeyError, TypeError):
+        except (KeyError, TypeError, ValueError, AttributeError):
             pass
         from arstudio.gui.train_options import tab_settings
 
-        self.train.set_train_settings(tab_settings(cfg.get("train", {})))  # Start again trains the same recipe
+        train = cfg.get("train")
+        try:  # Start again trains the same recipe; settings of the wrong type are left as they are
+            self.train.set_train_settings(tab_settings(train if isinstance(train, dict) else {}))
+        except (TypeError, ValueError, OverflowError, AttributeError) as e:
+            self._status(f"the run's training settings were not taken over ({e})")
         return True
 
     def _run_changed(self, path: Path):
