@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 
 from arstudio.distributions import Categorical, cpu_rand
+from arstudio.models.steppers import SequenceStepper
 
 try:  # the fast dependency is optional: without it the NumPy backend runs
     if os.environ.get("ARSTUDIO_NO_NUMBA"):
@@ -405,7 +406,7 @@ class _Drawn(Categorical):
         return torch.from_numpy(np.asarray(idx, np.int64)).to(self.logits.device)
 
 
-class WaveNetStepper:
+class WaveNetStepper(SequenceStepper):
     """The WaveNet stepper for sequences of any length (the queues never run out).
 
     ``conditional(index, x)`` serves the shared sampler; ``sample_run`` generates
@@ -415,8 +416,9 @@ class WaveNetStepper:
     local_span = 4096  # samples of local-conditioning biases computed at a time
 
     def __init__(self, model, x: torch.Tensor, label=None, local=None, backend: str | None = None):
+        super().__init__(model)
         n = x.shape[0]
-        self.model, self.n, self.next = model, n, 0
+        self.n = n
         self.label, self.local = label, local
         self.backend_name = backend or backend_name(model.device)
         if self.backend_name == "torch":
@@ -465,24 +467,18 @@ class WaveNetStepper:
         return np.ascontiguousarray(bias.detach().cpu().numpy(), np.float64)
 
     # --- the shared sampler's seam ---------------------------------------------------
-    def _advance(self, x):
-        t = self.next
-        prev = x[:, t - 1] if t > 0 else torch.zeros(self.n, dtype=torch.long)
+    def advance(self, t, flat):
+        """Take position t into the queues (fed x_{t-1}); returns its logits."""
+        prev = flat[:, t - 1] if t > 0 else torch.zeros(self.n, dtype=torch.long)
         prev = prev.long() if self.backend_name == "torch" else prev.detach().cpu().numpy().astype(np.int64)
         cond, c0 = self._conditioning(t, t + 1)
         cond = cond[:, t - c0 if cond.shape[1] > 1 else 0]  # (n, L, 2D)
-        logits = self.backend.step(t, prev, cond)
-        self.next += 1
-        return logits
+        return self.backend.step(t, prev, cond)
 
-    def conditional(self, index, x):
-        flat = x.view(x.shape[0], -1)
-        while self.next < index:  # skipped (known) positions: catch up
-            self._advance(flat)
-        logits = self._advance(flat)
+    def head(self, logits, index):
         if self.backend_name == "torch":
             return Categorical(logits)
-        return _Drawn(torch.from_numpy(logits.copy()).to(x.device), self.backend)
+        return _Drawn(torch.from_numpy(logits.copy()), self.backend)
 
     # --- whole chunks ---------------------------------------------------------------
     def sample_run(self, start: int, stop: int, temperature: float = 1.0, generator=None,
