@@ -136,7 +136,7 @@ def test_ema_is_evaluated_saved_and_resumed(tmp_path):
     assert evaluate(ema, data.test)[1] == pytest.approx(recorded, abs=1e-6)
     test_ema = [e for e in events if e["event"] == "eval" and e["split"] == "test_ema"][0]
     assert test_ema["bpd"] == pytest.approx(recorded, abs=1e-6)
-    assert raw.checkpoint_meta["metrics"]["ema"]["test_bpd"] == pytest.approx(recorded, abs=1e-6)
+    assert raw.checkpoint_meta["metrics"]["ema_test_bpd"] == pytest.approx(recorded, abs=1e-6)
 
     # the average is part of the resumable state: 40 straight == 20 + resumed 20, average included
     torch.manual_seed(0)

@@ -156,7 +156,7 @@ def _record_events(run, model, dataset, train_config, on_event, resume, facts) -
                 if event.state is not None:  # beside it: what a resume goes on from
                     save_state(event.state, run.checkpoints_dir / STATE_FILE)
                 if event.ema is not None:  # and the weights' moving average, with its own figures
-                    ema_metrics = event.metrics.get("ema") or {}
+                    ema_metrics = {k[4:]: v for k, v in event.metrics.items() if k.startswith("ema_")}
                     record["ema_path"] = str(run.save_checkpoint(
                         event.ema, event.step, ema_metrics, data_facts=facts, name="ema").relative_to(run.path))
                 record["path"] = str(path.relative_to(run.path))

@@ -303,9 +303,10 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
                  local=_local(dataset, "test"))
     yield Eval(step, "test", test_nats, test_bpd)
     metrics = {**(last_val or {}), "test_nats": test_nats, "test_bpd": test_bpd}
-    if ema is not None:
-        metrics["ema"] = _ema_metrics(ema, dataset, config)
-        yield Eval(step, "test_ema", metrics["ema"]["test_nats"], metrics["ema"]["test_bpd"])
+    if ema is not None:  # checkpoint metrics are numbers: the average's figures as ema_*
+        em = _ema_metrics(ema, dataset, config)
+        metrics.update({f"ema_{k}": v for k, v in em.items()})
+        yield Eval(step, "test_ema", em["test_nats"], em["test_bpd"])
     yield Checkpoint(step, metrics, model, final_state, _ema_of(ema))
     yield Done(step, time.perf_counter() - t0, test_nats, test_bpd, stopped)
 
