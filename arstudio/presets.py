@@ -34,6 +34,18 @@ PRESETS: dict[str, Preset] = {
         "pixelcnn", "mnist5k-binary", {"channels": 64, "blocks": 7},
         {"steps": 4000, "batch_size": 64, "lr": 1e-3, "eval_every": 250},
         published="PixelCNN 81.3 nats (full binarized MNIST, 60k train)"),
+    # compression (issue 15): small CPU models for the README's compression rows
+    "pixelcnn-mnist5k": Preset(
+        # 256 grey levels: one 256-way softmax per pixel; 8 minutes of one CPU thread
+        "pixelcnn", "mnist5k", {"channels": 32, "blocks": 3},
+        {"steps": 2000, "batch_size": 32, "lr": 1e-3, "eval_every": 100, "max_minutes": 8,
+         "sample_every": 0},
+        published="PixelCNN 2.92 bits/dim on CIFAR-10 (no 256-level MNIST figure)"),
+    "pixelcnn-shapes-colour": Preset(
+        # the "quick demo" size that won the equal-CPU-time table (notes/issue-4.md)
+        "pixelcnn", "shapes-colour", {"channels": 32, "blocks": 4},
+        {"steps": 1500, "batch_size": 32, "lr": 1e-3, "eval_every": 250, "max_minutes": 8,
+         "sample_every": 0}),
     # image models (issue 4) on binarized MNIST 5k, trained side by side on one GPU with a
     # 3-minute budget each (max_minutes); the best validation weights are kept
     "gated-pixelcnn-mnist5k-binary": Preset(

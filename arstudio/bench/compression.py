@@ -28,9 +28,9 @@ from arstudio.codec.classic import image_arrays, jxl_bytes, png_bytes, stream_si
 # data set -> the bundled model that codes it (None: no bundled model for it yet)
 ROWS = {
     "mnist5k-binary": "pixelcnn-mnist5k-binary",  # the fastest cached stepper of the 28×28 models
-    "mnist5k": None,
+    "mnist5k": "pixelcnn-mnist5k",  # 256 levels: a small CPU PixelCNN
     "digits": "pixelcnn++-digits",
-    "shapes-colour": None,
+    "shapes-colour": "pixelcnn-shapes-colour",
     "text": "rnn-arm-text",
     "tones": "wavenet-tones",
 }
