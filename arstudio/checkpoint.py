@@ -478,10 +478,28 @@ def _compare_tables(model_table: dict, file_table: dict) -> None:
                                   f"model has {md} {list(ms)}")
 
 
+_META_WARM = []
+
+
+def _warm_up_meta() -> None:
+    """Pay torch's one-time set-up of the meta device (4-5 s of CPU here, more on a busy
+    machine) once per process, before any build guard starts counting: the guard bounds
+    the work a checkpoint asks for, not the interpreter's first use of a device."""
+    if _META_WARM:
+        return
+    with torch.device("meta"):
+        torch.nn.Conv2d(2, 2, 3)
+        torch.nn.Linear(2, 2)
+        torch.nn.LSTM(2, 2)
+        torch.nn.Embedding(3, 2)
+    _META_WARM.append(True)
+
+
 def judge_and_build(path, meta: dict, table: dict):
     """Build the model a checked checkpoint describes, refusing it first on ``meta`` when its
     tensors would not be exactly the file's; returns the (CPU) model, weights not loaded."""
     n_bytes = sum(math.prod(s) * _DTYPES[d][1] for d, s in table.values())
+    _warm_up_meta()
     try:
         model = _build(meta, _BuildGuard(len(table), n_bytes, preflight=False), device="meta")
     except _BuildRefused as e:
