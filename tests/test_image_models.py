@@ -337,3 +337,19 @@ def test_training_bench_prints_images_per_second(capsys):
                    "--channels", "8", "--layers", "2"])
     out = capsys.readouterr().out
     assert out.count("images/s") == 2
+
+
+def test_pixelsnail_cache_with_keys_and_values_of_different_widths():
+    """The defaults (and the bundled model) use 16-wide keys and 32-wide values: the cached
+    sampler must hold both widths and still give the naive path's samples."""
+    import torch
+
+    import arstudio
+    from arstudio.spec import DataSpec
+
+    torch.manual_seed(0)
+    model = arstudio.build_model("pixelsnail", DataSpec((1, 6, 6), 2), channels=16, blocks=1,
+                                 key_channels=8, value_channels=16)
+    cached = model.sample(3, generator=torch.Generator().manual_seed(5))
+    naive = model.sample(3, generator=torch.Generator().manual_seed(5), naive=True)
+    assert torch.equal(cached, naive)

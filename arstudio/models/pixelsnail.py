@@ -73,7 +73,7 @@ class CausalAttention(nn.Module):
     def new_cache(self, n: int, pixels: int, like) -> KVCache:
         """Entry 0 the learned null key/value, entry p+1 pixel p: (n, heads, 1 + HW, d)."""
         nk, nv = self.null(n)
-        cache = KVCache(n, self.heads, 1 + pixels, nk.shape[-1], like)
+        cache = KVCache(n, self.heads, 1 + pixels, nk.shape[-1], like, value_dim=nv.shape[-1])
         cache.put(0, nk, nv)
         return cache
 

@@ -36,9 +36,11 @@ def merge_heads(t: torch.Tensor) -> torch.Tensor:
 class KVCache:
     """Keys and values of the positions generated so far: (n, heads, length, d) each."""
 
-    def __init__(self, n: int, heads: int, length: int, head_dim: int, like: torch.Tensor):
+    def __init__(self, n: int, heads: int, length: int, head_dim: int, like: torch.Tensor,
+                 value_dim: int | None = None):
+        # keys and values may differ in width (PixelSNAIL: 16-wide keys, 32-wide values)
         self.k = like.new_zeros(n, heads, length, head_dim)
-        self.v = like.new_zeros(n, heads, length, head_dim)
+        self.v = like.new_zeros(n, heads, length, head_dim if value_dim is None else value_dim)
 
     def put(self, pos: int, k: torch.Tensor, v: torch.Tensor) -> None:
         """Store the keys/values (n, heads, P, d) of positions pos .. pos+P-1."""
