@@ -13,7 +13,8 @@ from arstudio.cli import main
 from arstudio.models.registry import build_model, list_models
 from arstudio.paths import BUNDLED_MODELS
 
-CASES = [(info, spec) for info in list_models() for spec in specs_for(info)
+# autoregressive models only: a VQ-VAE codes through its prior over codes, not its own pixels
+CASES = [(info, spec) for info in list_models() if info.cls.autoregressive for spec in specs_for(info)
          if spec.discrete and spec.modality in ("image", "sequence")]
 IDS = [f"{info.name}-{spec.describe().replace(' ', '_')}" for info, spec in CASES]
 

@@ -98,6 +98,9 @@ def walk(model, n: int, lengths: list[int], symbol: Callable[[int, np.ndarray, l
     if not spec.discrete:
         raise CodecError(f"{model.registry_name} models real-valued data: only discrete data can be "
                          "coded losslessly")
+    if not model.autoregressive:
+        raise CodecError(f"{model.registry_name} is not an autoregressive model of its data: code with "
+                         "an autoregressive model (for a VQ-VAE, its prior over codes)")
     was_training = model.training
     model.eval()
     order = model.order.tolist()
