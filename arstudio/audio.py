@@ -164,9 +164,13 @@ class StreamPlayer:
         _device(sd, "output")
         stop()
         self._sd = sd
-        self._stream = sd.OutputStream(samplerate=self.rate, channels=1, dtype="float32",
-                                       blocksize=self.blocksize, latency="low", callback=self._callback)
-        self._stream.start()
+        try:
+            self._stream = sd.OutputStream(samplerate=self.rate, channels=1, dtype="float32",
+                                           blocksize=self.blocksize, latency="low", callback=self._callback)
+            self._stream.start()
+        except sd.PortAudioError as e:  # no usable output device: a message, not a crash
+            self._stream = None
+            raise AudioUnavailable(f"cannot play sound here ({e}); the clip is still generated") from None
         _STREAM = self
         return self
 
