@@ -40,3 +40,21 @@ def without_portaudio(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_portaudio)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    """The real studio window on throw-away runs and settings folders (shared by the window tests)."""
+    monkeypatch.setenv("ARSTUDIO_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("ARSTUDIO_SETTINGS", str(tmp_path / "settings.ini"))
+    from arstudio.gui.main_window import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.studio.close_policy = "stop"  # never a modal question in a test
+    w.show()
+    yield w
+    w.studio.train.timer.stop()
+    if w.studio.train._own_worker_running():  # a failing test must not leave a worker behind
+        w.studio.train.process.kill()
+        w.studio.train.process.wait(10)

@@ -8,26 +8,12 @@ key only with keys of the same tab or the window.
 """
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QAbstractButton, QLabel, QMenu, QPushButton, QWidget
 
 WINDOW = "window"
 
-
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("ARSTUDIO_RUNS", str(tmp_path / "runs"))
-    monkeypatch.setenv("ARSTUDIO_SETTINGS", str(tmp_path / "settings.ini"))
-    from arstudio.gui.main_window import MainWindow
-
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.studio.close_policy = "stop"
-    w.show()
-    yield w
-    w.studio.train.timer.stop()
 
 
 def _key(seq: QKeySequence) -> str:

@@ -24,21 +24,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SMALL = {"channels": 8, "blocks": 1, "head_channels": 8}  # a pixelcnn that trains in seconds
 
 
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("ARSTUDIO_RUNS", str(tmp_path / "runs"))
-    monkeypatch.setenv("ARSTUDIO_SETTINGS", str(tmp_path / "settings.ini"))
-    from arstudio.gui.main_window import MainWindow
-
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.studio.close_policy = "stop"  # never a modal question in a test
-    w.show()
-    yield w
-    if w.studio.train._own_worker_running():  # a failing test must not leave a worker behind
-        w.studio.train.process.kill()
-        w.studio.train.process.wait(10)
-
 
 @pytest.fixture(scope="module")
 def cli_run(tmp_path_factory):

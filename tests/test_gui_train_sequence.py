@@ -15,21 +15,6 @@ from arstudio.runs.worker import worker_command
 TINY_WAVENET_FOR_TONES = {"num_labels": 12}  # on top of the "tiny" preset: tones has 12 pitches
 
 
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("ARSTUDIO_RUNS", str(tmp_path / "runs"))
-    monkeypatch.setenv("ARSTUDIO_SETTINGS", str(tmp_path / "settings.ini"))
-    from arstudio.gui.main_window import MainWindow
-
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.studio.close_policy = "stop"
-    w.show()
-    yield w
-    if w.studio.train._own_worker_running():  # a failing test must not leave a worker behind
-        w.studio.train.process.kill()
-        w.studio.train.process.wait(10)
-
 
 def shown(train) -> dict[str, bool]:
     o = train.options

@@ -16,18 +16,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 import fuzz_checkpoints as fz  # noqa: E402
 
 
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("ARSTUDIO_RUNS", str(tmp_path / "runs"))
-    monkeypatch.setenv("ARSTUDIO_SETTINGS", str(tmp_path / "settings.ini"))
-    from arstudio.gui.main_window import MainWindow
-
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.studio.close_policy = "stop"
-    w.show()
-    return w
-
 
 def _run_folder(path: Path, config, status, events) -> Path:
     path.mkdir(parents=True)
