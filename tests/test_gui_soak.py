@@ -40,16 +40,25 @@ def test_emitting_true_keeps_its_references(qapp):
     s.o.connect(lambda v: None)
     for value in (True, False):
         for signal in (s.b, s.o):
-            before = sys.getrefcount(value)
-            for _ in range(100):
-                signal.emit(value)
-            drift = sys.getrefcount(value) - before
-            if drift < 0:  # repair what was lost, or this test process would abort at exit
-                import ctypes
+            signal.emit(value)  # the first emit may cache one reference of its own
+            drifts = []
+            # up to three tries: in the whole suite, a thread left by an earlier test may take or
+            # drop a reference to True/False during one window; the bug loses one per emit, every time
+            for _ in range(3):
+                gc.collect()
+                before = sys.getrefcount(value)
+                for _ in range(100):
+                    signal.emit(value)
+                drift = sys.getrefcount(value) - before
+                if drift < 0:  # repair what was lost, or this test process would abort at exit
+                    import ctypes
 
-                for _ in range(-drift):
-                    ctypes.pythonapi.Py_IncRef(ctypes.py_object(value))
-            assert drift == 0, f"{signal} emitting {value} 100 times changed its refcount by {drift}"
+                    for _ in range(-drift):
+                        ctypes.pythonapi.Py_IncRef(ctypes.py_object(value))
+                drifts.append(drift)
+                if drift == 0:
+                    break
+            assert 0 in drifts, f"{signal} emitting {value} 100 times changed its refcount by {drifts}"
 
 
 def test_the_start_up_guard_measures_this_binding():
