@@ -103,6 +103,9 @@ MENUS: tuple[tuple[str, tuple], ...] = (
         Item("&Pause / resume", lambda w: w.train.pause_resume, "Ctrl+P"),
         Item("S&top", lambda w: w.train.stop, "Ctrl+."),
     )),
+    ("&Data", (
+        Item("&Add dataset…", lambda w: w.add_dataset_dialog, "Ctrl+Shift+D"),  # your own files, previewed
+    )),
     ("&View", (
         Item("&Presentation mode", lambda w: w.studio.set_presentation, "F11", "presentation_action",
              checkable=True),
@@ -179,6 +182,25 @@ class MainWindow(QMainWindow):
         if item.name:
             setattr(self, item.name, action)
         return action
+
+    def add_dataset_dialog(self):
+        """Data → Add dataset…: a window-modal dialog; what it adds is listed in the picker."""
+        from arstudio.gui.qt_add_dataset import AddDatasetDialog
+
+        dialog = AddDatasetDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.added.connect(self._dataset_added)
+        dialog.open()
+        return dialog
+
+    def _dataset_added(self, entry: dict):
+        self.tabs.setCurrentWidget(self.train_tab)
+        if self.picker.add_dataset(entry):
+            self.picker.select(self.picker.model_name(), entry["name"])
+            self.show_message(f"added {entry['title']}: chosen in the Train tab")
+        else:
+            self.show_message(f"added {entry['title']}; {self.picker.model_name()} cannot train on "
+                              f"{entry['spec']['modality']} data like it: choose a model that lists it")
 
     def about(self):
         QMessageBox.about(self, "About ARStudio",

@@ -156,10 +156,18 @@ class PickerPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         from arstudio.data import list_datasets
+        from arstudio.gui.user_datasets import dataset_info, label, remembered
         from arstudio.models.registry import list_models
 
         self.models = {info.name: info for info in list_models()}
         self.datasets = list_datasets()
+        self.user_labels: dict[str, str] = {}  # the user's added datasets (Data → Add dataset…)
+        for entry in remembered():
+            try:
+                self.datasets.append(dataset_info(entry))
+            except (KeyError, TypeError, ValueError):  # an entry written by a newer version: left out
+                continue
+            self.user_labels[entry["name"]] = label(entry)
         self.parameter_count: int | None = None
         self.training_options: dict | None = None  # None while the count is under way
         self._count_request = 0
@@ -278,21 +286,43 @@ class PickerPanel(QWidget):
         self.about.setText(
             f"<b>{html.escape(info.name)}</b> — {html.escape(info.family)}<br>{html.escape(info.summary)}"
             f"<br><i>{html.escape(info.paper)}</i><br><tt>{html.escape(info.factorisation)}</tt>")
-        previous = self.dataset_name()
-        self.data.blockSignals(True)
-        self.data.clear()
-        for d in self.datasets:
-            if info.supports(d.spec):
-                self.data.addItem(f"{d.name}  ({d.spec.describe()})", d.name)
-        keep = self.data.findData(previous)
-        self.data.setCurrentIndex(max(keep, 0))
-        self.data.blockSignals(False)
+        self._fill_data(info)
         self.preset.clear()
         self.preset.addItems([DEFAULTS] + list(info.presets))
         if "quick demo" in info.presets:  # a demo should start quickly unless asked otherwise
             self.preset.setCurrentText("quick demo")
         self.form.set_config(info.config)
         self._apply_preset(self.preset.currentText())
+
+    def _fill_data(self, info) -> None:
+        """The datasets this model supports, built-in and added; the choice is kept where it can be."""
+        from PySide6.QtCore import Qt
+
+        previous = self.dataset_name()
+        self.data.blockSignals(True)
+        self.data.clear()
+        for d in self.datasets:
+            if info.supports(d.spec):
+                self.data.addItem(self.user_labels.get(d.name) or f"{d.name}  ({d.spec.describe()})", d.name)
+                self.data.setItemData(self.data.count() - 1, f"{d.name}\n{d.license}\n{d.description}".strip(),
+                                      Qt.ItemDataRole.ToolTipRole)
+        keep = self.data.findData(previous)
+        self.data.setCurrentIndex(max(keep, 0))
+        self.data.blockSignals(False)
+
+    def add_dataset(self, entry: dict) -> bool:
+        """List a dataset the user added (an entry of :mod:`arstudio.gui.user_datasets`); True
+        when the current model can train on it (it is then listed for it)."""
+        from arstudio.gui.user_datasets import dataset_info, label
+
+        info = dataset_info(entry)
+        self.datasets = [d for d in self.datasets if d.name != info.name] + [info]
+        self.user_labels[info.name] = label(entry)
+        name = self.model_name()
+        if name is None:
+            return False
+        self._fill_data(self.models[name])
+        return self.models[name].supports(info.spec)
 
     def _apply_preset(self, preset: str) -> None:
         name = self.model_name()
