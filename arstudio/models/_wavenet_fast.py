@@ -159,35 +159,24 @@ def _draw_batch(logits, inv_temperature, u, out):
 
 
 @_jit
-def _run(t0, prev, out, cond, cond_t0, uniforms, codes, rings, in_w, in_b, conv_w, conv_b, out_w,
-         out_b, ring_start, ring_len, dilation, h1_w, h1_b, h2_w, h2_b, inv_temperature, logits,
-         scratch):
-    """Generate positions t0 .. t0+m-1 into out (n, m): step, then draw with uniforms (m, n).
+def _run(t0, prev, seq, draw, cond, cond_t0, uniforms, codes, rings, in_w, in_b, conv_w, conv_b,
+         out_w, out_b, ring_start, ring_len, dilation, h1_w, h1_b, h2_w, h2_b, inv_temperature,
+         logits, scratch):
+    """Positions t0 .. t0+m-1 of seq (n, m) through the queues, each step fed x_{t-1}.
 
+    draw: each position is drawn into seq with uniforms (m, n) (generation); otherwise seq
+    holds known codes that are only pushed through (a prime) and uniforms is not read.
     ``prev`` (n,) is x_{t0-1}; cond (n, T|1, L, 2D) has row 0 at position cond_t0."""
-    n, m = out.shape
+    n, m = seq.shape
     for c in range(m):
         t = t0 + c
         ci = t - cond_t0 if cond.shape[1] > 1 else 0
         for b in range(n):
-            p = out[b, c - 1] if c > 0 else prev[b]
+            p = seq[b, c - 1] if c > 0 else prev[b]
             _step(t, b, p, codes, rings, in_w, in_b, conv_w, conv_b, out_w, out_b,
                   ring_start, ring_len, dilation, cond[b, ci], h1_w, h1_b, h2_w, h2_b, logits[b], scratch)
-            out[b, c] = _inverse_cdf(logits[b], inv_temperature, uniforms[c, b])
-
-
-@_jit
-def _feed(t0, prev, known, cond, cond_t0, codes, rings, in_w, in_b, conv_w, conv_b, out_w, out_b,
-          ring_start, ring_len, dilation, h1_w, h1_b, h2_w, h2_b, logits, scratch):
-    """Push known codes (n, m) at positions t0.. through the queues (a prime): no draws."""
-    n, m = known.shape
-    for c in range(m):
-        t = t0 + c
-        ci = t - cond_t0 if cond.shape[1] > 1 else 0
-        for b in range(n):
-            p = known[b, c - 1] if c > 0 else prev[b]
-            _step(t, b, p, codes, rings, in_w, in_b, conv_w, conv_b, out_w, out_b,
-                  ring_start, ring_len, dilation, cond[b, ci], h1_w, h1_b, h2_w, h2_b, logits[b], scratch)
+            if draw:
+                seq[b, c] = _inverse_cdf(logits[b], inv_temperature, uniforms[c, b])
 
 
 # --- the backends -------------------------------------------------------------------------
@@ -255,16 +244,16 @@ class _NumbaBackend:
         """Codes (n, t1-t0) of positions t0..t1-1; prev (n,) = x_{t0-1}."""
         w = self.w
         out = np.zeros((self.n, t1 - t0), np.int64)
-        _run(t0, np.asarray(prev, np.int64), out, cond, cond_t0, np.asarray(uniforms, np.float64),
-             *self._args(), w.h1_w, w.h1_b, w.h2_w, w.h2_b, 1.0 / max(float(temperature), 1e-6),
-             self.logits, self.scratch)
+        _run(t0, np.asarray(prev, np.int64), out, True, cond, cond_t0,
+             np.asarray(uniforms, np.float64), *self._args(), w.h1_w, w.h1_b, w.h2_w, w.h2_b,
+             1.0 / max(float(temperature), 1e-6), self.logits, self.scratch)
         return out
-
 
     def feed(self, t0, prev, known, cond, cond_t0):
         w = self.w
-        _feed(t0, np.asarray(prev, np.int64), np.ascontiguousarray(known, np.int64), cond, cond_t0,
-              *self._args(), w.h1_w, w.h1_b, w.h2_w, w.h2_b, self.logits, self.scratch)
+        known = np.ascontiguousarray(known, np.int64)  # read in place of draws, not written
+        _run(t0, np.asarray(prev, np.int64), known, False, cond, cond_t0, np.zeros((0, 0)),
+             *self._args(), w.h1_w, w.h1_b, w.h2_w, w.h2_b, 1.0, self.logits, self.scratch)
 
 
 class _NumpyBackend:
