@@ -306,6 +306,19 @@ def read_metadata(path) -> dict:
         raise CheckpointError(f"{Path(path)}: {e}") from None
 
 
+def read_spec(path):
+    """``(meta, spec)``: a checkpoint's checked metadata and its :class:`DataSpec`, for a
+    view that decides what to show before loading anything. A file that cannot be read
+    (``OSError``) is a :class:`CheckpointError` too."""
+    from arstudio.spec import DataSpec
+
+    try:
+        meta = read_metadata(path)
+    except OSError as e:
+        raise CheckpointError(str(e)) from e
+    return meta, DataSpec.from_dict(meta["spec"])
+
+
 def dataset_named_by(meta: dict) -> str | None:
     """The dataset a checkpoint names, only when it is one of the studio's registered sets.
     A checkpoint naming a file or folder (``text:/dev/zero``, ``idx:/some/folder``) never

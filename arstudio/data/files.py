@@ -92,18 +92,24 @@ def load_idx(folder, binarize: bool = False) -> Dataset:
                    extras={"classes": int(ltrain.max()) + 1})
 
 
-def read_cifar_batch(path: Path):
+def _cifar_records(path: Path, label_bytes: int, name: str, label: int, top: int):
+    """A CIFAR binary batch: records of ``label_bytes`` label bytes then a 3×32×32 image;
+    (images (N, 3, 32, 32) uint8, the labels at byte ``label``, each checked <= ``top``)."""
     regular_file(path)
     raw = path.read_bytes()
-    record = 1 + 3 * 32 * 32
+    record = label_bytes + 3 * 32 * 32
     if len(raw) == 0 or len(raw) % record:
-        raise DataError(f"{path}: {len(raw)} bytes is not a whole number of CIFAR-10 records "
+        raise DataError(f"{path}: {len(raw)} bytes is not a whole number of {name} records "
                         f"({record} bytes each)")
     table = np.frombuffer(raw, dtype=np.uint8).reshape(-1, record)
-    labels = table[:, 0].astype(np.int64)
-    if labels.max() > 9:
-        raise DataError(f"{path}: label {labels.max()} out of range 0..9; not a CIFAR-10 batch")
-    return table[:, 1:].reshape(-1, 3, 32, 32), labels
+    labels = table[:, label].astype(np.int64)
+    if labels.max() > top:
+        raise DataError(f"{path}: label {labels.max()} out of range 0..{top}; not a {name} batch")
+    return table[:, label_bytes:].reshape(-1, 3, 32, 32), labels
+
+
+def read_cifar_batch(path: Path):
+    return _cifar_records(path, 1, "CIFAR-10", 0, 9)
 
 
 def load_cifar10(folder) -> Dataset:
@@ -134,18 +140,7 @@ CIFAR100_LICENSE = "CIFAR-100 (Krizhevsky, 2009), free for research; from the us
 
 
 def read_cifar100_bin(path: Path, coarse: bool = False):
-    regular_file(path)
-    raw = path.read_bytes()
-    record = 2 + 3 * 32 * 32
-    if len(raw) == 0 or len(raw) % record:
-        raise DataError(f"{path}: {len(raw)} bytes is not a whole number of CIFAR-100 records "
-                        f"({record} bytes each)")
-    table = np.frombuffer(raw, dtype=np.uint8).reshape(-1, record)
-    labels = table[:, 0 if coarse else 1].astype(np.int64)
-    top = 19 if coarse else 99
-    if labels.max() > top:
-        raise DataError(f"{path}: label {labels.max()} out of range 0..{top}; not a CIFAR-100 batch")
-    return table[:, 2:].reshape(-1, 3, 32, 32), labels
+    return _cifar_records(path, 2, "CIFAR-100", 0 if coarse else 1, 19 if coarse else 99)
 
 
 def _text_names(path: Path) -> list[str] | None:

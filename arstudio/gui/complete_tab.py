@@ -140,16 +140,14 @@ class CompletePanel(QWidget):
 
     # --- model ----------------------------------------------------------------------------------
     def set_checkpoint(self, path):
-        from arstudio.checkpoint import CheckpointError, dataset_named_by, read_metadata
-        from arstudio.spec import DataSpec
+        from arstudio.checkpoint import CheckpointError, dataset_named_by, read_spec
 
         self.stop()
         try:
-            meta = read_metadata(path)
-        except (CheckpointError, OSError) as e:
+            meta, spec = read_spec(path)
+        except CheckpointError as e:
             self.model_label.setText(f"cannot open {path}: {e}")
             return
-        spec = DataSpec.from_dict(meta["spec"])
         self.pages.setCurrentIndex(0)
         if not spec.discrete and spec.shape == (2,):
             self.path = None

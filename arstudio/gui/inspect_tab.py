@@ -50,15 +50,13 @@ class InspectTab(QWidget):
             self.set_checkpoint(path)
 
     def set_checkpoint(self, path):
-        from arstudio.checkpoint import CheckpointError, read_metadata
-        from arstudio.spec import DataSpec
+        from arstudio.checkpoint import CheckpointError, read_spec
 
         try:
-            meta = read_metadata(path)
-        except (CheckpointError, OSError) as e:
+            meta, spec = read_spec(path)
+        except CheckpointError as e:
             self.note.setText(f"cannot open {path}: {e}")
             return
-        spec = DataSpec.from_dict(meta["spec"])
         self.shown_path = path
         sequence = len(spec.shape) == 1
         self.pages.setTabEnabled(0, sequence)

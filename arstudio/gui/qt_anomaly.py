@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from arstudio.bundled import list_bundled
+from arstudio.gui.pixelview import levels_to_rgb
 from arstudio.gui.qimage import pixmap_from_rgb
 from arstudio.gui.workers import run_job
 
@@ -60,8 +61,7 @@ def anomaly_job(path, key: str, dataset: str, out_name: str, n: int, bg_steps: i
 
 def with_map(image: np.ndarray, surprise: np.ndarray, levels: int, scale: int) -> np.ndarray:
     """(C, H, W) levels and bits -> one RGB strip: the image, then its surprise map (inferno)."""
-    a = np.rint(image.astype(np.float64) * 255.0 / (levels - 1)).astype(np.uint8)
-    rgb = np.repeat(a[0][..., None], 3, -1) if a.shape[0] == 1 else a.transpose(1, 2, 0)
+    rgb = levels_to_rgb(image, levels)
     bits = surprise.sum(0)
     cmap = pg.colormap.get("inferno")
     heat = cmap.map(bits / max(float(bits.max()), 1e-6), mode="byte")[..., :3].reshape(*bits.shape, 3)

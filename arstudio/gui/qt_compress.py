@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from arstudio.bundled import list_bundled
+from arstudio.gui.pixelview import levels_to_rgb
 from arstudio.gui.workers import Job, run_job
 
 CODEC_COLOURS = {"coded": (240, 170, 40), ".arz": (220, 90, 40), "PNG": (80, 120, 200), "WebP": (90, 170, 90), "JPEG XL": (160, 100, 190)}
@@ -50,12 +51,6 @@ def compress_job(path, key: str, dataset: str, n: int, canvas: np.ndarray | None
     r = compare_images(model, key, x)
     return {"sizes": r.sizes, "bits": r.bits, "nll_bytes": r.nll_bytes, "blobs": r.blobs,
             "images": x.numpy(), "levels": model.spec.levels, "source": source, "path": path}
-
-
-def to_rgb(values: np.ndarray, levels: int) -> np.ndarray:
-    """(C, H, W) levels -> (H, W, 3) uint8."""
-    a = np.rint(values.astype(np.float64) * 255.0 / (levels - 1)).astype(np.uint8)
-    return np.repeat(a[0][..., None], 3, -1) if a.shape[0] == 1 else a.transpose(1, 2, 0)
 
 
 class CompressPanel(QWidget):
@@ -224,4 +219,4 @@ class CompressPanel(QWidget):
         if p is None or p is self._shown_partial or self.result is None:
             return
         self._shown_partial = p
-        self.rebuild_image.setImage(to_rgb(p, self.result["levels"]).transpose(1, 0, 2), levels=(0, 255))
+        self.rebuild_image.setImage(levels_to_rgb(p, self.result["levels"]).transpose(1, 0, 2), levels=(0, 255))

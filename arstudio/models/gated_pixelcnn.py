@@ -32,7 +32,7 @@ from arstudio.models._pixel_common import (
 )
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
-from arstudio.models.steppers import RasterStepper
+from arstudio.models.steppers import RasterStepper, raster_order
 from arstudio.nn import CausalConv2d, channel_groups, gated_tanh
 
 
@@ -123,8 +123,7 @@ class GatedPixelCNN(ARModel):
 
     @property
     def order(self):
-        C, H, W = self.spec.shape
-        return torch.arange(C * H * W).view(C, H * W).t().reshape(-1)
+        return raster_order(self.spec.shape)
 
     def condition_map(self, label, n):
         """(n, num_classes + location_channels, H, W): one-hot h and s = deconv(h), or None."""

@@ -21,7 +21,7 @@ from torch import nn
 from arstudio.distributions import Categorical
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
-from arstudio.models.steppers import SequenceStepper
+from arstudio.models.steppers import SequenceStepper, raster_order
 from arstudio.nn.attention import TransformerBlock
 
 
@@ -65,7 +65,7 @@ class ImageTransformer(ARModel):
                                     for _ in range(config.layers))
         self.ln = nn.LayerNorm(d)
         self.logits = nn.Linear(d, spec.levels)
-        order = torch.arange(C * H * W).view(C, H * W).t().reshape(-1)
+        order = raster_order(spec.shape)
         self.register_buffer("order_", order, persistent=False)
         g, pix = order // (H * W), order % (H * W)
         self.register_buffer("tok_channel", g, persistent=False)

@@ -22,6 +22,7 @@ from torch import nn
 from arstudio.models._pixel_common import PIXEL_HEAD_RENAMES, InputStepper, PixelHead
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
+from arstudio.models.steppers import raster_order
 from arstudio.nn import CausalConv2d
 from arstudio.nn.causal_conv2d import square_to_causal
 
@@ -79,9 +80,7 @@ class PixelCNN(ARModel):
 
     @property
     def order(self):
-        C, H, W = self.spec.shape
-        # raster over pixels, R -> G -> B within a pixel
-        return torch.arange(C * H * W).view(C, H * W).t().reshape(-1)
+        return raster_order(self.spec.shape)
 
     def conditionals(self, x, **cond):
         h = self.blocks(self.input(self.scale_input(x)))  # (B, ch, H, W)

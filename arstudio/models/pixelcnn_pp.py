@@ -31,6 +31,7 @@ from arstudio.distributions import DiscretizedLogisticMixture
 from arstudio.models._pixelcnn_pp_cache import PixelCNNppStepper
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
+from arstudio.models.steppers import raster_order
 from arstudio.nn import CausalConv2d, gated_linear
 
 
@@ -141,8 +142,7 @@ class PixelCNNpp(ARModel):
 
     @property
     def order(self):
-        C, H, W = self.spec.shape
-        return torch.arange(C * H * W).view(C, H * W).t().reshape(-1)  # raster, R->G->B inside
+        return raster_order(self.spec.shape)
 
     def make_stepper(self, x, **cond):
         """Cached generation through the whole U-net (see _pixelcnn_pp_cache)."""

@@ -30,6 +30,7 @@ from arstudio.models._pixelrnn_diag_cache import DiagonalBiLSTMStepper
 from arstudio.models.base import ARModel
 from arstudio.models.pixelrnn_row import lstm_update
 from arstudio.models.registry import register_model
+from arstudio.models.steppers import raster_order
 from arstudio.nn import CausalConv2d, channel_groups
 
 
@@ -117,8 +118,7 @@ class PixelRNNDiag(ARModel):
 
     @property
     def order(self):
-        C, H, W = self.spec.shape
-        return torch.arange(C * H * W).view(C, H * W).t().reshape(-1)
+        return raster_order(self.spec.shape)
 
     def conditionals(self, x, **cond):
         s = self.scale_input(x)

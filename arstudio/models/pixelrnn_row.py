@@ -32,6 +32,7 @@ from arstudio.models._pixel_common import (
 )
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
+from arstudio.models.steppers import raster_order
 from arstudio.nn import CausalConv2d, channel_groups
 
 
@@ -99,8 +100,7 @@ class PixelRNNRow(ARModel):
 
     @property
     def order(self):
-        C, H, W = self.spec.shape
-        return torch.arange(C * H * W).view(C, H * W).t().reshape(-1)
+        return raster_order(self.spec.shape)
 
     def conditionals(self, x, **cond):
         return self.head(F.relu(self.layers(self.input(self.scale_input(x)))))

@@ -86,6 +86,13 @@ class SequenceStepper(Stepper):
         return self.head(h, index)
 
 
+def raster_order(shape) -> torch.Tensor:
+    """The order a :class:`RasterStepper` generates (C, H, W) in: pixels in raster order,
+    channels inner (R -> G -> B within a pixel), as indices into the flattened (C, H, W)."""
+    C, H, W = shape
+    return torch.arange(C * H * W).view(C, H * W).t().reshape(-1)
+
+
 class RasterStepper(Stepper):
     """Cached generation over (C, H, W) in raster order, channels inner.
 

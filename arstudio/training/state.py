@@ -126,21 +126,8 @@ def save_state(state: TrainState, path) -> Path:
     return Path(path)
 
 
-def state_step(path) -> int:
-    """The step a resumable state holds, from its header alone (no tensor is read)."""
-    from safetensors import SafetensorError, safe_open
-
-    path = Path(path)
-    if not path.is_file():
-        raise StateError(f"{path}: no resumable state (the run saved no checkpoint yet)")
-    try:
-        with safe_open(str(path), framework="pt", device="cpu") as f:
-            return int(json.loads(f.metadata()["arstudio-train-state"])["step"])
-    except (SafetensorError, OSError, KeyError, ValueError, TypeError) as e:
-        raise StateError(f"{path}: unreadable resumable state ({e})") from None
-
-
-def load_state(path) -> TrainState:
+def _read_state(path, tensors: bool) -> tuple[dict, dict]:
+    """A resumable state file's metadata and, with ``tensors``, its tensors."""
     from safetensors import SafetensorError, safe_open
 
     path = Path(path)
@@ -149,9 +136,22 @@ def load_state(path) -> TrainState:
     try:
         with safe_open(str(path), framework="pt", device="cpu") as f:
             meta = _unjson(json.loads(f.metadata()["arstudio-train-state"]))
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
+            return meta, ({k: f.get_tensor(k) for k in f.keys()} if tensors else {})
     except (SafetensorError, OSError, KeyError, ValueError, TypeError) as e:
         raise StateError(f"{path}: unreadable resumable state ({e})") from None
+
+
+def state_step(path) -> int:
+    """The step a resumable state holds, from its header alone (no tensor is read)."""
+    meta, _ = _read_state(path, tensors=False)
+    try:
+        return int(meta["step"])
+    except (KeyError, ValueError, TypeError) as e:
+        raise StateError(f"{Path(path)}: unreadable resumable state ({e})") from None
+
+
+def load_state(path) -> TrainState:
+    meta, tensors = _read_state(path, tensors=True)
     if meta.get("format") != STATE_FORMAT:
         raise StateError(f"{path}: unsupported state format {meta.get('format')!r}")
 
