@@ -29,6 +29,7 @@ from arstudio.gui.qt_listen import ListenPanel
 from arstudio.gui.qt_picker import PickerPanel
 from arstudio.gui.qt_samples import SamplesPanel
 from arstudio.gui.qt_train import TrainPanel
+from arstudio.gui.saving import Saver
 from arstudio.gui.state import StudioState
 from arstudio.gui.studio import Studio
 
@@ -96,6 +97,10 @@ MENUS: tuple[tuple[str, tuple], ...] = (
         Item("Open &session…", lambda w: w.studio.open_session_dialog),
         Item("Save session &as…", lambda w: w.studio.save_session_dialog, "Ctrl+Shift+S"),
         SEPARATOR,
+        # the current view as PNG (model, data, seed, bits/dim in its text chunks); the fill or sampling as GIF/APNG
+        Item("Save &image…", lambda w: w.saver.save_image_dialog, "Ctrl+Shift+I"),
+        Item("Save a&nimation…", lambda w: w.saver.save_animation_dialog, "Ctrl+Shift+A"),
+        SEPARATOR,
         Item("&Quit", lambda w: w.close, QKeySequence.StandardKey.Quit),
     )),
     ("&Training", (
@@ -135,6 +140,7 @@ class MainWindow(QMainWindow):
             panel.message.connect(self.show_message)
         self.samples.list.currentRowChanged.connect(self._bundled_chosen)
         self.studio = Studio(self)  # runs, sessions, presentation mode, closing
+        self.saver = Saver(self)  # File → Save image… / Save animation…
         self._menus()
         self.studio.restore()
         self.show_message("ready")
