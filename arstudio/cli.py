@@ -104,10 +104,52 @@ class _TrainHelp(argparse.Action):
         parser.exit()
 
 
+class _TrainProgress:
+    """``on_event`` for ``arstudio train`` (fresh or ``--resume``): a log line when training
+    starts (``started(event)`` words it), then one progress bar with the loss and the latest
+    validation figure."""
+
+    def __init__(self, quiet: bool, started):
+        self.quiet, self.started = quiet, started
+        self.bar: ProgressBar | None = None
+        self.val: float | None = None
+
+    def __call__(self, event, record) -> None:
+        from arstudio.training import Done, Eval, Started, Step
+
+        if self.quiet:
+            return
+        if isinstance(event, Started):
+            log.info("%s", self.started(event))
+            self.bar = ProgressBar(event.total_steps, initial=event.start_step)
+        elif isinstance(event, Step) and self.bar:
+            val = "" if self.val is None else f", val {self.val:.3f}"
+            self.bar.update(event.step, f"loss {event.bpd:.3f} bits/dim{val}")
+        elif isinstance(event, Eval) and event.split == "val":
+            self.val = event.bpd
+        elif isinstance(event, Done) and self.bar:
+            self.bar.close()
+
+
+def _trained(train) -> int:
+    """``train()`` (a fresh or resumed training, giving its run folder), then its test figures."""
+    from arstudio.training import TrainingError
+
+    try:
+        run = train()
+    except TrainingError as e:
+        log.error("training failed: %s", e)
+        return 1
+    done = [e for e in run.events()[0] if e["event"] == "done"][-1]
+    config = run.config()
+    print(f"{config['model']} on {config['dataset']}: test {done['test_nats']:.2f} nats/example, "
+          f"{done['test_bpd']:.4f} bits/dim at step {done['step']} ({done['elapsed']:.0f} s) -> {run.path}")
+    return 0
+
+
 def cmd_train(args) -> int:
     from arstudio.models.registry import get_model_info
     from arstudio.runs import run_training
-    from arstudio.training import Done, Eval, Started, Step, TrainingError
 
     if args.resume:
         return _cmd_resume(args)
@@ -151,64 +193,26 @@ def cmd_train(args) -> int:
         from arstudio.runs.worker import new_run_path
 
         out = new_run_path(args.model, args.data)
-    bar = {"bar": None, "val": float("nan")}
-
-    def on_event(event, record):
-        if args.quiet:
-            return
-        if isinstance(event, Started):
-            log.info("training %s (%s parameters) on %s [%s] -> %s", event.model, f"{event.parameters:,}",
-                     event.dataset, event.device, out)
-            bar["bar"] = ProgressBar(event.total_steps)
-        elif isinstance(event, Step) and bar["bar"]:
-            bar["bar"].update(event.step, f"loss {event.bpd:.3f} bits/dim, val {bar['val']:.3f}")
-        elif isinstance(event, Eval) and event.split == "val":
-            bar["val"] = event.bpd
-        elif isinstance(event, Done) and bar["bar"]:
-            bar["bar"].close()
-
-    try:
-        run = run_training(args.model, args.data, out, model_config, config, on_event=on_event)
-    except TrainingError as e:
-        log.error("training failed: %s", e)
-        return 1
-    done = [e for e in run.events()[0] if e["event"] == "done"][-1]
-    print(f"{args.model} on {args.data}: test {done['test_nats']:.2f} nats/example, "
-          f"{done['test_bpd']:.4f} bits/dim, {done['step']} steps in {done['elapsed']:.0f} s -> {run.path}")
-    return 0
+    on_event = _TrainProgress(args.quiet, lambda e: f"training {e.model} ({e.parameters:,} parameters) "
+                                                    f"on {e.dataset} [{e.device}] -> {out}")
+    return _trained(lambda: run_training(args.model, args.data, out, model_config, config, on_event=on_event))
 
 
 def _cmd_resume(args) -> int:
     """``arstudio train --resume RUN [--steps N]``: the run goes on in its own folder."""
     from arstudio.runs.folder import RunError
     from arstudio.runs.launch import resume_training
-    from arstudio.training import Done, Started, Step, TrainingError
 
-    bar = {"bar": None}
+    on_event = _TrainProgress(args.quiet, lambda e: f"continuing {e.model} on {e.dataset} from step "
+                                                    f"{e.start_step} [{e.device}] in {args.resume}")
 
-    def on_event(event, record):
-        if args.quiet:
-            return
-        if isinstance(event, Started):
-            log.info("continuing %s on %s from step %d [%s] in %s", event.model, event.dataset,
-                     event.start_step, event.device, args.resume)
-            bar["bar"] = ProgressBar(event.total_steps, initial=event.start_step)
-        elif isinstance(event, Step) and bar["bar"]:
-            bar["bar"].update(event.step, f"loss {event.bpd:.3f} bits/dim")
-        elif isinstance(event, Done) and bar["bar"]:
-            bar["bar"].close()
+    def resume():
+        try:
+            return resume_training(args.resume, steps=args.steps, on_event=on_event, device=args.device)
+        except RunError as e:
+            raise SystemExit(f"arstudio train --resume: {e}") from None
 
-    try:
-        run = resume_training(args.resume, steps=args.steps, on_event=on_event, device=args.device)
-    except RunError as e:
-        raise SystemExit(f"arstudio train --resume: {e}") from None
-    except TrainingError as e:
-        log.error("training failed: %s", e)
-        return 1
-    done = [e for e in run.events()[0] if e["event"] == "done"][-1]
-    print(f"{run.config()['model']} on {run.config()['dataset']}: test {done['test_nats']:.2f} nats/example, "
-          f"{done['test_bpd']:.4f} bits/dim at step {done['step']} -> {run.path}")
-    return 0
+    return _trained(resume)
 
 
 def _load(target, device):
@@ -551,6 +555,23 @@ def _share_options(modules, rest: list[str]) -> list[list[str]]:
     return shares
 
 
+def _add_model(p, name: str = "target", device: str = "auto", **kw) -> None:
+    """The model a command reads (a run folder, a checkpoint file or a bundled model's name)
+    and the device it runs on."""
+    p.add_argument(name, help="run folder, checkpoint file or bundled model name", **kw)
+    p.add_argument("--device", default=device, help=f"auto|cpu|cuda|mps (default {device})")
+
+
+def _add_drawing(p) -> None:
+    """How a command draws values: the temperature and the seed."""
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _add_split(p) -> None:
+    p.add_argument("--split", default="test", choices=["train", "val", "test"])
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="arstudio", description="A studio for deep autoregressive models. "
                                 "With no command, opens the window.")
@@ -587,19 +608,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_train)
 
     s = sub.add_parser("sample", help="sample a grid from a run or checkpoint")
-    s.add_argument("target", help="run folder, checkpoint file or bundled model name")
+    _add_model(s)
     s.add_argument("--n", type=int, default=16)
     s.add_argument("--out", default="samples.png")
-    s.add_argument("--temperature", type=float, default=1.0)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--device", default="auto")
+    _add_drawing(s)
     s.add_argument("--seconds", type=float, help="sound models: seconds of audio (any length) into --out x.wav")
     s.add_argument("--label", help="sound models with labels: the label's name or id (e.g. A3, flute)")
     s.add_argument("--notes", help="melody models: the notes, e.g. 'C4 D4 E4/2 -' (see arstudio/data/melodies.py)")
     s.set_defaults(func=cmd_sample)
 
     cp = sub.add_parser("complete", help="complete an image: keep its known pixels, generate the rest")
-    cp.add_argument("target", help="run folder, checkpoint file or bundled model name")
+    _add_model(cp)
     cp.add_argument("--image", required=True, help="the image (resized to the model's size)")
     cp.add_argument("--unknown", required=True, metavar="MASK.png",
                     help="a mask image: its non-zero pixels are the ones to generate")
@@ -612,9 +631,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--candidates", type=int, help="resample: raster candidates (default max(64, 8n))")
     cp.add_argument("--sweeps", type=int, default=1, help="gibbs: passes over the unknown pixels")
     cp.add_argument("--label", type=int, help="class for a class-conditional model")
-    cp.add_argument("--temperature", type=float, default=1.0)
-    cp.add_argument("--seed", type=int, default=0)
-    cp.add_argument("--device", default="auto")
+    _add_drawing(cp)
     cp.set_defaults(func=cmd_complete)
 
     ec = sub.add_parser("export-curves", help="a run's training and evaluation curves as CSV")
@@ -623,22 +640,20 @@ def build_parser() -> argparse.ArgumentParser:
     ec.set_defaults(func=cmd_export_curves)
 
     e = sub.add_parser("eval", help="test bits/dim and nats per example")
-    e.add_argument("target", nargs="?", help="run folder, checkpoint file or bundled model name")
+    _add_model(e, nargs="?")
     e.add_argument("--all", action="store_true", help="every bundled model: the quality table")
     e.add_argument("--data", help="dataset (default: the one it was trained on)")
-    e.add_argument("--split", default="test", choices=["train", "val", "test"])
-    e.add_argument("--device", default="auto")
+    _add_split(e)
     e.set_defaults(func=cmd_eval)
 
     c = sub.add_parser("compress", help="lossless compression with a model (.arz)")
-    c.add_argument("model", help="bundled model name, run folder or checkpoint file")
+    _add_model(c, "model", device="cpu")
     c.add_argument("inputs", nargs="*", help="image files, a WAV or a text file")
     c.add_argument("--data", help="a data set instead of files")
-    c.add_argument("--split", default="test", choices=["train", "val", "test"])
+    _add_split(c)
     c.add_argument("--n", type=int, help="first N examples of the split (default all)")
     c.add_argument("--batch", type=int, help="rows per stepper run (default min(rows, 32))")
     c.add_argument("--out", required=True, help="the .arz file to write")
-    c.add_argument("--device", default="cpu")
     c.set_defaults(func=cmd_compress)
 
     d = sub.add_parser("decompress", help="decode an .arz file back to PNG, WAV or text")
@@ -649,16 +664,15 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_decompress)
 
     sc = sub.add_parser("score", help="bits/dim of every example (CSV), for anomaly detection")
-    sc.add_argument("model", help="bundled model name, run folder or checkpoint file")
+    _add_model(sc, "model", device="cpu")
     sc.add_argument("--data", required=True, help="data set, image folder, noise, inverted[:NAME], shifted[:NAME]")
-    sc.add_argument("--split", default="test", choices=["train", "val", "test"])
+    _add_split(sc)
     sc.add_argument("--n", type=int, help="first N examples (default all)")
     sc.add_argument("--out", help="CSV file (default: standard output)")
-    sc.add_argument("--device", default="cpu")
     sc.set_defaults(func=cmd_score)
 
     od = sub.add_parser("ood", help="AUROC of three anomaly scores: in-distribution test set vs others")
-    od.add_argument("model", help="bundled model name, run folder or checkpoint file")
+    _add_model(od, "model", device="cpu")
     od.add_argument("--in", dest="inside", help="in-distribution data (default: the model's own)")
     od.add_argument("--out", dest="outside", nargs="+", required=True,
                     help="other data: data sets, image folders, noise, constant, inverted[:NAME], shifted[:NAME]")
@@ -666,7 +680,6 @@ def build_parser() -> argparse.ArgumentParser:
     od.add_argument("--background", help="background model for the likelihood ratio (default: train one)")
     od.add_argument("--bg-steps", type=int, default=200, help="steps of the background model")
     od.add_argument("--save-background", help="keep the trained background model (checkpoint file)")
-    od.add_argument("--device", default="cpu")
     od.set_defaults(func=cmd_ood)
 
     for what in ("models", "datasets"):
