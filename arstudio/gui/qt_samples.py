@@ -21,27 +21,71 @@ from PySide6.QtWidgets import (
 
 from arstudio.bundled import BundledModel, list_bundled
 from arstudio.gui.qimage import pixmap_from_rgb
+from arstudio.gui.qt_speed import ClassPicker, SpeedMeterWidget
 from arstudio.gui.workers import run_job
 
 
-def sample_grid(path, n: int, temperature: float, seed: int) -> np.ndarray:
-    """Runs in a worker thread: checkpoint -> samples -> RGB grid (NumPy only out)."""
+def model_facts(path) -> dict:
+    """Runs in a worker: what the sampler switch and the pickers need to know of a model."""
+    from arstudio.checkpoint import load_checkpoint
+
+    model = load_checkpoint(path)
+    image = model.spec.modality == "image"
+    return {"name": model.registry_name, "cached": model.has_cached_stepper,
+            "classes": int(getattr(model.config, "num_classes", 0) or 0) if image and model.uses_labels else 0,
+            "agnostic": model.order_agnostic, "order": model.order.cpu().numpy(),
+            "shape": tuple(model.spec.shape), "image": image, "prior": str(
+                model.checkpoint_meta.get("dataset", "")).startswith("vqcodes:")}
+
+
+def class_labels(classes: int, n: int, label: int | None):
+    """``label`` None: one row per class, ceil(n / classes) samples each -> (labels (N,), columns);
+    otherwise every sample of class ``label``."""
+    import torch
+
+    if label is not None:
+        return torch.full((n,), int(label)), int(np.ceil(np.sqrt(n)))
+    per = max(1, int(np.ceil(n / classes)))
+    return torch.arange(classes).repeat_interleave(per), per
+
+
+def sample_grid(path, n: int, temperature: float, seed: int, sampler: str = "cached", meter=None,
+                label: int | None = None, order=None) -> np.ndarray:
+    """Runs in a worker thread: checkpoint -> samples -> RGB grid (NumPy only out).
+
+    ``sampler``: the "cached" stepper or the "naive" path, timed into ``meter``
+    (a :class:`~arstudio.sampling.speed.SpeedMeter`) when given. Class-conditional
+    image models draw class ``label``, or one row per class when it is None;
+    order-agnostic models generate in ``order`` when given."""
     import torch
 
     from arstudio.checkpoint import load_checkpoint
     from arstudio.imaging import grid
+    from arstudio.sampling.speed import timed_sample
 
     model = load_checkpoint(path)
+    generator = torch.Generator().manual_seed(seed)
     if str(model.checkpoint_meta.get("dataset", "")).startswith("vqcodes:"):  # a VQ-VAE prior:
         from arstudio.training.codes import load_latent  # prior -> codes -> decoder
 
         pair = load_latent(path)
-        x = pair.sample(n, temperature=temperature, generator=torch.Generator().manual_seed(seed))
+        x = pair.sample(n, temperature=temperature, generator=generator)
         return grid(x.cpu(), pair.spec.levels, cols=int(np.ceil(np.sqrt(n))))
-    x = model.sample(n, temperature=temperature, generator=torch.Generator().manual_seed(seed))
-    if model.spec.modality != "image":
+    cond, cols = {}, int(np.ceil(np.sqrt(n)))
+    image = model.spec.modality == "image"
+    if image and model.uses_labels:
+        labels, cols = class_labels(int(model.config.num_classes), n, label)
+        n, cond["label"] = len(labels), labels
+    if order is not None and model.order_agnostic:
+        model.set_order(torch.as_tensor(np.asarray(order)))
+    if meter is None:
+        x = model.sample(n, temperature=temperature, generator=generator, naive=sampler == "naive", **cond)
+    else:
+        key = (str(path), n, temperature, seed, label, None if order is None else tuple(np.asarray(order).tolist()))
+        x = torch.as_tensor(timed_sample(model, n, sampler, meter, key, temperature, generator, **cond))
+    if not image:
         x = x.view(n, 1, 1, -1)
-    return grid(x.cpu(), model.spec.levels, cols=int(np.ceil(np.sqrt(n))))
+    return grid(x.cpu(), model.spec.levels, cols=cols)
 
 
 class SamplesPanel(QWidget):
@@ -55,6 +99,8 @@ class SamplesPanel(QWidget):
         self.grid_array: np.ndarray | None = None
         self._busy = False
         self._seed = 0
+        self._facts: dict | None = None  # of the current model (model_facts), once known
+        self._last: tuple | None = None  # (path, n, temperature, seed, label) of the last grid
 
         self.list = QListWidget()
         self.list.setMaximumWidth(320)
@@ -67,7 +113,7 @@ class SamplesPanel(QWidget):
             item.setToolTip(why)
             item.setFlags(Qt.ItemFlag.NoItemFlags)
             self.list.addItem(item)
-        self.list.currentRowChanged.connect(lambda _row: self.resample())
+        self.list.currentRowChanged.connect(self._model_changed)
 
         self.image = QLabel("no bundled model found in models/")
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -78,18 +124,24 @@ class SamplesPanel(QWidget):
         self.temperature = QDoubleSpinBox(minimum=0.05, maximum=3.0, singleStep=0.1, value=1.0)
         self.button = QPushButton("New samples")
         self.button.setShortcut("Ctrl+R")
-        self.button.clicked.connect(self.resample)
+        self.button.clicked.connect(lambda _=False: self.resample())
 
         controls = QHBoxLayout()
         controls.addWidget(QLabel("Samples"))
         controls.addWidget(self.count)
         controls.addWidget(QLabel("Temperature"))
         controls.addWidget(self.temperature)
+        self.classes = ClassPicker(allow_all=True)  # class-conditional models only
+        self.classes.changed.connect(self.resample)
+        controls.addWidget(self.classes)
         controls.addStretch(1)
         controls.addWidget(self.button)
+        self.speed = SpeedMeterWidget()  # naive / cached, live px/s, speed-up, identical samples
+        self.speed.rerun_requested.connect(self.rerun_other_path)
         right = QVBoxLayout()
         right.addWidget(self.image, 1)
         right.addLayout(controls)
+        right.addWidget(self.speed)
         layout = QHBoxLayout(self)
         layout.addWidget(self.list)
         layout.addLayout(right, 1)
@@ -110,20 +162,58 @@ class SamplesPanel(QWidget):
         row = self.list.currentRow()
         return self.models[row] if 0 <= row < len(self.models) else None
 
-    def resample(self):
+    def _model_changed(self, _row):
+        """A new model: learn what it can do (off the GUI thread), then sample."""
         model = self.current()
-        if model is None or self._busy:
+        self._facts = None
+        self.speed.reset()
+        self.classes.set_classes(0)
+        if model is None:
+            return
+        run_job(model_facts, model.path, on_done=lambda f, p=model.path: self._facts_ready(p, f),
+                on_error=self._failed, owner=self)
+
+    def _facts_ready(self, path, facts):
+        model = self.current()
+        if model is None or model.path != path:
+            return  # another model was chosen meanwhile
+        self._facts = facts
+        self.speed.set_cached_available(facts["cached"] and not facts["prior"], facts["name"])
+        self.classes.set_classes(facts["classes"])
+        self.resample()
+
+    def resample(self, seed: int | None = None, sampler: str | None = None):
+        model = self.current()
+        if model is None or self._busy or self._facts is None:
             return
         self._busy = True
         self.button.setEnabled(False)
-        self._seed += 1
-        self.message.emit(f"sampling {self.count.value()} images from {model.model}…")
-        run_job(sample_grid, model.path, self.count.value(), self.temperature.value(), self._seed,
+        self.speed.rerun.setEnabled(False)
+        if seed is None:
+            self._seed += 1
+            seed = self._seed
+        sampler = sampler or self.speed.path
+        label = self.classes.label()
+        self._last = (model.path, seed)
+        self.message.emit(f"sampling {self.count.value()} images from {model.model} ({sampler})…")
+        run_job(sample_grid, model.path, self.count.value(), self.temperature.value(), seed, sampler,
+                None if self._facts["prior"] else self.speed.meter, label,
                 on_done=self._show, on_error=self._failed, owner=self)
+
+    def rerun_other_path(self):
+        """The last grid again on the other path with the same seed: the meter then shows
+        both rates and whether the samples are identical."""
+        if self._last is None or self._last[0] != getattr(self.current(), "path", None):
+            return
+        other = self.speed.other_path()
+        self.speed.set_path(other)
+        self.resample(seed=self._last[1], sampler=other)
 
     def _show(self, array):
         self._busy = False
         self.button.setEnabled(True)
+        self.speed.set_cached_available(self.speed.cached_available, "")
+        self.speed.refresh()
         self.grid_array = array
         self._redraw()
         self.message.emit("ready")
@@ -132,6 +222,7 @@ class SamplesPanel(QWidget):
     def _failed(self, text):
         self._busy = False
         self.button.setEnabled(True)
+        self.speed.set_cached_available(self.speed.cached_available, "")
         self.message.emit(f"sampling failed: {text}")
 
     def _redraw(self):
