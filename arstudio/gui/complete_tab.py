@@ -38,14 +38,30 @@ from arstudio.gui.pixelview import UNKNOWN_RGB, PixelView, levels_to_rgb
 from arstudio.gui.qt_canvas import CanvasPanel
 from arstudio.gui.qt_density import DensityPanel
 from arstudio.gui.qt_inspector import InspectorPanel
+from arstudio.gui.qt_speed import ClassPicker, OrderPicker, SpeedMeterWidget, StatesView
 from arstudio.gui.workers import run_job
 from arstudio.sampling.completion import METHODS, NOTES
+from arstudio.sampling.speed import model_facts
+
+
+def stepper_states_job(path, image, index, label):
+    """Runs in a worker: the cached stepper's kept / computed states at ``index`` (NumPy out)."""
+    import torch
+
+    from arstudio.checkpoint import load_checkpoint
+    from arstudio.sampling.states import stepper_states
+
+    model = load_checkpoint(path)
+    cond = {} if label is None else {"label": torch.tensor(int(label))}
+    return stepper_states(model, image, index, **cond)
 
 
 class CompletePanel(QWidget):
     message = Signal(str)
     example_loaded = Signal()
     completed = Signal()  # a completion finished and is on screen
+    facts_ready = Signal()  # the model's capabilities are known (switch, class and order pickers set)
+    states_ready = Signal()  # the states view shows a pixel's cached states
 
     def __init__(self, state, parent=None):
         super().__init__(parent)
@@ -57,6 +73,8 @@ class CompletePanel(QWidget):
         self.frames: np.ndarray | None = None  # (n, C, H, W) what the views show now
         self.selected = 0
         self._seed = 0
+        self.facts: dict | None = None  # what the model can do (model_facts), once known
+        self._last_seed: int | None = None  # of the last completion (for "other path, same seed")
 
         self.canvas_panel = CanvasPanel()
         self.canvas = self.canvas_panel.canvas
@@ -78,7 +96,7 @@ class CompletePanel(QWidget):
         self.speed_label = QLabel()
         self.complete_button = QPushButton("Complete", shortcut="Ctrl+Shift+Return",  # Ctrl+Return: Training → Start
                                            toolTip="Ctrl+Shift+Return")
-        self.complete_button.clicked.connect(self.start_completion)
+        self.complete_button.clicked.connect(lambda _=False: self.start_completion())
         self.pause_button = QPushButton("Pause", checkable=True)
         self.pause_button.toggled.connect(self._pause_toggled)
         self.step_button = QPushButton("Step", toolTip="one pixel, while paused")
@@ -90,6 +108,11 @@ class CompletePanel(QWidget):
         self.to_canvas_button.clicked.connect(self.send_to_canvas)
         self.progress = QLabel(" ")
         self.progress.setWordWrap(True)
+        self.speed_meter = SpeedMeterWidget()  # naive / cached switch, live px/s, identical samples
+        self.speed_meter.rerun_requested.connect(self.rerun_other_path)
+        self.classes = ClassPicker(allow_all=False)  # class-conditional models: which class
+        self.order_picker = OrderPicker()  # order-agnostic models: which order; others: their own
+        self.states = StatesView()  # the cached stepper's states at a clicked pixel
 
         self.views: list[PixelView] = []
         self.views_grid = QGridLayout()
@@ -112,9 +135,13 @@ class CompletePanel(QWidget):
         mid = QVBoxLayout(middle)
         mid.addWidget(self.model_label)
         mid.addLayout(controls)
+        mid.addWidget(self.classes)
         mid.addLayout(buttons)
+        mid.addWidget(self.speed_meter)
         mid.addWidget(self.views_box, 1)
         mid.addWidget(self.progress)
+        mid.addWidget(self.order_picker)
+        mid.addWidget(self.states)
 
         self.inspector = InspectorPanel()
         splitter = QSplitter()
@@ -166,6 +193,20 @@ class CompletePanel(QWidget):
         self.inspector.set_model(self.path, spec.levels, spec.shape[0])
         self.inspector.set_image(self.canvas.values)
         self._make_views(self.count.value())
+        self.facts = None
+        self.speed_meter.reset()
+        self.states.show_message("States of the cached stepper: click a pixel of a completion")
+        run_job(model_facts, self.path, on_done=lambda f, p=self.path: self._facts_ready(p, f),
+                on_error=lambda t: self.message.emit(f"cannot read {self.path}: {t}"), owner=self)
+
+    def _facts_ready(self, path, facts):
+        if path != self.path:
+            return  # another model was chosen meanwhile
+        self.facts = facts
+        self.speed_meter.set_cached_available(facts["cached"], facts["name"])
+        self.classes.set_classes(facts["classes"])
+        self.order_picker.set_model(facts["shape"], facts["order"], facts["agnostic"])
+        self.facts_ready.emit()
 
     def load_example(self):
         """A random test image of the current dataset onto the canvas (loaded off the GUI thread)."""
@@ -187,9 +228,12 @@ class CompletePanel(QWidget):
         self.example_loaded.emit()
 
     # --- running ----------------------------------------------------------------------------------
-    def start_completion(self):
+    def start_completion(self, seed: int | None = None, sampler: str | None = None):
         if self.path is None:
             self.message.emit("no image model to complete with")
+            return
+        if self.facts is None:
+            self.message.emit("the model is still loading; try again in a moment")
             return
         self.stop()
         known, mask = self.canvas.known_and_mask()
@@ -197,9 +241,14 @@ class CompletePanel(QWidget):
         self._make_views(n)
         self.frames = np.repeat(np.where(mask, known, 0)[None], n, axis=0)
         self._show_frames(None, ~mask)
-        self._seed += 1
+        if seed is None:
+            self._seed += 1
+            seed = self._seed
+        self._last_seed = seed
+        sampler = sampler or self.speed_meter.path
         self.run = CompletionRun(self.path, known, mask, n, self.method.currentText(),
-                                 self.temperature.value(), self._seed, steps_per_second(self.speed.value()))
+                                 self.temperature.value(), seed, steps_per_second(self.speed.value()),
+                                 sampler, self.speed_meter.meter, self.classes.label(), self.order_picker.order())
         if self.pause_button.isChecked():
             self.run.paused.set()
         self.run.start()
@@ -294,11 +343,42 @@ class CompletePanel(QWidget):
         if self.frames is not None:
             self.inspector.set_image(self.frames[k])
         self.inspector.select_pixel(row, col)
+        self.show_states(row, col)
 
     def _canvas_pixel(self, row, col):
         known, _ = self.canvas.known_and_mask()
         self.inspector.set_image(known)
         self.inspector.select_pixel(row, col)
+
+    def rerun_other_path(self):
+        """The last completion again, same seed and canvas, on the other sampling path."""
+        if self._last_seed is None or self.run is not None:
+            return
+        other = self.speed_meter.other_path()
+        self.speed_meter.set_path(other)
+        self.start_completion(seed=self._last_seed, sampler=other)
+
+    def show_states(self, row, col):
+        """The cached stepper's kept and computed states for pixel (row, col) of the selected
+        completion (or the canvas), in a worker."""
+        if self.path is None or self.facts is None:
+            return
+        if not self.facts["cached"]:
+            self.states.show_message(f"{self.facts['name']} has no cached stepper: the naive path keeps "
+                                     "no states and recomputes the whole network for every pixel")
+            return
+        image = self.frames[self.selected] if self.frames is not None else self.canvas.known_and_mask()[0]
+        _, H, W = self.spec.shape
+        index, path = row * W + col, self.path
+        where = f"pixel ({row}, {col})"
+        run_job(stepper_states_job, path, np.asarray(image), index, self.classes.label(),
+                on_done=lambda maps: self._states_ready(path, maps, where),
+                on_error=lambda t: self.states.show_message(f"states: {t}"), owner=self)
+
+    def _states_ready(self, path, maps, where):
+        if path == self.path:
+            self.states.show_states(maps, where)
+            self.states_ready.emit()
 
     def send_to_canvas(self):
         if self.results is None:
@@ -329,6 +409,8 @@ class CompletePanel(QWidget):
             self.run.step_once()
 
     def _set_running(self, running: bool):
+        self.speed_meter.rerun.setEnabled(not running and self.speed_meter.cached_available
+                                          and self._last_seed is not None)
         self.complete_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
         self.step_button.setEnabled(running)

@@ -26,8 +26,13 @@ class CompletionRun:
     """Runs one completion in a thread; the GUI reads ``latest`` and ``result``."""
 
     def __init__(self, path: Path, known: np.ndarray, mask: np.ndarray, n: int, method: str,
-                 temperature: float, seed: int, speed: float):
+                 temperature: float, seed: int, speed: float, sampler: str = "cached", meter=None,
+                 label: int | None = None, order=None):
         self.args = (path, known, mask, n, method, temperature, seed)
+        self.sampler = sampler  # "cached" (the model's stepper) or "naive" (full recompute)
+        self.meter = meter  # a SpeedMeter timing the generated pixels, or None
+        self.label = label  # class id for a class-conditional model
+        self.order = order  # a permutation for an order-agnostic model, or None
         self.speed = speed  # steps per second; inf = no waiting
         self.paused = threading.Event()
         self.stopped = threading.Event()
@@ -77,19 +82,37 @@ class CompletionRun:
             generator = torch.Generator().manual_seed(seed)
             painted = np.asarray(mask).reshape(-1)
             drawn = painted.copy()  # entries with a value so far: painted or generated
+            cond = {} if self.label is None else {"label": torch.tensor(int(self.label))}
+            candidates = max(64, 8 * n)
             steps = iter(complete_steps(model, torch.as_tensor(known), torch.as_tensor(mask), n, method,
-                                        temperature, generator))
+                                        temperature, generator, candidates=candidates,
+                                        naive=self.sampler == "naive", order=self.order, **cond))
+            timing = self.meter is not None
+            if timing:
+                batch = candidates if method == "resample" else n
+                key = (str(path), hash(np.asarray(known).tobytes()), hash(painted.tobytes()), n, method,
+                       temperature, seed, self.label, None if self.order is None else tuple(np.asarray(self.order)))
+                self.meter.begin(self.sampler, key, batch * int((~painted).sum()))
+                pixels, elapsed = 0, 0.0  # generated pixels and the time spent generating them
             last, need_turn = time.monotonic(), True
             while True:
                 if need_turn:  # wait (speed, pause, single step) before drawing a pixel
                     last = self._wait_turn(last)
                 if self.stopped.is_set():
                     return
+                t0 = time.perf_counter()
                 s = next(steps, None)
+                if timing and s is not None and s.phase in ("raster", "candidates", "any-order") \
+                        and s.index >= 0 and not painted[s.index]:
+                    pixels += batch
+                    elapsed += time.perf_counter() - t0  # model time only: not the animation's waits
+                    self.meter.tick(self.sampler, pixels, elapsed)
                 if s is None:
                     break
                 if s.result is not None:
                     r = s.result
+                    if timing:
+                        self.meter.finish(self.sampler, r.samples.cpu().numpy())
                     self.result = {"x": r.samples.cpu().numpy(), "method": r.method, "note": r.note,
                                    "unseen": r.unseen.cpu().numpy(), "ess": r.effective_samples}
                     break

@@ -23,19 +23,7 @@ from arstudio.bundled import BundledModel, list_bundled
 from arstudio.gui.qimage import pixmap_from_rgb
 from arstudio.gui.qt_speed import ClassPicker, SpeedMeterWidget
 from arstudio.gui.workers import run_job
-
-
-def model_facts(path) -> dict:
-    """Runs in a worker: what the sampler switch and the pickers need to know of a model."""
-    from arstudio.checkpoint import load_checkpoint
-
-    model = load_checkpoint(path)
-    image = model.spec.modality == "image"
-    return {"name": model.registry_name, "cached": model.has_cached_stepper,
-            "classes": int(getattr(model.config, "num_classes", 0) or 0) if image and model.uses_labels else 0,
-            "agnostic": model.order_agnostic, "order": model.order.cpu().numpy(),
-            "shape": tuple(model.spec.shape), "image": image, "prior": str(
-                model.checkpoint_meta.get("dataset", "")).startswith("vqcodes:")}
+from arstudio.sampling.speed import model_facts
 
 
 def class_labels(classes: int, n: int, label: int | None):

@@ -110,38 +110,54 @@ def _inputs(model, known, mask):
 
 def complete_steps(model, known, mask, n: int = 8, method: str = "raster", temperature: float = 1.0,
                    generator: torch.Generator | None = None, candidates: int | None = None,
-                   sweeps: int = 1, **cond) -> Iterator[CompletionStep]:
-    """Generate step by step; the last step carries the :class:`CompletionResult`."""
+                   sweeps: int = 1, naive: bool = False, order=None, **cond) -> Iterator[CompletionStep]:
+    """Generate step by step; the last step carries the :class:`CompletionResult`.
+
+    ``naive=True``: the full-recompute path instead of the model's cached stepper (the
+    same samples for the same seed). ``order``: a permutation to generate in, for an
+    order-agnostic model (``model.order_agnostic``); the model's own order is restored after."""
     if method not in METHODS:
         raise ValueError(f"unknown completion method {method!r}; choose from {METHODS}")
+    if order is not None:
+        if not model.order_agnostic:
+            raise ValueError(f"{model.registry_name} generates in its own fixed order; "
+                             "only an order-agnostic model takes another")
+        old = model.order.clone()
+        model.set_order(torch.as_tensor(order, dtype=torch.long))
+        try:
+            yield from complete_steps(model, known, mask, n, method, temperature, generator, candidates,
+                                      sweeps, naive, None, **cond)
+        finally:
+            model.set_order(old)
+        return
     known, mask = _inputs(model, known, mask)
     if method == "raster":
-        yield from _raster(model, known, mask, n, temperature, generator, **cond)
+        yield from _raster(model, known, mask, n, temperature, generator, naive=naive, **cond)
     elif method == "resample":
         yield from _resample(model, known, mask, n, temperature, generator,
-                             candidates or max(64, 8 * n), **cond)
+                             candidates or max(64, 8 * n), naive, **cond)
     elif method == "any-order":
-        yield from _any_order(model, known, mask, n, temperature, generator, **cond)
+        yield from _any_order(model, known, mask, n, temperature, generator, naive, **cond)
     else:
-        yield from _gibbs(model, known, mask, n, temperature, generator, sweeps, **cond)
+        yield from _gibbs(model, known, mask, n, temperature, generator, sweeps, naive, **cond)
 
 
 def complete(model, known, mask, n: int = 8, method: str = "raster", temperature: float = 1.0,
              generator: torch.Generator | None = None, candidates: int | None = None,
-             sweeps: int = 1, **cond) -> CompletionResult:
+             sweeps: int = 1, naive: bool = False, order=None, **cond) -> CompletionResult:
     """n completions (n, *shape) of ``known`` where ``mask`` is true; see the module docstring."""
     last = None
     for last in complete_steps(model, known, mask, n, method, temperature, generator,
-                               candidates, sweeps, **cond):
+                               candidates, sweeps, naive, order, **cond):
         pass
     return last.result
 
 
 # --- methods -----------------------------------------------------------------------------
 
-def _raster(model, known, mask, n, temperature, generator, phase="raster", **cond):
+def _raster(model, known, mask, n, temperature, generator, phase="raster", naive=False, **cond):
     x = None
-    for s in model.sample_steps(n, known, mask, temperature, generator, **cond):
+    for s in model.sample_steps(n, known, mask, temperature, generator, naive=naive, **cond):
         x = s.x
         yield CompletionStep(phase, s.step, s.index, s.total, x)
     result = CompletionResult(x.clone(), "raster", mask, unseen_painted(model, mask), NOTES["raster"])
@@ -149,9 +165,9 @@ def _raster(model, known, mask, n, temperature, generator, phase="raster", **con
 
 
 @torch.no_grad()
-def _resample(model, known, mask, n, temperature, generator, M, **cond):
+def _resample(model, known, mask, n, temperature, generator, M, naive=False, **cond):
     cands = None
-    for s in _raster(model, known, mask, M, temperature, generator, phase="candidates", **cond):
+    for s in _raster(model, known, mask, M, temperature, generator, phase="candidates", naive=naive, **cond):
         if s.result is not None:
             cands = s.result.samples  # (M, *shape)
         else:
@@ -180,7 +196,7 @@ def _resample(model, known, mask, n, temperature, generator, M, **cond):
 
 
 @torch.no_grad()
-def _any_order(model, known, mask, n, temperature, generator, **cond):
+def _any_order(model, known, mask, n, temperature, generator, naive=False, **cond):
     how = any_order_support(model)
     if how is None:
         raise ValueError(f"{model.registry_name} has no exact conditionals for an arbitrary painted "
@@ -199,7 +215,7 @@ def _any_order(model, known, mask, n, temperature, generator, **cond):
             model.set_order(torch.tensor(painted + unknown))
             try:
                 x = None
-                for s in model.sample_steps(n, known, mask, temperature, generator, **cond):
+                for s in model.sample_steps(n, known, mask, temperature, generator, naive=naive, **cond):
                     x = s.x
                     yield CompletionStep("any-order", s.step, s.index, s.total, x)
             finally:
@@ -221,11 +237,11 @@ def _any_order(model, known, mask, n, temperature, generator, **cond):
 
 
 @torch.no_grad()
-def _gibbs(model, known, mask, n, temperature, generator, sweeps, **cond):
+def _gibbs(model, known, mask, n, temperature, generator, sweeps, naive=False, **cond):
     if not model.spec.discrete:
         raise ValueError("gibbs refinement enumerates the levels: discrete data only")
     x = None
-    for s in _raster(model, known, mask, n, temperature, generator, **cond):
+    for s in _raster(model, known, mask, n, temperature, generator, naive=naive, **cond):
         if s.result is None:
             yield s
         x = s.x
