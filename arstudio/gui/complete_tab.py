@@ -232,9 +232,6 @@ class CompletePanel(QWidget):
         if self.path is None:
             self.message.emit("no image model to complete with")
             return
-        if self.facts is None:
-            self.message.emit("the model is still loading; try again in a moment")
-            return
         self.stop()
         known, mask = self.canvas.known_and_mask()
         n = self.count.value()

@@ -82,7 +82,12 @@ class CompletionRun:
             generator = torch.Generator().manual_seed(seed)
             painted = np.asarray(mask).reshape(-1)
             drawn = painted.copy()  # entries with a value so far: painted or generated
-            cond = {} if self.label is None else {"label": torch.tensor(int(self.label))}
+            label = self.label
+            if label is None and model.uses_labels:  # before the class picker knew of the model
+                label = 0
+            cond = {} if label is None else {"label": torch.tensor(int(label))}
+            if not model.has_cached_stepper:
+                self.sampler = "naive"  # there is no other path; the meter says so
             candidates = max(64, 8 * n)
             steps = iter(complete_steps(model, torch.as_tensor(known), torch.as_tensor(mask), n, method,
                                         temperature, generator, candidates=candidates,
