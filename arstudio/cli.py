@@ -753,19 +753,20 @@ def error_line(e: BaseException) -> str:
 def main(argv=None) -> int:
     args = _add_verbose(build_parser()).parse_args(argv)
     setup_logging(args.verbose, args.log_quiet or getattr(args, "quiet", False) is True)
-    held: list[str] = []  # warnings (a skipped file, ...): one line each, after a command that
-    if not getattr(args, "verbose", False):  # worked; a failure's one line already says why
-        import warnings
-
-        warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: held.append(
-            f"arstudio: warning: {' '.join(str(message).split())}"[:MAX_ERROR_CHARS])
     if args.command is None:
         from arstudio.gui.launch import launch
 
         return launch(session=args.session)
+    import warnings
+
     try:
-        rc = args.func(args)
-        for line in dict.fromkeys(held):
+        # warnings (a skipped file, ...): one line each, after a command that worked (a failure's
+        # one line already says why). Recorded rather than by assigning warnings.showwarning: the
+        # docs corpus reads the warnings module's own docstrings, and patching it changed the corpus
+        with warnings.catch_warnings(record=not getattr(args, "verbose", False)) as held:
+            rc = args.func(args)
+        lines = (f"arstudio: warning: {' '.join(str(w.message).split())}"[:MAX_ERROR_CHARS] for w in held or [])
+        for line in dict.fromkeys(lines):
             print(line, file=sys.stderr)
         return rc
     except SystemExit:
