@@ -263,7 +263,7 @@ def test_a_warning_is_one_line_after_a_command_that_worked(tmp_path, capsys):
     with open(run.events_path, "a") as f:
         f.write("not json\n")
     assert main(["export-curves", str(run.path), "--out", str(tmp_path / "c.csv")]) == 0
-    err = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("arstudio: warning")]
     assert err == [f"arstudio: warning: {run.events_path}: 1 line(s) that are not events skipped"], err
 
 
