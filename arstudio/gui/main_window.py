@@ -21,6 +21,7 @@ import arstudio
 from arstudio.gui.complete_tab import CompletePanel
 from arstudio.gui.gc_policy import collect_garbage_on_gui_thread
 from arstudio.gui.inspect_tab import InspectTab
+from arstudio.gui.latent_tab import LatentTab
 from arstudio.gui.qt_anomaly import AnomalyPanel
 from arstudio.gui.qt_compare import ComparePanel
 from arstudio.gui.qt_compress import CompressPanel
@@ -68,6 +69,7 @@ TABS: tuple[Tab, ...] = (
     Tab("Compress", "compress", lambda w: CompressPanel(canvas_source=lambda: w.complete.canvas.values)),
     Tab("Anomaly", "anomaly", lambda w: AnomalyPanel()),  # bits/dim in vs out, ROC of three scores
     Tab("Topics", "topics", lambda w: DocNADEPanel()),  # DocNADE: topics, surprise, next word
+    Tab("Latent", "latent", lambda w: LatentTab(w.state)),  # VQ-VAE + prior: samples, code-space completion, codes
 )
 
 
@@ -136,7 +138,7 @@ class MainWindow(QMainWindow):
             setattr(self, tab.attr, widget)
             self.tabs.addTab(widget, tab.title)
         for panel in (self.samples, self.complete, self.inspect, self.listen, self.compress, self.anomaly,
-                      self.topics):
+                      self.topics, self.latent):
             panel.message.connect(self.show_message)
         self.samples.list.currentRowChanged.connect(self._bundled_chosen)
         self.studio = Studio(self)  # runs, sessions, presentation mode, closing
@@ -165,9 +167,12 @@ class MainWindow(QMainWindow):
                 if entry is SEPARATOR:
                     menu.addSeparator()
                 elif entry == TAB_ITEMS:
-                    for i, tab in enumerate(TABS[:9]):
-                        menu.addAction(QAction(f"Tab: {tab.title}", self, shortcut=f"Ctrl+{i + 1}",
-                                               triggered=lambda _=False, i=i: self.tabs.setCurrentIndex(i)))
+                    for i, tab in enumerate(TABS):  # Ctrl+1..Ctrl+9 for the first nine
+                        action = QAction(f"Tab: {tab.title}", self,
+                                         triggered=lambda _=False, i=i: self.tabs.setCurrentIndex(i))
+                        if i < 9:
+                            action.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
+                        menu.addAction(action)
                 elif isinstance(entry, Submenu):
                     setattr(self, entry.name, menu.addMenu(entry.text))
                 else:
