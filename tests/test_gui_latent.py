@@ -150,7 +150,13 @@ def test_code_grid_inspector_click_a_code(qtbot):
     assert listed == np.argsort(-p, kind="stable")[:8].tolist()  # the likeliest codes, best first
     actual = int(codes[2, 1])
     assert all(("←" in view.top.item(i).text()) == (code == actual) for i, code in enumerate(listed))
-    assert view.top.item(0).icon().availableSizes()  # each listed code shows its decoded entry
+    assert view.top.item(0).icon().availableSizes()  # each listed code shows its pixels decoded in place
+    for j in listed[:2]:
+        grid = codes.clone()
+        grid[2, 1] = j
+        with torch.no_grad():
+            x = pair.vqvae.decode_image(grid.unsqueeze(0))[0, :, 4:16, 0:12]  # the code's pixels, a margin
+        assert (view.patches[j] == image_rgb(x.numpy(), pair.spec.levels)).all()
     assert view.picture.region == pair.code_region(9) == (slice(8, 12), slice(4, 8))
     assert (view.entry.rgb == image_rgb(pair.decode_entry(actual).numpy(), pair.spec.levels)).all()
     assert f"= {actual}: p = {p[actual]:.3f}" in view.title.text()

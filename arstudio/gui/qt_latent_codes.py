@@ -1,7 +1,8 @@
 """The code-grid inspector of a latent AR model: an image, its reconstruction and its code
 grid; click a code to see the pixels it stands for, the prior's conditional
-p(z_i | z_<i) over the codebook (all of it as bars, the likeliest codes with their
-codebook entries decoded), and the code's own entry decoded alone.
+p(z_i | z_<i) over the codebook (all of it as bars; the likeliest codes each decoded in
+place: the grid with that code there, cropped to its pixels and a margin), and the
+code's own codebook entry decoded alone (a 1×1 grid).
 
 The image is a test image of the VQ-VAE's data (its codes: the encoder's) or a sample or
 completion sent here from the other views (its codes: the prior's). One code's
@@ -38,6 +39,7 @@ class CodeInspectorPanel(QWidget):
         self.index: int | None = None  # the selected code
         self.probs: np.ndarray | None = None  # its conditional (K,)
         self.entries: list[np.ndarray] = []  # each codebook entry decoded alone, (f, f, 3) RGB
+        self.patches: dict[int, np.ndarray] = {}  # listed code -> its pixels decoded in this grid (RGB)
 
         self.source = QLabel("")
         self.test_number = QSpinBox(minimum=0, maximum=0, prefix="test image ")
@@ -92,7 +94,7 @@ class CodeInspectorPanel(QWidget):
         right = QVBoxLayout()
         right.addWidget(self.title)
         right.addWidget(self.plot, 2)
-        right.addWidget(QLabel(f"the {TOP} likeliest codes, each entry decoded alone"))
+        right.addWidget(QLabel(f"the {TOP} likeliest codes, each decoded in place (its pixels and a one-code margin)"))
         right.addLayout(lower, 3)
         layout = QHBoxLayout(self)
         layout.addLayout(left, 1)
@@ -143,6 +145,23 @@ class CodeInspectorPanel(QWidget):
         f, w = self.pair.factor, self.codes.shape[1]
         self.select((row // f) * w + col // f)
 
+    def context_window(self, index: int) -> tuple[slice, slice]:
+        """The code's pixels with one code's margin around them (clipped to the image)."""
+        rows, cols = self.pair.code_region(index)
+        f, (_c, height, width) = self.pair.factor, self.pair.spec.shape
+        return (slice(max(0, rows.start - f), min(height, rows.stop + f)),
+                slice(max(0, cols.start - f), min(width, cols.stop + f)))
+
+    @torch.no_grad()
+    def patches_in_context(self, index: int, candidates: list[int]) -> list[np.ndarray]:
+        """For each candidate code: the grid decoded with that code at ``index``, cropped to
+        the code's pixels and a one-code margin (RGB), i.e. what the candidate would draw there."""
+        grids = torch.as_tensor(self.codes).repeat(len(candidates), 1, 1)
+        grids.view(len(candidates), -1)[:, index] = torch.as_tensor(candidates)
+        images = self.pair.vqvae.decode_image(grids.to(self.pair.vqvae.device)).cpu().numpy()
+        rows, cols = self.context_window(index)
+        return [image_rgb(x[:, rows, cols], self.pair.spec.levels) for x in images]
+
     def select(self, index: int):
         """Code ``index`` (flattened): its region, its conditional, its entry."""
         if self.pair is None or self.codes is None:
@@ -162,10 +181,12 @@ class CodeInspectorPanel(QWidget):
                            f"bits) given the {index} code(s) before it; pixels rows {rows.start}–{rows.stop - 1}, "
                            f"columns {cols.start}–{cols.stop - 1}")
         self.top.clear()
-        for j in np.argsort(-p, kind="stable")[:TOP]:
+        best = [int(j) for j in np.argsort(-p, kind="stable")[:TOP]]
+        self.patches = dict(zip(best, self.patches_in_context(index, best)))
+        for j in best:
             mark = "   ← this grid's code" if j == actual else ""
             self.top.addItem(f"code {j:>3}: {p[j]:6.1%}  ({-math.log2(max(p[j], 1e-300)):.2f} bits){mark}")
-            self.top.item(self.top.count() - 1).setIcon(QIcon(pixmap_from_rgb(self.entries[j], 40, 40)))
+            self.top.item(self.top.count() - 1).setIcon(QIcon(pixmap_from_rgb(self.patches[j], 40, 40)))
         self.entry.set_rgb(self.entries[actual])
         self.entry_note.setText(f"code {actual} alone (a 1×1 grid through the decoder)")
         self.code_selected.emit(index)

@@ -94,7 +94,7 @@ class LatentSamplesPanel(QWidget):
 
     def _frame(self, s: dict):
         self.frames += 1
-        h, w = self.pair.code_shape
+        _h, w = self.pair.code_shape
         r, c = divmod(s["index"], w)
         k, levels, f = self.pair.vqvae.config.codes, self.pair.spec.levels, self.pair.factor
         for i, v in enumerate(self.views[:len(s["codes"])]):
