@@ -49,3 +49,47 @@ def test_retime_card_rewrites_only_the_sampling_line(tmp_path):
     changed = [(a, b) for a, b in zip(before, after) if a != b]
     assert len(before) == len(after) and len(changed) == 1
     assert changed[0][1].endswith(f"{seconds:.1f} s") and "999.0" not in changed[0][1]
+
+
+LATENT = [b for b in BUNDLED if b.model == "vqvae" or str(b.dataset).startswith("vqcodes:")]
+
+
+@pytest.mark.parametrize("bundled", LATENT, ids=[b.key for b in LATENT])
+def test_latent_cards_figures_are_reproduced(bundled):
+    """The figures a VQ-VAE's card records (MSE, PSNR, codebook perplexity, dead codes) and
+    those of its prior's card (bits per code, the description length and its two parts),
+    recomputed from the bundled checkpoints and the data, to the card's printed precision."""
+    import re
+
+    from arstudio.checkpoint import load_checkpoint
+    from arstudio.data import load_dataset
+    from arstudio.paths import BUNDLED_MODELS
+    from arstudio.training.codes import load_latent
+
+    card = (BUNDLED_MODELS / f"{bundled.key}.md").read_text()
+
+    def figure(pattern):
+        m = re.search(pattern, card)
+        assert m, f"{bundled.key}.md has no figure matching {pattern!r}"
+        return m.group(1)
+
+    def same(shown: str, value: float):  # equal when rounded as the card prints it
+        decimals = len(shown.split(".")[1]) if "." in shown else 0
+        assert abs(float(shown) - value) <= 0.5 * 10 ** -decimals + 1e-9, (bundled.key, shown, value)
+
+    if bundled.model == "vqvae":
+        model = load_checkpoint(bundled.path, "cpu")
+        st = model.code_statistics(load_dataset(bundled.dataset).test)
+        same(figure(r"MSE \*\*([\d.]+)\*\*"), st["mse"])
+        same(figure(r"PSNR \*\*([\d.]+) dB\*\*"), st["psnr"])
+        same(figure(r"perplexity \*\*([\d.]+)\*\*"), st["code_perplexity"])
+        assert int(figure(r"\*\*(\d+)\*\* dead codes")) == st["dead_codes"]
+        same(figure(r"-log p\(x \| codes\) ([\d.]+) nats"), st["recon_nats"])
+        return
+    pair = load_latent(bundled.path)
+    dl = pair.description_length(load_dataset(pair.vqvae.checkpoint_meta["dataset"]).test)
+    same(figure(r"\*\*([\d.]+) bits per code\*\*"), dl["bits_per_code"])
+    same(figure(r"prior ([\d.]+) bits \+"), dl["prior_bits"])
+    same(figure(r"codes\) ([\d.]+) bits ="), dl["recon_bits"])
+    same(figure(r"= \*\*([\d.]+) bits\*\*"), dl["total_bits"])
+    same(figure(r"\(([\d.]+) bits/dim\), an upper bound"), dl["bits_per_dim"])
