@@ -140,6 +140,8 @@ def _trained(train) -> int:
     except TrainingError as e:
         log.error("training failed: %s", e)
         return 1
+    if run is None:  # a rank other than 0 of a distributed run: rank 0 wrote the run
+        return 0
     done = [e for e in run.events()[0] if e["event"] == "done"][-1]
     config = run.config()
     print(f"{config['model']} on {config['dataset']}: test {done['test_nats']:.2f} nats/example, "
@@ -187,24 +189,34 @@ def cmd_train(args) -> int:
                                       lr=args.lr, device=args.device, seed=args.seed).items() if v is not None})
     train_kw.update(_settings(args.train_set))
     config = train_config(train_kw)
+    from arstudio.runs import torchrun
+
     if args.out:
         out = args.out
     else:  # named as the window names its runs
         from arstudio.runs.worker import new_run_path
 
         out = new_run_path(args.model, args.data)
-    on_event = _TrainProgress(args.quiet, lambda e: f"training {e.model} ({e.parameters:,} parameters) "
-                                                    f"on {e.dataset} [{e.device}] -> {out}")
+    if torchrun.wanted(args):  # --nproc-per-node N: this command N times under torchrun
+        return torchrun.launch(args, args.argv, out, config.batch_size)
+    ddp = torchrun.join(config.device)  # started by torchrun: one rank of the run
+    out = ddp.from_main(str(out))  # the folder rank 0 named
+    on_event = _TrainProgress(args.quiet or not ddp.is_main, lambda e: f"training {e.model} ({e.parameters:,} "
+                              f"parameters) on {e.dataset} [{e.device}] -> {out}")
     return _trained(lambda: run_training(args.model, args.data, out, model_config, config, on_event=on_event))
 
 
 def _cmd_resume(args) -> int:
     """``arstudio train --resume RUN [--steps N]``: the run goes on in its own folder."""
+    from arstudio.runs import torchrun
     from arstudio.runs.folder import RunError
     from arstudio.runs.launch import resume_training
 
-    on_event = _TrainProgress(args.quiet, lambda e: f"continuing {e.model} on {e.dataset} from step "
-                                                    f"{e.start_step} [{e.device}] in {args.resume}")
+    if torchrun.wanted(args):  # any number of processes goes on from the same state
+        return torchrun.launch(args, args.argv, Path(args.resume), resume=True)
+    ddp = torchrun.join(args.device or torchrun.run_device(args.resume))
+    on_event = _TrainProgress(args.quiet or not ddp.is_main, lambda e: f"continuing {e.model} on {e.dataset} "
+                              f"from step {e.start_step} [{e.device}] in {args.resume}")
 
     def resume():
         try:
@@ -605,6 +617,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "size=32x32 colour=grey levels=2 for --data images:PATH")
     t.add_argument("--out", help="run folder (default $ARSTUDIO_RUNS or runs/, then MODEL-DATA-TIME)")
     t.add_argument("--quiet", action="store_true")
+    g = t.add_argument_group("distributed training under torchrun (README: 'Training on a cluster')")
+    g.add_argument("--nproc-per-node", metavar="N", help="N processes on this node, DDP (Gloo on the CPU, "
+                   "NCCL one GPU each; 'gpu': one per GPU); --batch-size stays the global batch")
+    g.add_argument("--nnodes", type=int, metavar="M", help="nodes taking part (default 1)")
+    g.add_argument("--node-rank", type=int, metavar="K", help="this node, 0..M-1 (fixed order)")
+    g.add_argument("--rdzv-endpoint", metavar="HOST:PORT", help="where the nodes meet (node 0)")
     t.set_defaults(func=cmd_train)
 
     s = sub.add_parser("sample", help="sample a grid from a run or checkpoint")
@@ -752,6 +770,7 @@ def error_line(e: BaseException) -> str:
 
 def main(argv=None) -> int:
     args = _add_verbose(build_parser()).parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # as typed: `train --nproc-per-node` passes it on
     setup_logging(args.verbose, args.log_quiet or getattr(args, "quiet", False) is True)
     if args.command is None:
         from arstudio.gui.launch import launch

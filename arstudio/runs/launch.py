@@ -63,13 +63,55 @@ def run_training(model_name: str, dataset_name: str, out, model_config: dict | N
     from arstudio.data import load_dataset
     from arstudio.models.registry import build_model
 
+    from arstudio.training.distributed import current
+
     dataset = load_dataset(dataset_name)
     torch.manual_seed(train_config.seed)
     model = build_model(model_name, dataset.spec, **(model_config or {}))
     check_augment(model, train_config)  # every setting judged before a run folder exists
-    run = RunFolder.create(Path(out), run_config(model_name, dataset_name, model, train_config))
+    config = run_config(model_name, dataset_name, model, train_config)
+    ddp = current()  # under torchrun: rank 0 alone writes the run folder
+    if ddp.active:
+        config["distributed"] = _ranks(ddp, train_config)
+    run = _on_main(ddp, lambda: RunFolder.create(Path(out), config))
+    if run is None:
+        _follow_along(model, dataset, train_config)
+        return None
     _record(run, model, dataset, train_config, on_event)
     return run
+
+
+def _ranks(ddp, train_config) -> dict:
+    """config.json's record of a distributed run (every rank calls it: a collective)."""
+    problem = ddp.batch_problem(train_config.batch_size)
+    if problem:
+        raise ValueError(problem)
+    return ddp.describe(ddp.device(train_config.device), train_config.batch_size)
+
+
+def _on_main(ddp, make):
+    """``make()`` on rank 0 (None elsewhere); its error, if any, is raised on every rank."""
+    out, error = None, None
+    if ddp.is_main:
+        try:
+            out = make()
+        except Exception as e:
+            error = e
+    if ddp.active:
+        message = ddp.from_main(None if error is None else str(error))
+        if message is not None and error is None:
+            from arstudio.runs.folder import RunError
+
+            raise RunError(message)
+    if error is not None:
+        raise error
+    return out
+
+
+def _follow_along(model, dataset, train_config, resume=None) -> None:
+    """A rank other than 0: the same training, with no run folder and no control."""
+    for _ in train(model, dataset, train_config, resume=resume):
+        pass
 
 
 def resume_training(path, steps: int | None = None, on_event: Callable | None = None,
@@ -84,7 +126,10 @@ def resume_training(path, steps: int | None = None, on_event: Callable | None = 
     from arstudio.spec import DataSpec
     from arstudio.training.state import StateError, load_state
 
-    run = RunFolder.open(path)
+    from arstudio.training.distributed import current
+
+    ddp = current()  # under torchrun: every rank reads the run, rank 0 alone writes it
+    run = RunFolder.open(path) if ddp.is_main else RunFolder(path)
     cfg = run.config()
     try:
         state = load_state(run.checkpoints_dir / STATE_FILE)
@@ -105,11 +150,19 @@ def resume_training(path, steps: int | None = None, on_event: Callable | None = 
     if state.step >= total:
         raise RunError(f"{run.path}: already at step {state.step} of {total}; pass --steps N "
                        f"with N > {state.step} to train on")
-    if steps is not None or device is not None:
+    ranks = _ranks(ddp, train_config) if ddp.active else None
+    if not ddp.is_main:
+        _follow_along(model, dataset, train_config, resume=state)
+        return None
+    if steps is not None or device is not None or cfg.get("distributed") != ranks:
         cfg["train"] = dataclasses.asdict(train_config)
+        cfg.pop("distributed", None)
+        if ranks is not None:  # the continuation's processes (their number may differ)
+            cfg["distributed"] = ranks
         run.rewrite_config(cfg)
     run.clear_request()  # the "stop" that ended it must not end the continuation
-    run.append_event({"event": "continued", "step": state.step, "total_steps": total})
+    run.append_event({"event": "continued", "step": state.step, "total_steps": total,
+                      "world_size": ddp.world_size})
     run.set_status("running", f"continued from step {state.step}")
     _record(run, model, dataset, train_config, on_event, resume=state)
     return run
@@ -120,6 +173,11 @@ class Terminated(Exception):
 
 
 def _on_sigterm(signum, frame):
+    from arstudio.training.distributed import current
+
+    if current().active:  # torchrun stops the others when one process of the run ends
+        raise Terminated("the training processes were stopped (SIGTERM from torchrun: another process "
+                         "of this run ended first; its error is in worker.log or on the console)")
     raise Terminated("the worker was terminated (SIGTERM)")
 
 

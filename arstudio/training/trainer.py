@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import torch
 
-from arstudio.devices import describe_device, pick_device
+from arstudio.devices import describe_device
+from arstudio.training.distributed import current as distributed, is_comm_error, lost_peer
 from arstudio.training.events import Checkpoint, Done, Eval, Event, Samples, Started, Step, TrainingError
 from arstudio.training.options import training_options
 from arstudio.training.state import TrainState, capture
@@ -146,17 +147,22 @@ def _local(dataset, split):
 
 @torch.no_grad()
 def evaluate(model, data: torch.Tensor, batch_size: int = 256, labels=None,
-             local=None) -> tuple[float, float]:
-    """Mean NLL over ``data`` in nats per example, and bits per dimension."""
+             local=None, dist=None) -> tuple[float, float]:
+    """Mean NLL over ``data`` in nats per example, and bits per dimension. ``dist``
+    (:mod:`arstudio.training.distributed`): each rank scores its part, the sum is shared."""
     was = model.training
     model.eval()
     device = model.device
     total = 0.0
-    for i in range(0, len(data), batch_size):
-        xb = data[i:i + batch_size].to(device)
-        lb = labels[i:i + batch_size].to(device) if labels is not None else None
-        lc = local[i:i + batch_size].to(device) if local is not None else None
+    lo, hi = dist.shard_range(len(data)) if dist is not None else (0, len(data))
+    for i in range(lo, hi, batch_size):
+        j = min(i + batch_size, hi)
+        xb = data[i:j].to(device)
+        lb = labels[i:j].to(device) if labels is not None else None
+        lc = local[i:j].to(device) if local is not None else None
         total += -model.log_prob(xb, **_labels_kw(model, lb, lc)).double().sum().item()
+    if dist is not None:
+        total = dist.sum(total)
     model.train(was)
     nats = total / len(data)
     return nats, nats / (model.num_dims * math.log(2))
@@ -183,7 +189,11 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
     optimizer, data order, RNG states and step it holds), exactly as if never stopped."""
     torch.manual_seed(config.seed)
     check_augment(model, config)
-    device = pick_device(config.device)
+    ddp = distributed()  # one process, or one rank of a torchrun (training/distributed.py)
+    if ddp.active and (config.closed_form or ddp.batch_problem(config.batch_size)):
+        raise ValueError(ddp.batch_problem(config.batch_size) or "a closed-form fit takes no steps; run it "
+                         "in one process")
+    device = ddp.device(config.device)
     model.to(device).train()
     train_x = dataset.train
     train_y = dataset.labels.get("train")
@@ -196,7 +206,8 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
     if ema is not None and resume is not None and resume.ema is not None:
         ema.load_state_dict(resume.ema)
     autocast = config.bf16 and device.type == "cuda"
-    yield Started(model.registry_name, dataset.name, model.num_parameters(), describe_device(device),
+    net = ddp.wrap(model)  # model.loss, or DDP around it; checkpoints keep the unwrapped model
+    yield Started(model.registry_name, dataset.name, model.num_parameters(), ddp.device_text(describe_device(device)),
                   model.num_dims, total, resume.step if resume is not None else 0)
     if config.closed_form:
         yield from _fit_closed_form(model, dataset, config)
@@ -226,15 +237,13 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
                        ema)
 
     while step < total:
-        if control is not None:
-            action = control()
-            while action == "pause":
-                time.sleep(0.1)
-                action = control()
-            if action == "stop":
-                stopped = True
-                break
-        if config.max_minutes is not None and time.perf_counter() - t0 > 60 * config.max_minutes:
+        over = config.max_minutes is not None and time.perf_counter() - t0 > 60 * config.max_minutes
+        # several ranks: rank 0's request and time verdict, on every rank (one broadcast a step)
+        action, over = ddp.agree(control() if control is not None else None, over)
+        while action == "pause":
+            time.sleep(0.1)
+            action, _ = ddp.agree(control() if control is not None else None)
+        if action == "stop" or over:
             stopped = True
             break
         if cursor + config.batch_size > len(perm):
@@ -245,6 +254,8 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
         lb = train_y[idx] if train_y is not None else None
         lc = train_local[idx] if train_local is not None else None
         xb, lb, lc = _augment(model, config, xb, lb, shuffler, lc)
+        n_global = len(xb)  # the whole batch drew from the shuffler; this rank keeps its shard
+        xb, lb, lc = ddp.shard(xb), ddp.shard(lb), ddp.shard(lc)
         xb = xb.to(device, non_blocking=True)
         lb = lb.to(device) if lb is not None else None
         lc = lc.to(device) if lc is not None else None
@@ -253,9 +264,10 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
             group["lr"] = lr
         try:
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-                loss = model.loss(xb, **_labels_kw(model, lb, lc))
-            if not bool(loss.detach().abs() <= DIVERGED_BPD * xb[0].numel() * math.log(2)):  # NaN fails too
-                raise TrainingError(f"the loss became {loss.item():.4g} at step {step + 1} (diverged); "
+                loss = net(xb, **_labels_kw(model, lb, lc))
+            loss_all = ddp.mean(loss.detach())  # over every rank's shard: the same verdict on each
+            if not bool(loss_all.abs() <= DIVERGED_BPD * xb[0].numel() * math.log(2)):  # NaN fails too
+                raise TrainingError(f"the loss became {loss_all.item():.4g} at step {step + 1} (diverged); "
                                     "try a lower learning rate. The last checkpoint is kept.")
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -271,17 +283,21 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
         except torch.OutOfMemoryError:
             raise TrainingError(f"out of {device.type} memory at batch size {config.batch_size}; "
                                 "lower the batch size or the model size. The last checkpoint is kept.") from None
+        except RuntimeError as e:  # a collective inside DDP's backward: another rank is gone
+            if ddp.active and is_comm_error(e):
+                raise lost_peer(e) from None
+            raise
         step += 1
-        window_n += len(xb)
+        window_n += n_global
         if step % config.log_every == 0 or step == total:
             now = time.perf_counter()
-            nats = loss.item()
+            nats = loss_all.item()
             yield Step(step, nats, nats / (xb[0].numel() * math.log(2)), lr,
                        window_n / max(now - window_t, 1e-9), now - t0)
             window_t, window_n = now, 0
         if step % config.eval_every == 0 or step == total:
             nats, bpd = evaluate(model, dataset.val, config.eval_batch_size, dataset.labels.get("val"),
-                 local=_local(dataset, "val"))
+                 local=_local(dataset, "val"), dist=ddp)
             last_val = {"val_nats": nats, "val_bpd": bpd}
             if config.keep_best and nats < best["nats"]:
                 best = {"nats": nats, "step": step,
@@ -289,22 +305,22 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
             yield Eval(step, "val", nats, bpd)
             if ema is not None:
                 yield Eval(step, "val_ema", *evaluate(ema.module, dataset.val, config.eval_batch_size,
-                                                      dataset.labels.get("val"), _local(dataset, "val")))
-        if config.sample_every and (step % config.sample_every == 0 or step == total):
+                                                      dataset.labels.get("val"), _local(dataset, "val"), ddp))
+        if config.sample_every and ddp.is_main and (step % config.sample_every == 0 or step == total):
             yield Samples(step, _samples(model, config, dataset))
         if step % config.checkpoint_every == 0 and step < total:
-            yield Checkpoint(step, dict(last_val or {}), model, snapshot(), _ema_of(ema))
-    final_state = snapshot()  # before the best weights come back: a resume goes on from here
+            yield Checkpoint(step, dict(last_val or {}), model, snapshot() if ddp.is_main else None, _ema_of(ema))
+    final_state = snapshot() if ddp.is_main else None  # before the best weights come back: a resume goes on from here
     if best["state"] is not None and best["step"] != step:
         model.load_state_dict(best["state"])  # early stopping: validation picked these weights
         last_val = {"val_nats": best["nats"], "val_bpd": best["nats"] / (model.num_dims * math.log(2)),
                     "best_step": best["step"]}
     test_nats, test_bpd = evaluate(model, dataset.test, config.eval_batch_size, dataset.labels.get("test"),
-                 local=_local(dataset, "test"))
+                 local=_local(dataset, "test"), dist=ddp)
     yield Eval(step, "test", test_nats, test_bpd)
     metrics = {**(last_val or {}), "test_nats": test_nats, "test_bpd": test_bpd}
     if ema is not None:  # checkpoint metrics are numbers: the average's figures as ema_*
-        em = _ema_metrics(ema, dataset, config)
+        em = _ema_metrics(ema, dataset, config, ddp)
         metrics.update({f"ema_{k}": v for k, v in em.items()})
         yield Eval(step, "test_ema", em["test_nats"], em["test_bpd"])
     yield Checkpoint(step, metrics, model, final_state, _ema_of(ema))
@@ -333,11 +349,11 @@ def _ema_of(ema):
     return ema.module if ema is not None else None
 
 
-def _ema_metrics(ema, dataset, config) -> dict:
+def _ema_metrics(ema, dataset, config, dist=None) -> dict:
     val_nats, val_bpd = evaluate(ema.module, dataset.val, config.eval_batch_size, dataset.labels.get("val"),
-                 local=_local(dataset, "val"))
+                 local=_local(dataset, "val"), dist=dist)
     test_nats, test_bpd = evaluate(ema.module, dataset.test, config.eval_batch_size, dataset.labels.get("test"),
-                 local=_local(dataset, "test"))
+                 local=_local(dataset, "test"), dist=dist)
     return {"val_nats": val_nats, "val_bpd": val_bpd, "test_nats": test_nats, "test_bpd": test_bpd,
             "decay": config.ema}
 
