@@ -8,6 +8,7 @@ NaN, out-of-memory or kill ends that process only; the panel says why.
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -60,6 +61,12 @@ class TrainPanel(QWidget):
         self.lr = QDoubleSpinBox(minimum=1e-6, maximum=1.0, decimals=5, singleStep=1e-4, value=1e-3)
         self.snapshot = QSpinBox(minimum=1, maximum=1_000_000, value=100)
         self.snapshot.setToolTip("validation, sample grid and checkpoint every N steps")
+        import torch
+
+        self.processes = QSpinBox(minimum=1, maximum=max(os.cpu_count() or 1, torch.cuda.device_count()), value=1)
+        self.processes.setToolTip("train in N processes (torchrun + DistributedDataParallel): N CPU "
+                                  "processes, or one per GPU; Batch size stays the whole step's batch, "
+                                  "shared out equally, so it must be a multiple of N")
         self.options = TrainOptions(picker, [self.steps, self.batch, self.lr], self)
         self.options.recipe_applied.connect(self.set_train_settings)
         self.start_button = QPushButton("Start")
@@ -90,6 +97,7 @@ class TrainPanel(QWidget):
         form.addRow("Batch size", self.batch)
         form.addRow("Learning rate", self.lr)
         form.addRow("Snapshot every", self.snapshot)
+        form.addRow("Processes", self.processes)
         buttons = QVBoxLayout()
         for b in (self.start_button, self.pause_button, self.stop_button, self.continue_button,
                   self.save_recipe_button, self.load_recipe_button):
@@ -118,13 +126,14 @@ class TrainPanel(QWidget):
     def train_settings(self) -> dict:
         return {"steps": self.steps.value(), "batch_size": self.batch.value(), "lr": self.lr.value(),
                 "device": self.device.currentText(), "snapshot_every": self.snapshot.value(),
-                **self.options.settings()}
+                "processes": self.processes.value(), **self.options.settings()}
 
     def set_train_settings(self, s: dict) -> None:
         self.steps.setValue(int(s.get("steps", self.steps.value())))
         self.batch.setValue(int(s.get("batch_size", self.batch.value())))
         self.lr.setValue(float(s.get("lr", self.lr.value())))
         self.snapshot.setValue(int(s.get("snapshot_every", self.snapshot.value())))
+        self.processes.setValue(int(s.get("processes", self.processes.value())))
         if self.device.findText(str(s.get("device", ""))) >= 0:
             self.device.setCurrentText(s["device"])
         self.options.set_settings(s)
@@ -137,6 +146,7 @@ class TrainPanel(QWidget):
         sel = self.picker.selection()
         s = self.train_settings()
         every = s.pop("snapshot_every")
+        s.pop("processes")  # how many processes is the command line's choice, not the recipe's
         train = {**s, "eval_every": every, "sample_every": every, "checkpoint_every": every}
         return Recipe(sel["model"], sel["data"], dict(sel["settings"]), train)
 

@@ -54,6 +54,8 @@ def worker_command(model: str, data: str, settings: dict, train: dict, out: Path
     for key in ("closed_form",) if fit else ("crop", "label_dropout"):
         if key in train:  # sequence and label settings: only where they apply (see gui/train_options.py)
             cmd += ["--train-set", f"{key}={train[key]}"]
+    if not fit and int(train.get("processes") or 1) > 1:  # torchrun + DDP (arstudio/runs/torchrun.py)
+        cmd += ["--nproc-per-node", str(int(train["processes"]))]
     every = train.get("snapshot_every")
     if every:
         for key in ("eval_every", "sample_every", "checkpoint_every"):
