@@ -147,6 +147,15 @@ class ARModel(nn.Module):
         is a dilation tree (WaveNet); None for every other model."""
         return None
 
+    def feature_layers(self) -> list:
+        """Image models: the network's layers from the input up, for the receptive-field
+        growth view (:mod:`arstudio.inspect.layers`): ``(name, module, part)`` each, where the
+        module's forward output (``part`` None) or ``output[part]`` is either a feature map
+        (B, ch, h, w) over the pixel grid (a smaller map: a coarser scale of it) or a token
+        sequence (B, D, d) whose position t holds dimension ``order[t]``. [] for models
+        without such layers (the view then says so)."""
+        return []
+
     # --- the input hook: what every gradient probe differentiates --------------------
     _probe: list | None = None  # set only while arstudio.inspect probes this model
 

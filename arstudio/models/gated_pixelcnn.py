@@ -146,6 +146,10 @@ class GatedPixelCNN(ARModel):
             skip = skip + sk  # (B, skip, H, W)
         return self.head(skip)
 
+    def feature_layers(self):
+        # part 1: the horizontal stack, which also carries the vertical one through the link
+        return [(f"layer {i + 1}", L, 1) for i, L in enumerate(self.layers)]
+
     def make_stepper(self, x, label=None, **cond):
         return GatedPixelCNNStepper(self, x, label)
 

@@ -96,6 +96,9 @@ class ImageTransformer(ARModel):
         out[:, self.order_] = logits
         return Categorical(out.view(B, *self.spec.shape, -1))
 
+    def feature_layers(self):
+        return [(f"block {i + 1}", b, None) for i, b in enumerate(self.blocks)]  # (B, D, d) tokens
+
     def make_stepper(self, x, **cond):
         return KVCacheStepper(self, x)
 

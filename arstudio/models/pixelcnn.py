@@ -86,6 +86,10 @@ class PixelCNN(ARModel):
         h = self.blocks(self.input(self.scale_input(x)))  # (B, ch, H, W)
         return self.head(h)  # (B, C, H, W) conditionals
 
+    def feature_layers(self):
+        return [("mask A input", self.input, None)] + [
+            (f"block {i + 1}", b, None) for i, b in enumerate(self.blocks)]
+
     @classmethod
     def upgrade_checkpoint(cls, config, state):
         """Checkpoints of the square k×k MaskedConv2d and the nn.Sequential blocks/head."""

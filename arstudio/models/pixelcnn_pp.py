@@ -148,6 +148,22 @@ class PixelCNNpp(ARModel):
         """Cached generation through the whole U-net (see _pixelcnn_pp_cache)."""
         return PixelCNNppStepper(self, x)
 
+    def feature_layers(self):
+        """The up-left stream (the one the output reads) in the order ``features`` runs it;
+        the coarser scales' maps are smaller than the image."""
+        R, S = self.config.resnets, self.config.scales
+        out = [("up-left input", self.ul_init, None)]
+        for scale in range(S):
+            out += [(f"down {scale + 1}.{i + 1}", self.down_ul[scale * R + i], None) for i in range(R)]
+            if scale < S - 1:
+                out.append((f"shrink {scale + 1}", self.shrink_ul[scale], None))
+        k = 0
+        for scale in range(S):
+            for i in range(R if scale == 0 else R + 1):
+                out.append((f"up {scale + 1}.{i + 1}", self.up_ul[k], None))
+                k += 1
+        return out
+
     def features(self, s, ops=DENSE):  # s (B, C, H, W) scaled data -> (B, F, H, W)
         R, S = self.config.resnets, self.config.scales
         u, ul = ops.conv(self.u_init, s), ops.conv(self.ul_init, s)

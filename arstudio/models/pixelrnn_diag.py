@@ -127,6 +127,10 @@ class PixelRNNDiag(ARModel):
             h, back = layer(h, back), None
         return self.head(F.relu(h))
 
+    def feature_layers(self):
+        return [("mask A input", self.input, None)] + [
+            (f"Diagonal BiLSTM {i + 1}", L, None) for i, L in enumerate(self.layers)]
+
 
     def make_stepper(self, x, **cond):
         return DiagonalBiLSTMStepper(self, x)

@@ -105,6 +105,10 @@ class PixelRNNRow(ARModel):
     def conditionals(self, x, **cond):
         return self.head(F.relu(self.layers(self.input(self.scale_input(x)))))
 
+    def feature_layers(self):
+        return [("mask A input", self.input, None)] + [
+            (f"Row LSTM {i + 1}", L, None) for i, L in enumerate(self.layers)]
+
     def make_stepper(self, x, **cond):
         return RowLSTMStepper(self, x)
 

@@ -187,6 +187,15 @@ class PixelSNAIL(ARModel):
         dist = self.head(h)  # (B, C, H, W) in internal coordinates
         return dist._rebuild([self._mirror(p.movedim(-1, 0)).movedim(0, -1) for p in dist.params()])
 
+    def feature_layers(self):
+        if self.config.ordering != "raster":  # the zigzag network's maps are mirrored rows
+            return []
+        out = [("mask A input", self.input, None)]
+        for b, block in enumerate(self.blocks):
+            out += [(f"block {b + 1} residual {i + 1}", res, None) for i, res in enumerate(block[:-1])]
+            out.append((f"block {b + 1} attention", block[-1], None))
+        return out
+
     # --- cached generation ---------------------------------------------------------
     def make_stepper(self, x, **cond):
         return PixelSNAILStepper(self, x)
