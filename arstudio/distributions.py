@@ -162,8 +162,8 @@ class DiscretizedLogisticMixture(Conditionals):
     def levels(self) -> int:
         return self.levels_
 
-    def _level_log_probs(self) -> torch.Tensor:
-        """log P(level k) for every k: (*batch, K)."""
+    def _component_log_probs(self) -> torch.Tensor:
+        """log P_m(level k) of each logistic component m: (*batch, K, M)."""
         K = self.levels
         centres = torch.linspace(-1.0, 1.0, K, device=self.means.device)
         half = 1.0 / (K - 1)
@@ -181,7 +181,17 @@ class DiscretizedLogisticMixture(Conditionals):
         log_1m_cdf_lower = F.logsigmoid(-lower)
         is_first = torch.arange(K, device=mu.device).view_as(c) == 0
         is_last = torch.arange(K, device=mu.device).view_as(c) == K - 1
-        comp = torch.where(is_first, log_cdf_upper, torch.where(is_last, log_1m_cdf_lower, mid))
+        return torch.where(is_first, log_cdf_upper, torch.where(is_last, log_1m_cdf_lower, mid))
+
+    def components(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The mixture's parts: weights π (*batch, M) and each component's probabilities
+        over the K levels (*batch, K, M); Σ_m π_m · P_m(k) is :meth:`probs` (before the
+        round-off renormalisation)."""
+        return F.softmax(self.mix_logits.float(), -1), self._component_log_probs().exp()
+
+    def _level_log_probs(self) -> torch.Tensor:
+        """log P(level k) for every k: (*batch, K)."""
+        comp = self._component_log_probs()
         logpi = F.log_softmax(self.mix_logits.float(), -1).unsqueeze(-2)
         out = torch.logsumexp(logpi + comp, dim=-1)
         # the bins telescope to exactly 1; renormalising removes float round-off

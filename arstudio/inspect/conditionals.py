@@ -3,7 +3,8 @@
 ``pixel_conditional(model, x, index)`` is p(x_index | x_<index) for one
 example: probabilities over the levels for discrete outputs (softmax or
 discretized logistic mixture), or the density on a grid for real-valued
-mixture outputs. ``nll_map(model, x)`` is the per-entry surprise
+mixture outputs; for a discretized logistic mixture also its weights and
+each component's probabilities over the levels. ``nll_map(model, x)`` is the per-entry surprise
 -log2 p(x_i | x_<i) in bits, from ``log_prob(reduce=False)``, whose mean is
 the bits/dim shown everywhere else.
 """
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from arstudio.distributions import DiscretizedLogisticMixture
+
 
 @dataclass
 class PixelConditional:
@@ -24,6 +27,10 @@ class PixelConditional:
     probs: np.ndarray | None = None  # discrete: (K,) probabilities over the levels
     grid: np.ndarray | None = None  # real-valued: (G,) points where the density is given
     density: np.ndarray | None = None  # real-valued: (G,) density on `grid`
+    # a discretized logistic mixture (PixelCNN++): its weights (M,) and each component's
+    # probabilities over the levels (K, M); probs = components @ weights
+    weights: np.ndarray | None = None
+    components: np.ndarray | None = None
 
     @property
     def discrete(self) -> bool:
@@ -44,6 +51,11 @@ def pixel_conditional(model, x: torch.Tensor, index: int, grid_points: int = 200
         value = batch.reshape(1, -1)[:, index]
         one = dist.at(index)  # batch (1,)
         log_prob = float(one.log_prob(value)[0])
+        if isinstance(one, DiscretizedLogisticMixture):
+            weights, parts = one.components()
+            return PixelConditional(index, float(value[0]), log_prob,
+                                    probs=one.probs()[0].float().cpu().numpy(),
+                                    weights=weights[0].cpu().numpy(), components=parts[0].cpu().numpy())
         if getattr(dist, "discrete", True):
             return PixelConditional(index, float(value[0]), log_prob,
                                     probs=one.probs()[0].float().cpu().numpy())

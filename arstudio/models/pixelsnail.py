@@ -35,7 +35,7 @@ from arstudio.models._pixel_common import (
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
 from arstudio.nn import CausalConv2d, channel_groups, gated_tanh
-from arstudio.nn.attention import KVCache, split_heads
+from arstudio.nn.attention import KVCache, RecordsAttention, split_heads
 
 ORDERINGS = ("raster", "zigzag")
 
@@ -54,8 +54,10 @@ class GatedResidual(nn.Module):
         return h + gated_tanh(self.conv2(F.elu(self.conv1(F.elu(h)))))
 
 
-class CausalAttention(nn.Module):
-    """Multi-head attention of pixel p over pixels < p (plus a learned null entry)."""
+class CausalAttention(RecordsAttention):
+    """Multi-head attention of pixel p over pixels < p (plus a learned null entry).
+
+    Key 0 is the null entry, key j + 1 pixel j (recorded weights: (B, heads, HW, 1 + HW))."""
 
     def __init__(self, ch, query_ch, key_ch, value_ch, heads, data_ch):
         super().__init__()
@@ -102,6 +104,7 @@ class CausalAttention(nn.Module):
         # query i may see the null entry (column 0) and pixels j < i (column j+1)
         allowed = torch.ones(L, L + 1, dtype=torch.bool, device=h.device).tril(0)
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)  # (B, heads, HW, dv/heads)
+        self._record(q, k, allowed)
         out = self.out(out.transpose(1, 2).flatten(2))  # (B, HW, ch)
         return h + out.transpose(1, 2).reshape(B, ch, H, W)
 

@@ -15,6 +15,12 @@ Causal mask over L positions (1 = query row may attend to key column)::
 Cached generation runs one new position at a time: its key and value are
 written into a :class:`KVCache` (preallocated, (n, heads, L, d) each) and its
 query attends to the cached entries 0..t, which is exactly row t of the mask.
+
+For the inspector, an attention layer (:class:`RecordsAttention`) whose
+``record`` is a list appends, on each full pass, the attention weights it
+used, softmax(q kᵀ / √d) over the allowed keys, (B, heads, L_q, L_k) on the
+CPU (:func:`attention_weights`; the output is still computed by
+``scaled_dot_product_attention``).
 """
 from __future__ import annotations
 
@@ -52,7 +58,24 @@ class KVCache:
         return F.scaled_dot_product_attention(q, self.k[:, :, :upto], self.v[:, :, :upto])
 
 
-class CausalSelfAttention(nn.Module):
+def attention_weights(q: torch.Tensor, k: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+    """softmax(q kᵀ / √d) with disallowed keys at zero: (B, heads, Lq, Lk); ``allowed`` (Lq, Lk) bool."""
+    scores = q.float() @ k.float().transpose(-2, -1) / q.shape[-1] ** 0.5
+    return scores.masked_fill(~allowed, float("-inf")).softmax(-1)
+
+
+class RecordsAttention(nn.Module):
+    """An attention layer the inspector can read: set ``record`` to a list and every full
+    pass appends its attention weights (B, heads, Lq, Lk), detached, on the CPU."""
+
+    record: list | None = None
+
+    def _record(self, q, k, allowed):
+        if self.record is not None:
+            self.record.append(attention_weights(q.detach(), k.detach(), allowed).cpu())
+
+
+class CausalSelfAttention(RecordsAttention):
     """Multi-head self-attention where position t sees positions <= t."""
 
     def __init__(self, d_model: int, heads: int):
@@ -72,6 +95,8 @@ class CausalSelfAttention(nn.Module):
         q, k, v = (split_heads(z, self.heads) for z in self.qkv(h).chunk(3, dim=-1))
         if cache is None:
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            L = q.shape[2]
+            self._record(q, k, torch.ones(L, L, dtype=torch.bool, device=q.device).tril())
         else:
             cache.put(t, k, v)
             y = cache.attend(q, t + 1)
