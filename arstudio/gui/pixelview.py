@@ -20,6 +20,26 @@ def levels_to_rgb(values: np.ndarray, levels: int) -> np.ndarray:
     return np.repeat(rgb, 3, axis=2) if rgb.shape[2] == 1 else np.ascontiguousarray(rgb[..., :3])
 
 
+def field_overlay(values: np.ndarray) -> np.ndarray:
+    """(H, W) |gradient| -> RGBA: pixels with no influence dimmed, the others cyan by strength."""
+    reach = values > 0
+    strength = np.sqrt(values / (float(values.max()) or 1.0))  # sqrt: weak links stay visible
+    out = np.zeros((*values.shape, 4), np.uint8)
+    out[~reach] = (0, 0, 0, 170)
+    out[reach, :3] = (0, 200, 255)
+    out[reach, 3] = (90 + 150 * strength[reach]).astype(np.uint8)
+    return out
+
+
+def heat_map(values: np.ndarray) -> np.ndarray:
+    """(H, W) non-negative values -> opaque (H, W, 4) black-red-yellow-white heat map."""
+    v = np.clip(values / (float(values.max()) or 1.0), 0, 1)
+    rgb = np.stack([np.clip(3 * v, 0, 1), np.clip(3 * v - 1, 0, 1), np.clip(3 * v - 2, 0, 1)], -1)
+    out = np.full((*values.shape, 4), 255, np.uint8)
+    out[..., :3] = (rgb * 255).astype(np.uint8)
+    return out
+
+
 def _qimage(array: np.ndarray) -> QImage:
     array = np.ascontiguousarray(array, dtype=np.uint8)
     h, w, c = array.shape

@@ -21,7 +21,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QSpinBox, QVBoxLayout, QWidget
 
-from arstudio.gui.pixelview import PixelView, levels_to_rgb
+from arstudio.gui.pixelview import PixelView, field_overlay, heat_map, levels_to_rgb
 
 
 class InspectorEngine:
@@ -93,26 +93,6 @@ class InspectorEngine:
             out["surprise"] = bits.sum(0) if bits.ndim == 3 else bits
             out["bits_per_dim"] = float(bits.mean())
         return out
-
-
-def field_overlay(values: np.ndarray) -> np.ndarray:
-    """(H, W) |gradient| -> RGBA: pixels with no influence dimmed, the others cyan by strength."""
-    reach = values > 0
-    strength = np.sqrt(values / (float(values.max()) or 1.0))  # sqrt: weak links stay visible
-    out = np.zeros((*values.shape, 4), np.uint8)
-    out[~reach] = (0, 0, 0, 170)
-    out[reach, :3] = (0, 200, 255)
-    out[reach, 3] = (90 + 150 * strength[reach]).astype(np.uint8)
-    return out
-
-
-def heat_map(values: np.ndarray) -> np.ndarray:
-    """(H, W) non-negative values -> opaque (H, W, 4) black-red-yellow-white heat map."""
-    v = np.clip(values / (float(values.max()) or 1.0), 0, 1)
-    rgb = np.stack([np.clip(3 * v, 0, 1), np.clip(3 * v - 1, 0, 1), np.clip(3 * v - 2, 0, 1)], -1)
-    out = np.full((*values.shape, 4), 255, np.uint8)
-    out[..., :3] = (rgb * 255).astype(np.uint8)
-    return out
 
 
 class InspectorPanel(QWidget):
