@@ -31,14 +31,13 @@ def shown_reach(view) -> np.ndarray:
 
 def jacobian_support(model, run, x, r, c) -> np.ndarray:
     """(H, W) bool: pixels with a non-zero derivative of any channel of run(scaled x)[0, :, r, c],
-    one backward pass per channel, straight through the model's modules (no hooks, no probe)."""
+    channel by channel, straight through the model's modules (no hooks, no probe)."""
     s = (x.float() * (2.0 / (model.spec.levels - 1)) - 1.0).unsqueeze(0).requires_grad_(True)
     with torch.enable_grad():
         out = run(s)[0, :, r, c]
-        total = torch.zeros_like(s)
-        for ch in range(out.shape[0]):
-            total += torch.autograd.grad(out[ch], s, retain_graph=True)[0].abs()
-    return (total[0].sum(0) > 0).numpy()
+        # row ch of the identity picks channel ch: all rows in one batched backward pass
+        jac = torch.autograd.grad(out, s, torch.eye(len(out)), is_grads_batched=True)[0]
+    return (jac.abs().sum((0, 1, 2)) > 0).numpy()  # (channels, 1, C, H, W) -> (H, W)
 
 
 @pytest.fixture
@@ -74,7 +73,7 @@ def test_receptive_field_growth_side_by_side_equals_autograd(qtbot, growth):
         growth.depth.setValue(round(100 * k / (n_left - 1)))
         shown = shown_reach(left.view)
         sizes.append(int(shown.sum()))
-        if k in (0, 3):  # the mask-A layer and block 3, against autograd channel by channel
+        if k in (0, 2):  # the mask-A layer and block 2, against autograd channel by channel
             run = (lambda s: pcnn.input(s)) if k == 0 else (lambda s, k=k: pcnn.blocks[:k](pcnn.input(s)))
             assert np.array_equal(shown, jacobian_support(pcnn, run, x, r, c)), k
     assert sizes == sorted(sizes) and sizes[0] < sizes[-1]  # it grows layer by layer
@@ -89,15 +88,15 @@ def test_receptive_field_growth_side_by_side_equals_autograd(qtbot, growth):
     assert out_right[r, : c].all() and out_right.sum() > out_left.sum()
     # a middle layer of the gated model against autograd through its own layer loop
     right_names = right.result["names"]
-    growth.depth.setValue(round(100 * 2 / (len(right_names) - 1)))
-    k = 2
+    k = 1  # layer 2
+    growth.depth.setValue(round(100 * k / (len(right_names) - 1)))
 
     def gated_run(s):
         v, h = s, s
         for layer in gated.layers[: k + 1]:
             v, h, _ = layer(v, h, None)
         return h
-    assert right.caption.text().startswith("gated-pixelcnn · 3/")
+    assert right.caption.text().startswith("gated-pixelcnn · 2/")
     assert np.array_equal(shown_reach(right.view), jacobian_support(gated, gated_run, x, r, c))
     shot(growth, "inspect-growth")
 
@@ -118,3 +117,213 @@ def test_growth_animates_and_shows_the_row_lstm_triangle(qtbot, growth):
     qtbot.waitUntil(lambda: seen.add(growth.depth.value()) or len(seen) >= 3, timeout=10000)
     growth.play.setChecked(False)
     assert 0 in seen  # the animation started again from the first layer
+
+
+def wait_panel(qtbot, panel, start, timeout=60000):
+    panel.resize(900, 600)
+    panel.show()
+    qtbot.waitExposed(panel)
+    with qtbot.waitSignal(panel.updated, timeout=timeout):
+        start()
+
+
+def test_conv_masks_are_the_layers_weights_zero_pattern(qtbot):
+    """PixelCNN on colour shapes: mask A 7×7 with R→G→B at the centre, mask B 3×3; Gated
+    PixelCNN: the vertical and horizontal stack kernels. Every card is what each layer it
+    lists convolves with: a tap is drawn seen exactly where weight * mask is non-zero."""
+    from arstudio.gui.qt_conv_masks import COLOURS, ConvMaskPanel
+    from arstudio.nn import CausalConv2d
+
+    for key in ("pixelcnn-shapes-colour", "gated-pixelcnn-mnist5k-binary"):
+        panel = ConvMaskPanel()
+        qtbot.addWidget(panel)
+        path = bundled(key)
+        wait_panel(qtbot, panel, lambda: panel.set_model(path))
+        assert not panel.page.is_empty
+        model = load_checkpoint(path)
+        modules = dict(model.named_modules())
+        listed = set()
+        for card in panel.cards:
+            for name in card.card["layers"]:
+                layer = modules[name]
+                assert isinstance(layer, CausalConv2d)
+                listed.add(name)
+                nz = (layer.weight.detach() * layer.mask) != 0  # (Cout, Cin, kh, kw)
+                if card.kernel_view is not None:
+                    codes, (cr, cc) = card.kernel_view.codes, card.card["centre"]
+                    stored = codes[: layer.kh, cc - layer.anchor: cc - layer.anchor + layer.kw]
+                    assert np.array_equal(stored != 0, nz.any(0).any(0).numpy()), name
+                    assert (codes[layer.kh:] == -1).all() and cr == layer.kh - 1  # rows below: not stored
+                if card.channel_view is not None:  # the R→G→B table at the output pixel
+                    G = model.spec.shape[0]
+                    og = torch.arange(layer.out_channels) * G // layer.out_channels
+                    ig = torch.arange(layer.in_channels) * G // layer.in_channels
+                    centre = nz[:, :, layer.kh - 1, layer.anchor]
+                    want = np.array([[bool(centre[og == g][:, ig == j].any()) for j in range(G)]
+                                     for g in range(G)])
+                    assert np.array_equal(card.channel_view.codes.astype(bool), want), name
+        kinds = {(c.card["mode"], c.card["kernel"]) for c in panel.cards}
+        if key == "pixelcnn-shapes-colour":
+            assert ("A", (4, 7)) in kinds and ("B", (2, 3)) in kinds
+            a = next(c for c in panel.cards if c.card["mode"] == "A" and c.card["kernel"] == (4, 7))
+            assert a.card["window"].shape == (7, 7)  # drawn as the paper's 7×7 square
+            assert np.array_equal(a.channel_view.codes, np.tril(np.ones((3, 3)), -1))  # G<-R, B<-R,G
+            assert "input" in listed
+            # the painted kernel: the centre cell is orange (seen by channel group)
+            image = a.kernel_view.grab().toImage()
+            centre = a.kernel_view.cell_rect(3, 3).center()
+            assert image.pixelColor(centre.x() + 4, centre.y() + 4) == COLOURS[2]
+            shot(panel, "inspect-masks")
+        else:
+            assert {("above", (3, 5)), ("rows", (3, 5)), ("A", (1, 3)), ("B", (1, 3))} <= kinds
+            assert {"layers.0.v", "layers.0.h", "layers.1.v", "layers.1.h"} <= listed
+
+
+def test_attention_maps_are_the_softmax_the_layer_uses_and_sum_to_one(qtbot):
+    from arstudio.gui.qt_attention import AttentionPanel
+
+    panel = AttentionPanel()
+    qtbot.addWidget(panel)
+    path = bundled("pixelsnail-mnist5k-binary")
+    wait_panel(qtbot, panel, lambda: panel.set_model(path))
+    r, c = 11, 13
+    with qtbot.waitSignal(panel.updated, timeout=60000):
+        panel.image_view.pixel_clicked.emit(r, c)
+    assert panel.result["pixel"] == (r, c) and panel.layer.count() == 4
+    before = raster_before((28, 28), (r, c))
+    model = load_checkpoint(path)
+    x = torch.as_tensor(panel.result["image"]).unsqueeze(0)
+    seen = {}
+    attn = model.blocks[1][-1]
+    hook = attn.register_forward_hook(lambda m, inp, out: seen.update(inp=inp, out=out))
+    with torch.no_grad():
+        model.log_prob(x)
+    hook.remove()
+    panel.layer.setCurrentIndex(1)
+    maps = panel.shown_maps()
+    assert [m[1] for m in maps] == [0, 1] and all(v.isVisible() for v in panel.head_views[:2])
+    for layer, head, weights, extra, extra_name in maps:
+        assert weights.sum() + extra == pytest.approx(1.0, abs=1e-5)  # over the visible pixels
+        assert (weights[~before] == 0).all() and (weights[before] > 0).all()
+        assert extra_name == "null entry"
+    # the shown weights, applied to the layer's own values, give the layer's output at the pixel
+    h, data, coords = seen["inp"]
+    with torch.no_grad():
+        feats = h.flatten(2).transpose(1, 2)
+        _, v = attn.key_value(feats, data.flatten(2).transpose(1, 2), coords)
+        _, nv = attn.null(1)
+        heads = []
+        for _, head, weights, extra, _ in maps:
+            w = torch.cat([torch.tensor([extra]), torch.as_tensor(weights).flatten()])
+            heads.append(w @ torch.cat([nv, v], 2)[0, head])
+        mixed = attn.out(torch.cat(heads))
+    p = r * 28 + c
+    assert torch.allclose(h[0, :, r, c] + mixed, seen["out"][0, :, r, c], atol=1e-4)
+    shot(panel, "inspect-attention")
+    # the Image Transformer: a start token instead of the null entry
+    path = bundled("image-transformer-mnist5k-binary")
+    with qtbot.waitSignal(panel.updated, timeout=60000):
+        panel.set_model(path)
+    maps = panel.shown_maps()
+    assert len(maps) == 4 and maps[0][4] == "start token"
+    pr, pc = panel.result["pixel"]
+    for *_, weights, extra, _ in maps:
+        assert weights.sum() + extra == pytest.approx(1.0, abs=1e-5)
+        assert (weights[~raster_before((28, 28), (pr, pc))] == 0).all()
+    assert p > 0
+
+
+def test_skew_view_steps_through_the_diagonals_the_lstm_computes(qtbot):
+    """The Diagonal BiLSTM of the bundled model: the state at a pixel of step s depends only on
+    pixels of steps <= s (autograd through its forward direction), and the view colours step
+    s as the skewed map's column s, the image's diagonal r + c = s."""
+    from arstudio.gui.qt_skew import DONE, NOW, SkewPanel
+
+    model = load_checkpoint(bundled("pixelrnn-diag-mnist5k-binary"))
+    panel = SkewPanel()
+    qtbot.addWidget(panel)
+    wait_panel(qtbot, panel, lambda: panel.set_shape(model.spec.shape))
+    assert panel.skew_view.rgb.shape[:2] == (28, 55) and panel.step.maximum() == 54
+    s = 20
+    panel.step.setValue(s)
+    img, sk = panel.image_view.rgb, panel.skew_view.rgb
+    rows, cols = np.indices((28, 28))
+    assert ((img == NOW).all(-1) == (rows + cols == s)).all()
+    assert ((img == DONE).all(-1) == (rows + cols < s)).all()
+    now_cols = np.nonzero((sk == NOW).all(-1).any(0))[0]
+    assert list(now_cols) == [s] and (sk[:, s] == NOW).all(-1).sum() == 21
+    # the model's own forward direction computes (r, c) from its left and upper neighbours only
+    lstm = model.layers[0].forward_dir
+    x = torch.randn(1, lstm.state_to_state.in_channels, 28, 28, requires_grad=True)
+    r, c = 9, 11
+    out = lstm(x)[0, :, r, c].sum()
+    reach = (torch.autograd.grad(out, x)[0].abs().sum((0, 1)) > 0).numpy()
+    step = panel.layout_.step
+    assert (step[reach] <= step[r, c]).all() and reach[r, c - 1] and reach[r - 1, c]
+    panel.backward.setChecked(True)  # the mirrored direction runs right to left
+    img = panel.image_view.rgb
+    assert ((img == NOW).all(-1) == (rows + (27 - cols) == s)).all()
+    shot(panel, "inspect-skew")
+
+
+def test_the_mixture_view_shows_pixelcnn_pp_components(qtbot):
+    """The inspector's chart on PixelCNN++ (digits, 17 levels): one dashed curve per logistic
+    component, π_m · P_m(level), computed here from the mixture's parameters by the logistic
+    CDF; together they are the bars."""
+    from arstudio.gui.inspect_models import with_model
+    from arstudio.gui.qt_inspector import InspectorPanel
+
+    path = bundled("pixelcnn++-digits")
+    image = with_model(path, lambda m, ex: ex)
+    panel = InspectorPanel()
+    qtbot.addWidget(panel)
+    panel.resize(700, 700)
+    panel.show()
+    panel.set_model(path, 17, 1)
+    panel.set_image(image)
+    with qtbot.waitSignal(panel.updated, timeout=30000):
+        panel.select_pixel(4, 3)
+    shown = panel.shown_components()  # (M, K)
+    assert shown.shape == (5, 17)
+    assert np.allclose(shown.sum(0), panel.last["probs"], atol=1e-5)
+    model = load_checkpoint(path)
+    with torch.no_grad():
+        one = model.conditionals(torch.as_tensor(image).unsqueeze(0)).at(4 * 8 + 3)
+    pi = torch.softmax(one.mix_logits[0].double(), -1)
+    mu, s = one.means[0].double(), one.log_scales[0].double().clamp(min=-7).exp()
+    edges = torch.linspace(-1, 1, 17).double()[:, None] + torch.tensor([-1.0, 1.0]).double() / 16
+    cdf = torch.sigmoid((edges[..., None] - mu) / s)  # (K, 2, M)
+    cdf[0, 0], cdf[-1, 1] = 0.0, 1.0  # the end bins take the tails
+    expected = (pi * (cdf[:, 1] - cdf[:, 0])).T.numpy()  # (M, K)
+    assert np.allclose(shown, expected, atol=1e-5)
+    assert "mixture of 5 discretized logistics" in panel.mixture.text()
+    shot(panel, "inspect-mixture")
+
+
+def test_every_image_page_says_what_to_do_when_it_does_not_apply(qtbot):
+    from arstudio.gui.inspect_tab import InspectTab
+    from arstudio.gui.state import StudioState
+
+    state = StudioState()
+    tab = InspectTab(state)
+    qtbot.addWidget(tab)
+    tab.resize(1000, 760)
+    tab.show()
+    qtbot.waitExposed(tab)
+    assert "pick a model" in tab.note.text()
+    with qtbot.waitSignal(tab.attention.updated, timeout=60000):
+        state.set("checkpoint", bundled("pixelcnn-mnist5k-binary"))
+    assert tab.pages.currentWidget() is tab.growth
+    assert tab.timeline_page.is_empty and "1-D" in tab.timeline_page.text
+    assert tab.attention.page.is_empty and "PixelSNAIL" in tab.attention.page.text
+    qtbot.waitUntil(lambda: not tab.conv_masks.page.is_empty, timeout=60000)
+    qtbot.waitUntil(lambda: "MADE" in tab.masks_page.text, timeout=60000)
+    qtbot.waitUntil(lambda: tab.growth.columns[0].result is not None, timeout=60000)
+    assert tab.growth.columns[0].path == str(bundled("pixelcnn-mnist5k-binary"))
+    assert not tab.skew.page.is_empty
+    tab.pages.setCurrentWidget(tab.growth)
+    shot(tab, "inspect-tab")
+    # a sequence model: the image pages say so
+    state.set("checkpoint", bundled("wavenet-tones"))
+    for page in (tab.conv_page, tab.attention_page, tab.skew.page):
+        assert page.is_empty and "image" in page.text

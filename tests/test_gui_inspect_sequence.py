@@ -42,7 +42,7 @@ def test_click_a_time_step_shows_its_conditional_and_receptive_field(qtbot, wave
     model, path = wavenet_ckpt
     tab = open_tab(qtbot, path)
     panel = tab.sequence
-    assert tab.pages.isTabEnabled(0) and panel.x is not None and panel.x.shape == (32,)
+    assert not tab.timeline_page.is_empty and panel.x is not None and panel.x.shape == (32,)
     t = 20
     with qtbot.waitSignal(panel.updated, timeout=20000):
         qtbot.mouseClick(panel.timeline.viewport(), Qt.MouseButton.LeftButton, pos=panel.step_position(t))
@@ -84,8 +84,8 @@ def test_masks_page_shows_the_made_masks_and_reachability(qtbot, tmp_path):
     model.set_order([5, 2, 0, 3, 1, 4])
     path = save_checkpoint(model, tmp_path / "made.safetensors")
     tab = open_tab(qtbot, path, sequence=False)
-    qtbot.waitUntil(lambda: tab.pages.isTabEnabled(1), timeout=5000)
-    assert not tab.pages.isTabEnabled(0)  # images get no timeline
+    qtbot.waitUntil(lambda: not tab.masks_page.is_empty, timeout=5000)
+    assert tab.timeline_page.is_empty and "1-D" in tab.timeline_page.text  # images: what to do instead
     panel = tab.connectivity
     assert len(panel.images) == len(model.layers) + 1
     panel.sorted.setChecked(False)  # the masks as stored

@@ -1,17 +1,33 @@
-"""The Inspect tab: a timeline for sequence models, mask connectivity for masked-linear ones.
+"""The Inspect tab: a timeline for sequence models, mask connectivity for masked-linear ones,
+and for image models receptive-field growth, convolution masks, attention maps and the skew.
 
 Follows ``state.checkpoint``, but only works while visible: sampling a long
 sequence must not hold pool threads that the visible tabs need. Which pages apply is decided from the model,
 never from its name: a 1-D spec gets the timeline; a model with masked linear
-layers (MADE, FVSBN, MASDE, found by the worker) gets the masks page.
+layers (MADE, FVSBN, MASDE, found by the worker) gets the masks page; an image
+spec gets the image pages, each of which finds what it draws in the model's
+layers. A page that does not apply says what to do instead of staying blank.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
+from arstudio.gui.empty_state import EmptyOr
+from arstudio.gui.qt_attention import AttentionPanel
 from arstudio.gui.qt_connectivity import ConnectivityPanel
+from arstudio.gui.qt_conv_masks import ConvMaskPanel
+from arstudio.gui.qt_growth import GrowthPanel
 from arstudio.gui.qt_sequence_inspector import SequenceInspectorPanel
+from arstudio.gui.qt_skew import SkewPanel
+
+NO_MODEL = "pick a model (Samples tab) or open a run (File → Open run) to inspect it"
+NO_TIMELINE = ("the timeline is for 1-D models (WaveNet, the causal-conv ARM, the text models): pick "
+               "one in the Samples tab; for an image model see Receptive field, Conv masks, Attention "
+               "and Skew")
+NO_MASKS = ("masked-linear models (MADE, FVSBN, MASDE) show their masks and what reaches each output "
+            "here: pick one in the Samples tab; the convolution masks of image models are on Conv masks")
+NOT_IMAGE = "this page is for image models: pick one (PixelCNN, PixelRNN, PixelSNAIL …) in the Samples tab"
 
 
 class InspectTab(QWidget):
@@ -20,21 +36,31 @@ class InspectTab(QWidget):
     def __init__(self, state, parent=None):
         super().__init__(parent)
         self.state = state
-        self.note = QLabel("pick a model (Samples tab) or open a run to inspect it")
+        self.note = QLabel(NO_MODEL)
         self.note.setWordWrap(True)
         self.sequence = SequenceInspectorPanel(state)
         self.connectivity = ConnectivityPanel()
-        for panel in (self.sequence, self.connectivity):
+        self.growth = GrowthPanel()
+        self.conv_masks = ConvMaskPanel()
+        self.attention = AttentionPanel()
+        self.skew = SkewPanel()
+        for panel in (self.sequence, self.connectivity, self.growth, self.conv_masks, self.attention):
             panel.message.connect(self.message)
         self.connectivity.available.connect(self._masks_available)
+        self.timeline_page = EmptyOr(self.sequence, NO_MODEL)
+        self.masks_page = EmptyOr(self.connectivity, NO_MODEL)
+        self.conv_page = EmptyOr(self.conv_masks, NO_MODEL)
+        self.attention_page = EmptyOr(self.attention, NO_MODEL)
         self.pages = QTabWidget()
-        self.pages.addTab(self.sequence, "Timeline")
-        self.pages.addTab(self.connectivity, "Masks")
+        self.pages.addTab(self.timeline_page, "Timeline")
+        self.pages.addTab(self.masks_page, "Masks")
+        self.pages.addTab(self.growth, "Receptive field")
+        self.pages.addTab(self.conv_page, "Conv masks")
+        self.pages.addTab(self.attention_page, "Attention")
+        self.pages.addTab(self.skew, "Skew")
         layout = QVBoxLayout(self)
         layout.addWidget(self.note)
         layout.addWidget(self.pages, 1)
-        self.pages.setTabEnabled(0, False)
-        self.pages.setTabEnabled(1, False)
         self.shown_path = None  # the checkpoint on screen; work starts only while the tab is visible
         state.subscribe("checkpoint", self._checkpoint_changed)
         self._checkpoint_changed(state.get("checkpoint"))
@@ -59,16 +85,33 @@ class InspectTab(QWidget):
             return
         self.shown_path = path
         sequence = len(spec.shape) == 1
-        self.pages.setTabEnabled(0, sequence)
-        self.pages.setTabEnabled(1, False)  # until the worker finds masks
-        self.note.setText(f"{meta['model']} · {spec.describe()}" +
-                          ("" if sequence else " — the timeline needs 1-D data"))
+        image = len(spec.shape) == 3
+        self.note.setText(f"{meta['model']} · {spec.describe()}")
+        self.masks_page.show_empty("looking for masked linear layers…")  # until the worker answers
         if sequence:
+            self.timeline_page.show_content()
             self.sequence.set_model(path, meta, spec)
             self.pages.setCurrentIndex(0)
+        else:
+            self.timeline_page.show_empty(NO_TIMELINE)
         self.connectivity.set_model(path, meta)
+        self.skew.set_shape(spec.shape)
+        if image:
+            self.growth.set_model(path)
+            self.conv_page.show_content()
+            self.attention_page.show_content()
+            self.conv_masks.set_model(path)
+            self.attention.set_model(path)
+            if self.pages.currentIndex() in (0, 1):
+                self.pages.setCurrentIndex(2)
+        else:
+            self.conv_page.show_empty(NOT_IMAGE)
+            self.attention_page.show_empty(NOT_IMAGE)
 
     def _masks_available(self, ok: bool):
-        self.pages.setTabEnabled(1, ok)
-        if ok and not self.pages.isTabEnabled(0):
-            self.pages.setCurrentIndex(1)
+        if ok:
+            self.masks_page.show_content()
+            if self.timeline_page.is_empty:
+                self.pages.setCurrentIndex(1)
+        else:
+            self.masks_page.show_empty(NO_MASKS)

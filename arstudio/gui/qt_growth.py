@@ -10,6 +10,8 @@ BiLSTM and PixelSNAIL. The work runs in a pool job; NumPy comes back.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider,
@@ -169,9 +171,15 @@ class GrowthPanel(QWidget):
 
     # --- inputs --------------------------------------------------------------------------------
     def set_model(self, path):
-        """The studio's model goes in the left column (when it is a bundled image model)."""
-        if self.columns[0].choose(path):
-            self._request()
+        """The studio's image model goes in the left column (a run's checkpoint joins the pickers)."""
+        for col in self.columns:
+            if col.picker.findData(str(path)) < 0:
+                col.picker.addItem(Path(path).stem, str(path))
+        self.page.show_content()
+        self.columns[0].picker.blockSignals(True)
+        self.columns[0].choose(path)
+        self.columns[0].picker.blockSignals(False)
+        self._request()
 
     def set_pair(self, left_key: str, right_key: str):
         for col, key in zip(self.columns, (left_key, right_key)):

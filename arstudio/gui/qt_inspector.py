@@ -1,7 +1,8 @@
 """The inspector: what the model believed at one pixel, what it looked at, what surprised it.
 
 Click a pixel: a bar chart of p(x_i | x_<i) over the levels (or the density
-curve for real-valued mixtures), updated live while a completion animates;
+curve for real-valued mixtures; for a discretized logistic mixture, as in
+PixelCNN++, also each weighted component as a dashed curve), updated live while a completion animates;
 hovering a bar shows its value. Overlays on the inspected image: the
 receptive field of the clicked output (autograd on the actual model and
 input) or the surprise map, -log2 p(x_i | x_<i) per pixel with the total in
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QSpinBox, QVBoxLayout, QWidget
 
 from arstudio.gui.pixelview import PixelView, field_overlay, heat_map, levels_to_rgb
@@ -84,7 +85,8 @@ class InspectorEngine:
         xt = torch.as_tensor(np.asarray(x)).to(dtype)
         c = pixel_conditional(model, xt, index)
         out = {"serial": serial, "index": index, "value": c.value, "log_prob": c.log_prob,
-               "probs": c.probs, "grid": c.grid, "density": c.density}
+               "probs": c.probs, "grid": c.grid, "density": c.density,
+               "weights": c.weights, "components": c.components}
         if receptive:
             field = receptive_field(model, xt, index).numpy()  # (C, H, W)
             out["receptive"] = field.sum(0) if field.ndim == 3 else field
@@ -122,9 +124,14 @@ class InspectorPanel(QWidget):
         self.value_line = pg.InfiniteLine(angle=90, pen=pg.mkPen((255, 200, 0), width=2))
         for item in (self.bars, self.curve, self.value_line):
             self.plot.addItem(item)
+        # a discretized logistic mixture's components, π_m · P_m(level), one dashed curve each
+        # (created once; as many as the largest mixture shown so far)
+        self.component_curves: list = []
         self.hover = QLabel(" ")
         self.plot.scene().sigMouseMoved.connect(self._hovered)
         self.details = QLabel(" ")
+        self.mixture = QLabel(" ")
+        self.mixture.setWordWrap(True)
 
         self.view = PixelView(min_cell=3)
         self.view.pixel_clicked.connect(self.select_pixel)
@@ -148,6 +155,7 @@ class InspectorPanel(QWidget):
         layout.addWidget(self.plot, 2)
         layout.addWidget(self.hover)
         layout.addWidget(self.details)
+        layout.addWidget(self.mixture)
         layout.addLayout(overlays)
         layout.addWidget(self.view, 3)
         layout.addWidget(self.bpd)
@@ -211,6 +219,7 @@ class InspectorPanel(QWidget):
         self.last = result
         r, c = self.pixel
         self.title.setText(f"pixel (row {r}, col {c}), channel {self.channel.value()}: p(x_i | x_<i)")
+        self._show_components(result)
         if result["probs"] is not None:
             probs = result["probs"]
             self.bars.setOpts(x=np.arange(len(probs)), height=probs, width=0.8)
@@ -235,6 +244,34 @@ class InspectorPanel(QWidget):
         else:
             self.bpd.setText(" ")
         self.updated.emit()
+
+    COMPONENT_COLOURS = ((230, 90, 60), (60, 180, 90), (200, 120, 220), (240, 180, 40),
+                         (70, 200, 210), (150, 150, 150))
+
+    def _show_components(self, result):
+        """The mixture's weighted components over the levels (PixelCNN++), or none."""
+        weights, parts = result.get("weights"), result.get("components")
+        M = 0 if weights is None else len(weights)
+        while len(self.component_curves) < M:
+            colour = self.COMPONENT_COLOURS[len(self.component_curves) % len(self.COMPONENT_COLOURS)]
+            curve = pg.PlotDataItem(pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine),
+                                    symbol="o", symbolSize=4, symbolBrush=colour, symbolPen=None)
+            self.plot.addItem(curve)
+            self.component_curves.append(curve)
+        for m, curve in enumerate(self.component_curves):
+            if m < M:
+                curve.setData(np.arange(parts.shape[0]), weights[m] * parts[:, m])
+            else:
+                curve.setData([], [])
+        self.mixture.setText(" " if M == 0 else
+                             f"mixture of {M} discretized logistics (dashed: π_m · P_m(level); bars: "
+                             "their sum) · π = " + ", ".join(f"{w:.2f}" for w in weights))
+
+    def shown_components(self) -> np.ndarray:
+        """(M, K) the component curves on the chart (empty when the output is no mixture)."""
+        rows = [c.getData()[1] for c in self.component_curves if c.getData()[1] is not None
+                and len(c.getData()[1])]
+        return np.array(rows)
 
     def _hovered(self, pos):
         if self.last is None:
