@@ -98,6 +98,7 @@ def test_receptive_field_growth_side_by_side_equals_autograd(qtbot, growth):
         return h
     assert right.caption.text().startswith("gated-pixelcnn · 2/")
     assert np.array_equal(shown_reach(right.view), jacobian_support(gated, gated_run, x, r, c))
+    growth.depth.setValue(100)
     shot(growth, "inspect-growth")
 
 
@@ -318,7 +319,7 @@ def test_every_image_page_says_what_to_do_when_it_does_not_apply(qtbot):
     assert tab.attention.page.is_empty and "PixelSNAIL" in tab.attention.page.text
     qtbot.waitUntil(lambda: not tab.conv_masks.page.is_empty, timeout=60000)
     qtbot.waitUntil(lambda: "MADE" in tab.masks_page.text, timeout=60000)
-    qtbot.waitUntil(lambda: tab.growth.columns[0].result is not None, timeout=60000)
+    qtbot.waitUntil(lambda: all(col.result is not None for col in tab.growth.columns), timeout=60000)
     assert tab.growth.columns[0].path == str(bundled("pixelcnn-mnist5k-binary"))
     assert not tab.skew.page.is_empty
     tab.pages.setCurrentWidget(tab.growth)
