@@ -328,3 +328,14 @@ def test_every_image_page_says_what_to_do_when_it_does_not_apply(qtbot):
     state.set("checkpoint", bundled("wavenet-tones"))
     for page in (tab.conv_page, tab.attention_page, tab.skew.page):
         assert page.is_empty and "image" in page.text
+
+
+def test_a_lesson_highlight_picks_the_pixel_of_the_image_pages(qtbot, growth):
+    from arstudio.gui.inspect_tab import InspectTab
+    from arstudio.gui.state import StudioState
+
+    tab = InspectTab(StudioState())
+    qtbot.addWidget(tab)
+    tab.lesson_highlight([3, 4])
+    assert tab.growth.pixel == (3, 4) and tab.attention.pixel == (3, 4)
+    assert tab.findChild(type(tab.growth.depth), "depth") is tab.growth.depth

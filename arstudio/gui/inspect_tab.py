@@ -108,6 +108,12 @@ class InspectTab(QWidget):
             self.conv_page.show_empty(NOT_IMAGE)
             self.attention_page.show_empty(NOT_IMAGE)
 
+    def lesson_highlight(self, value):
+        """A lesson's highlight: [row, col] is the pixel of the receptive-field and attention pages."""
+        if isinstance(value, (list, tuple)) and len(value) == 2:
+            self.growth.select_pixel(int(value[0]), int(value[1]))
+            self.attention.select_pixel(int(value[0]), int(value[1]))
+
     def _masks_available(self, ok: bool):
         if ok:
             self.masks_page.show_content()

@@ -59,6 +59,7 @@ class AttentionPanel(QWidget):
         self.image_view = PixelView(min_cell=3)
         self.image_view.pixel_clicked.connect(self.select_pixel)
         self.layer = QComboBox()
+        self.layer.setObjectName("attention_layer")
         self.layer.currentIndexChanged.connect(lambda _i: self._draw())
         self.caption = QLabel("click a pixel: each head's attention from it over the earlier pixels")
         self.caption.setWordWrap(True)

@@ -127,10 +127,13 @@ class GrowthPanel(QWidget):
         self.pairs.currentIndexChanged.connect(self._pair_chosen)
         self.depth = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100)
         self.depth.setValue(100)
+        self.depth.setObjectName("depth")  # lessons set these by name
+        self.pairs.setObjectName("pair")
         self.depth.valueChanged.connect(self._show_depth)
         self.play = QPushButton("Play")
         self.play.setCheckable(True)
         self.play.toggled.connect(self._play_toggled)
+        self.play.setObjectName("growth_play")
         self.timer = QTimer(self, interval=600)
         self.timer.timeout.connect(self._advance)
         self.hint = QLabel("click a pixel in either image; the slider goes from the first layer to the "

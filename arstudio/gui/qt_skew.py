@@ -39,6 +39,7 @@ class SkewPanel(QWidget):
         self.skew_view = PixelView(min_cell=4)
         self.step = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=0)
         self.step.valueChanged.connect(lambda _v: self._draw())
+        self.step.setObjectName("skew_step")
         self.play = QPushButton("Play")
         self.play.setCheckable(True)
         self.play.toggled.connect(self._play_toggled)
