@@ -213,3 +213,29 @@ def test_launch_options_and_a_batch_that_does_not_split(tmp_path):
     with pytest.raises(SystemExit, match="batch size 15 does not split over 2 processes"):
         main(["train", *_cli(tmp_path / "x", batch=15), "--nproc-per-node", "2"])
     assert not (tmp_path / "x").exists()
+
+
+def test_a_run_growing_on_another_host_is_followed_live(window, qtbot, two_proc_run, tmp_path):
+    """A folder synced from a cluster (rsync, sshfs, NFS): its pid means nothing here, so the
+    window neither calls it crashed nor stops reading; it follows the new lines to the end."""
+    out = tmp_path / "synced"
+    shutil.copytree(two_proc_run, out)
+    lines = (two_proc_run / "events.jsonl").read_bytes().splitlines(keepends=True)
+    half = next(i for i, ln in enumerate(lines) if b'"step": 10,' in ln and b'"event": "step"' in ln) + 1
+    (out / "events.jsonl").write_bytes(b"".join(lines[:half]))
+    status = json.loads((two_proc_run / "status.json").read_text())
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()  # a pid that no longer runs here
+    (out / "status.json").write_text(json.dumps({**status, "state": "running", "message": "",
+                                                 "pid": int(dead), "host": "cluster-node-7"}))
+    assert window.studio.open_run(out)
+    train = window.studio.train
+    assert train.follower.step == 10 and train.ended_state is None and train.timer.isActive()
+    qtbot.wait(1200)  # several status checks: still followed, not "crashed"
+    assert train.ended_state is None and not train.banner.isVisible()
+    with open(out / "events.jsonl", "ab") as f:  # the next rsync brings the rest
+        f.write(b"".join(lines[half:]))
+    (out / "status.json").write_text(json.dumps({**status, "host": "cluster-node-7"}))
+    qtbot.waitUntil(lambda: train.ended_state == "done", timeout=10_000)
+    assert train.follower.step == 20 and train.follower.test_bpd is not None
+    assert window.state.get("checkpoint") == out / "checkpoints" / "final.safetensors"

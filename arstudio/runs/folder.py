@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import time
 import warnings
 from pathlib import Path
@@ -191,8 +192,10 @@ class RunFolder:
             pass
 
     def set_status(self, state: str, message: str = "", **extra) -> None:
+        # the host beside the pid: a run written on another machine (a cluster, a synced
+        # folder) is not judged by whether that pid runs here
         _write_json(self.path / "status.json", {"state": state, "message": message, "pid": os.getpid(),
-                                                "updated": time.time(), **extra})
+                                                "host": socket.gethostname(), "updated": time.time(), **extra})
 
     def save_samples(self, step: int, samples, spec) -> Path:
         from arstudio.imaging import samples_png

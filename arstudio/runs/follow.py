@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,9 +140,12 @@ class RunFollower:
 
     def worker_alive(self) -> bool | None:
         """Whether the pid in status.json still runs (None when unknown), for runs
-        the window did not start itself, e.g. reopened after leaving them running."""
-        pid = self.run.status().get("pid")
-        if not pid:
+        the window did not start itself, e.g. reopened after leaving them running.
+        A run written on another host (status.json's ``host``) is unknown here: it is
+        followed as it grows (a shared or synced folder) until its status says it ended."""
+        status = self.run.status()
+        pid = status.get("pid")
+        if not pid or status.get("host") not in (None, socket.gethostname()):
             return None
         try:
             os.kill(int(pid), 0)
