@@ -188,6 +188,8 @@ def cmd_train(args) -> int:
     train_kw.update({k: v for k, v in dict(steps=args.steps, epochs=args.epochs, batch_size=args.batch_size,
                                       lr=args.lr, device=args.device, seed=args.seed).items() if v is not None})
     train_kw.update(_settings(args.train_set))
+    if args.tensorboard:
+        train_kw["tensorboard"] = True
     config = train_config(train_kw)
     from arstudio.runs import torchrun
 
@@ -616,6 +618,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data-set", action="append", metavar="KEY=VALUE", help="data option (repeatable), e.g. "
                    "size=32x32 colour=grey levels=2 for --data images:PATH")
     t.add_argument("--out", help="run folder (default $ARSTUDIO_RUNS or runs/, then MODEL-DATA-TIME)")
+    t.add_argument("--tensorboard", action="store_true", help="also write TensorBoard event files into "
+                   "RUN/tensorboard (needs: pip install -e .[tensorboard])")
     t.add_argument("--quiet", action="store_true")
     g = t.add_argument_group("distributed training under torchrun (README: 'Training on a cluster')")
     g.add_argument("--nproc-per-node", metavar="N", help="N processes on this node, DDP (Gloo on the CPU, "

@@ -69,6 +69,10 @@ def run_training(model_name: str, dataset_name: str, out, model_config: dict | N
     torch.manual_seed(train_config.seed)
     model = build_model(model_name, dataset.spec, **(model_config or {}))
     check_augment(model, train_config)  # every setting judged before a run folder exists
+    if train_config.tensorboard:
+        from arstudio.runs.tensorboard import require_tensorboard
+
+        require_tensorboard()
     config = run_config(model_name, dataset_name, model, train_config)
     ddp = current()  # under torchrun: rank 0 alone writes the run folder
     if ddp.active:
@@ -202,6 +206,11 @@ def _record(run: RunFolder, model, dataset, train_config, on_event, resume=None)
 
 
 def _record_events(run, model, dataset, train_config, on_event, resume, facts) -> None:
+    board = None
+    if train_config.tensorboard:  # optional event files beside the run (arstudio/runs/tensorboard.py)
+        from arstudio.runs.tensorboard import TensorBoardLog
+
+        board = TensorBoardLog(run.path, dataset)
     try:
         for event in train(model, dataset, train_config, control=_control_from(run), resume=resume):
             record = event.to_json()
@@ -221,6 +230,8 @@ def _record_events(run, model, dataset, train_config, on_event, resume, facts) -
             elif isinstance(event, Started):
                 run.set_status("running", device=event.device)
             run.append_event(record)
+            if board is not None:
+                board(event, record)
             if on_event is not None:
                 on_event(event, record)
             if isinstance(event, Done):
@@ -245,6 +256,9 @@ def _record_events(run, model, dataset, train_config, on_event, resume, facts) -
             raise TrainingError(why) from None
         _fail(run, f"{type(e).__name__}: {e} (details in error.log)", traceback.format_exc())
         raise TrainingError(f"{type(e).__name__}: {e}") from e
+    finally:
+        if board is not None:
+            board.close()
 
 
 def _disk_full(e: BaseException) -> bool:

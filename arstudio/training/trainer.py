@@ -57,6 +57,7 @@ class TrainConfig:
     # decay of an exponential moving average of the weights (e.g. 0.999; 0 = none): evaluated
     # beside the raw weights and saved as checkpoints/ema.safetensors
     ema: float = 0.0
+    tensorboard: bool = False  # also write TensorBoard event files into RUN/tensorboard (the tensorboard extra)
 
     def __post_init__(self):
         """Every setting in range, checked when the config is made: before a run folder exists,
