@@ -68,6 +68,59 @@ def evaluate_bundled(bundled: BundledModel, device: str = "auto") -> dict:
             "published": preset.published if preset else ""}
 
 
+# --- training histories: a bundled model's curves, small, so Compare shows them with no training ------
+HISTORY_SUFFIX = ".history.json"
+HISTORY_TRAIN_POINTS = 200  # training-loss points kept (evenly spaced, the last one always)
+
+
+def history_path(bundled_or_key, folder: Path = BUNDLED_MODELS) -> Path:
+    key = getattr(bundled_or_key, "key", bundled_or_key)
+    return Path(folder) / f"{key}{HISTORY_SUFFIX}"
+
+
+def write_history(run_path, key: str, folder: Path = BUNDLED_MODELS, note: str = "") -> Path:
+    """A run's training curves (thinned) as models/KEY.history.json: train and validation
+    bits/dim by step, the test figure and the training time; ``note`` says how the curves
+    relate to the bundled weights (the run they came from, or a retraining of the recipe)."""
+    import json
+
+    from arstudio.atomic import atomic_write
+    from arstudio.exports import curve_rows, thin
+    from arstudio.runs import RunFolder
+
+    run = RunFolder.open(run_path)
+    rows = curve_rows(run)
+    train = [[r["step"], round(r["bpd"], 5)] for r in rows if r["kind"] == "train" and r["bpd"] is not None]
+    val = [[r["step"], round(r["bpd"], 5)] for r in rows
+           if r["kind"] == "eval" and r["split"] == "val" and r["bpd"] is not None]
+    events, _ = run.events()
+    done = next((e for e in reversed(events) if e["event"] == "done"), {})
+    text = json.dumps({"key": key, "note": note, "model": run.config().get("model"),
+                       "dataset": run.config().get("dataset"), "train": thin(train, HISTORY_TRAIN_POINTS),
+                       "val": val, "test_bpd": done.get("test_bpd"), "seconds": done.get("elapsed")},
+                      separators=(",", ":"))
+    out = history_path(key, folder)
+    atomic_write(out, lambda tmp: Path(tmp).write_text(text + "\n"))
+    return out
+
+
+def read_history(bundled) -> dict | None:
+    """A bundled model's shipped history (see :func:`write_history`), or None: a missing or
+    malformed file is no history, never an error."""
+    import json
+    import math
+
+    path = history_path(bundled.key, bundled.path.parent)
+    try:
+        h = json.loads(path.read_text())
+        pairs = {k: [(int(s), float(b)) for s, b in h[k]] for k in ("train", "val")}
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    if not all(math.isfinite(b) for k in pairs for _, b in pairs[k]):
+        return None
+    return {**pairs, "note": str(h.get("note", "")), "seconds": h.get("seconds")}
+
+
 def bundle_run(run_path, key: str, folder: Path = BUNDLED_MODELS, grid_n: int = 16,
                grid_device: str = "cpu", timed_n: int = 4) -> Path:
     """Copy a finished run's final checkpoint into models/ as KEY, with a model
@@ -101,6 +154,7 @@ def bundle_run(run_path, key: str, folder: Path = BUNDLED_MODELS, grid_n: int = 
     x = grid_model.sample(grid_n, generator=torch.Generator().manual_seed(0),
                           **_labels(grid_model, data, grid_n)).cpu()
     examples = _write_examples(x, model, data, folder, key)
+    write_history(run.path, key, folder, note=f"the run that trained these weights ({run.path.name})")
     meta = model.checkpoint_meta
     (folder / f"{key}.md").write_text(f"""# {key}
 

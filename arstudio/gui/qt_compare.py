@@ -27,8 +27,9 @@ OVERLAY_COLOURS = ("#1f77b4", "#d62728")
 
 def read_rows(run_paths: list[str]) -> list[dict]:
     """Pool thread: a summary per run folder and per bundled model (plain data only)."""
-    from arstudio.bundled import list_bundled
+    from arstudio.bundled import list_bundled, read_history
     from arstudio.runs import RunError
+    from arstudio.runs.follow import Curves
 
     rows = []
     for p in run_paths:
@@ -38,10 +39,13 @@ def read_rows(run_paths: list[str]) -> list[dict]:
             continue  # a folder that is not a run is simply not listed
     for b in list_bundled():
         m = b.metadata.get("metrics", {})
+        h = read_history(b)  # the curves it shipped with (models/KEY.history.json), if any
+        curves = None if h is None else Curves([s for s, _ in h["train"]], [v for _, v in h["train"]],
+                                               [s for s, _ in h["val"]], [v for _, v in h["val"]])
         rows.append({"kind": "bundled", "name": b.key, "path": str(b.path), "model": b.model,
                      "dataset": b.dataset, "test_bpd": m.get("test_bpd"), "parameters": b.metadata.get("parameters"),
                      "time_s": b.metadata.get("train_seconds"), "device": b.metadata.get("device", "–"),
-                     "state": "bundled", "curves": None})
+                     "state": "bundled", "curves": curves, "history": h and h["note"]})
     return rows
 
 
@@ -144,6 +148,8 @@ class ComparePanel(QWidget):
                      SortItem(format_seconds(secs) if secs else "–", secs),
                      SortItem(str(row["device"])), SortItem(row["state"])]
             cells[0].setData(Qt.ItemDataRole.UserRole, r)
+            if row.get("history"):  # a bundled model with its shipped curves: select it to overlay them
+                cells[0].setToolTip(f"training curves shipped: {row['history']}")
             for c, item in enumerate(cells):
                 self.table.setItem(r, c, item)
         self.table.setSortingEnabled(True)
