@@ -526,6 +526,23 @@ def cmd_list(args) -> int:
     return 0
 
 
+def cmd_lessons(args) -> int:
+    """The lessons the Lessons menu offers (bundled, then the user's folder); a malformed one
+    is its FILE:LINE: reason on stderr. Reads TOML only: no torch, no Qt."""
+    from arstudio.lessons import list_lessons, user_lessons_dir
+
+    errors: list = []
+    lessons = list_lessons(errors)
+    width = max([len(le.name) for le in lessons] + [10])
+    for le in lessons:
+        mark = "" if le.source == "bundled" else "  (yours)"
+        print(f"{le.name:{width}s} {len(le.steps):3d} steps  {le.title}{mark}")
+    for e in errors:
+        print(f"arstudio lessons: {e}", file=sys.stderr)
+    print(f"open one: arstudio --lesson NAME (or PATH.toml); your own lessons: {user_lessons_dir()}")
+    return 1 if errors else 0
+
+
 def cmd_bench(args) -> int:
     from arstudio import bench
 
@@ -590,6 +607,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="arstudio", description="A studio for deep autoregressive models. "
                                 "With no command, opens the window.")
     p.add_argument("--session", metavar="FILE", help="open the studio with a session file (TOML)")
+    p.add_argument("--lesson", metavar="NAME", help="open the studio on a guided lesson: a name from "
+                   "`arstudio lessons` or a PATH.toml (docs/lessons.md)")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more messages (-vv: debugging)")
     p.add_argument("-q", "--quiet", dest="log_quiet", action="store_true",
                    help="only warnings and errors; no progress bars")
@@ -704,6 +723,9 @@ def build_parser() -> argparse.ArgumentParser:
     od.add_argument("--save-background", help="keep the trained background model (checkpoint file)")
     od.set_defaults(func=cmd_ood)
 
+    ls = sub.add_parser("lessons", help="list the guided lessons (bundled and your own)")
+    ls.set_defaults(func=cmd_lessons)
+
     for what in ("models", "datasets"):
         lp = sub.add_parser(what, help=f"list registered {what}")
         lp.set_defaults(func=cmd_list, what=what)
@@ -779,7 +801,16 @@ def main(argv=None) -> int:
     if args.command is None:
         from arstudio.gui.launch import launch
 
-        return launch(session=args.session)
+        lesson = None
+        if args.lesson:  # a lesson that cannot be read is one line here, before any window opens
+            from arstudio.lessons import LessonError, find_lesson
+
+            try:
+                lesson = find_lesson(args.lesson)
+            except (LessonError, KeyError) as e:
+                print(f"arstudio: {error_line(e)}", file=sys.stderr)
+                return 2
+        return launch(session=args.session, lesson=lesson)
     import warnings
 
     try:

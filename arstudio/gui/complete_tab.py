@@ -39,6 +39,7 @@ from arstudio.gui.qt_canvas import CanvasPanel
 from arstudio.gui.qt_density import DensityPanel
 from arstudio.gui.qt_inspector import InspectorPanel
 from arstudio.gui.qt_speed import ClassPicker, OrderPicker, SpeedMeterWidget, StatesView
+from arstudio.gui.scrolling import fit_scroll
 from arstudio.gui.workers import run_job
 from arstudio.sampling.completion import METHODS, NOTES
 from arstudio.sampling.speed import model_facts
@@ -83,10 +84,10 @@ class CompletePanel(QWidget):
 
         self.model_label = QLabel("no model: pick one in the Samples tab or train one")
         self.model_label.setWordWrap(True)
-        self.count = QSpinBox(minimum=1, maximum=16, value=4, prefix="n = ")
+        self.count = QSpinBox(minimum=1, maximum=16, value=4, prefix="n = ", objectName="count")
         self.temperature = QDoubleSpinBox(minimum=0.05, maximum=3.0, singleStep=0.1, value=1.0,
                                           prefix="T = ")
-        self.method = QComboBox()
+        self.method = QComboBox(objectName="method")  # objectNames: what a lesson step can set
         self.method.addItems(METHODS)
         self.method.currentTextChanged.connect(self._method_changed)
         self.note = QLabel(NOTES["raster"])
@@ -415,10 +416,5 @@ class CompletePanel(QWidget):
 
 
 def _scrollable(panel: QWidget) -> QScrollArea:
-    """Wrap a panel so the splitter may shrink it below its natural width."""
-    area = QScrollArea()
-    area.setWidget(panel)
-    area.setWidgetResizable(True)
-    area.setFrameShape(QScrollArea.Shape.NoFrame)
-    area.setMinimumWidth(160)
-    return area
+    """Wrap a panel so the splitter may shrink it to (never below) its minimum width."""
+    return fit_scroll(panel)

@@ -5,7 +5,7 @@ import os
 import sys
 
 
-def launch(argv=None, session=None) -> int:
+def launch(argv=None, session=None, lesson=None) -> int:
     from arstudio.syscheck import check_audio, check_gui
 
     if not os.environ.get("ARSTUDIO_NO_SYSCHECK"):
@@ -40,4 +40,9 @@ def launch(argv=None, session=None) -> int:
     window.show()
     if session:
         window.studio.load_session(session)  # a bad file is a message in the window, not an abort
+    if lesson is not None:  # an arstudio.lessons.Lesson, read by the CLI
+        try:
+            window.lessons.open(lesson)
+        except ValueError as e:  # a tab, page or control this window lacks: a message, not an abort
+            window.show_message(f"lesson not opened: {e}")
     return app.exec()

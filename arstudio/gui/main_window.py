@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QSplitter, QTabWidget, QWidget
 
 import arstudio
 from arstudio.gui.complete_tab import CompletePanel
@@ -26,11 +26,13 @@ from arstudio.gui.qt_anomaly import AnomalyPanel
 from arstudio.gui.qt_compare import ComparePanel
 from arstudio.gui.qt_compress import CompressPanel
 from arstudio.gui.qt_docnade import DocNADEPanel
+from arstudio.gui.qt_lessons import LessonPlayer
 from arstudio.gui.qt_listen import ListenPanel
 from arstudio.gui.qt_picker import PickerPanel
 from arstudio.gui.qt_samples import SamplesPanel
 from arstudio.gui.qt_train import TrainPanel
 from arstudio.gui.saving import Saver
+from arstudio.gui.scrolling import fit_scroll
 from arstudio.gui.state import StudioState
 from arstudio.gui.studio import Studio
 
@@ -46,10 +48,7 @@ def _train_tab(w: MainWindow) -> QSplitter:
     """The picker (scrollable, left) beside the training panel."""
     w.picker = PickerPanel()
     w.train = TrainPanel(w.picker)
-    scroll = QScrollArea()
-    scroll.setWidget(w.picker)
-    scroll.setWidgetResizable(True)
-    scroll.setMinimumWidth(320)
+    scroll = fit_scroll(w.picker, min_width=320, frame=True)
     split = QSplitter(Qt.Orientation.Horizontal)
     split.addWidget(scroll)
     split.addWidget(w.train)
@@ -118,6 +117,14 @@ MENUS: tuple[tuple[str, tuple], ...] = (
              checkable=True),
         TAB_ITEMS,
     )),
+    ("&Lessons", (  # guided lessons (arstudio/lessons/*.toml and the user's; docs/lessons.md)
+        Submenu("&Open lesson", "lessons_menu"),
+        Item("Open lesson &file…", lambda w: w.open_lesson_dialog),
+        SEPARATOR,
+        Item("&Next step", lambda w: w.lessons.next, "PgDown", "lesson_next_action"),  # a presenter remote's keys
+        Item("&Previous step", lambda w: w.lessons.back, "PgUp", "lesson_back_action"),
+        Item("&Close lesson", lambda w: w.lessons.close),
+    )),
     ("&Help", (
         Item("&About ARStudio", lambda w: w.about),
     )),
@@ -143,6 +150,12 @@ class MainWindow(QMainWindow):
         self.samples.list.currentRowChanged.connect(self._bundled_chosen)
         self.studio = Studio(self)  # runs, sessions, presentation mode, closing
         self.saver = Saver(self)  # File → Save image… / Save animation…
+        self.lessons = LessonPlayer(self)  # a guided lesson: a dock under the tabs
+        self.lesson_dock = QDockWidget("Lesson", self, objectName="lesson_dock")
+        self.lesson_dock.setWidget(self.lessons.panel)
+        self.lesson_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.lesson_dock)
+        self.lesson_dock.hide()
         self._menus()
         self.studio.restore()
         self.show_message("ready")
@@ -178,6 +191,26 @@ class MainWindow(QMainWindow):
                 else:
                     menu.addAction(self._action(entry))
         self.studio.menus_ready()
+        self._lesson_menu()
+        self.lessons_menu.aboutToShow.connect(self._lesson_menu)  # lessons written since are listed too
+
+    def _lesson_menu(self):
+        from arstudio.lessons import list_lessons
+
+        self.lessons_menu.clear()
+        for lesson in list_lessons():
+            label = lesson.title + ("" if lesson.source == "bundled" else "  (yours)")
+            self.lessons_menu.addAction(QAction(label, self, toolTip=lesson.summary, triggered=lambda _=False,
+                                                p=lesson.path: self.lessons.open_path(p)))
+
+    def open_lesson_dialog(self):
+        from PySide6.QtWidgets import QFileDialog
+
+        from arstudio.lessons import user_lessons_dir
+
+        path, _ = QFileDialog.getOpenFileName(self, "Open a lesson", str(user_lessons_dir()), "Lesson (*.toml)")
+        if path:
+            self.lessons.open_path(path)
 
     def _action(self, item: Item) -> QAction:
         action = QAction(item.text, self, checkable=item.checkable)

@@ -1,0 +1,112 @@
+"""Layout: at 1280×720 and at 1920×1080 no control of any tab is clipped or hidden.
+
+Every visible widget of every tab (and of every page of a tab's own tab widgets)
+lies inside its tab; no scroll area needs a scroll bar to show a control, sideways
+or down (the Train tab's picker may scroll down: its settings list grows with the
+model, and every row stays as wide as the tab); buttons, check boxes and
+non-wrapping labels are at least as wide as their text; a combo box shows its
+whole current text. The first start picks a size that fits the screen.
+"""
+import pytest
+from PySide6.QtCore import QPoint, QRect
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QComboBox,
+    QGraphicsView,
+    QLabel,
+    QScrollArea,
+    QTabWidget,
+    QWidget,
+)
+
+SIZES = [(1280, 720), (1920, 1080)]
+MAY_SCROLL_DOWN = {"Train"}  # the picker: a long form by design (see the docstring)
+
+
+def _rect(w, widget):
+    return QRect(widget.mapTo(w, QPoint(0, 0)), widget.size())
+
+
+def _internal(widget) -> bool:
+    """Parts of item views, plots and scroll bars: drawn by their owner, not controls."""
+    p = widget.parentWidget()
+    while p is not None:
+        if isinstance(p, (QAbstractItemView, QGraphicsView)):
+            return True
+        p = p.parentWidget()
+    return False
+
+
+def _combo_text_fits(c: QComboBox) -> bool:
+    fm = c.fontMetrics()
+    widest = max([fm.horizontalAdvance(c.itemText(i)) for i in range(c.count())] + [0])
+    decoration = c.sizeHint().width() - widest  # frame, arrow and margins the style adds
+    return c.width() >= fm.horizontalAdvance(c.currentText()) + decoration
+
+
+def problems(w, title: str, tab: QWidget) -> list[str]:
+    out = []
+    inside = _rect(w, tab)
+    for area in tab.findChildren(QScrollArea):
+        if not area.isVisibleTo(w) or _internal(area):
+            continue
+        if area.horizontalScrollBar().isVisible():
+            out.append(f"{title}: a scroll area scrolls sideways ({area.widget().width()} px in "
+                       f"{area.viewport().width()} px)")
+        if area.verticalScrollBar().isVisible() and title not in MAY_SCROLL_DOWN:
+            out.append(f"{title}: a scroll area scrolls down ({area.widget().height()} px in "
+                       f"{area.viewport().height()} px)")
+    for c in tab.findChildren(QWidget):
+        if not c.isVisibleTo(w) or c.width() == 0 or _internal(c):
+            continue
+        name = f"{title}: {type(c).__name__} {c.objectName() or ''}"
+        text = c.currentText() if isinstance(c, QComboBox) else c.text() if isinstance(c, (QAbstractButton, QLabel)) else ""
+        r = _rect(w, c)
+        in_scroll = next((a for a in tab.findChildren(QScrollArea) if a.widget() is not None
+                          and a.widget().isAncestorOf(c)), None)
+        if in_scroll is None and not inside.contains(r):
+            out.append(f"{name} {text!r} at {r.getRect()} is outside its tab {inside.getRect()}")
+        if in_scroll is not None and not (inside.left() <= r.left() and r.right() <= inside.right()):
+            out.append(f"{name} {text!r} at {r.getRect()} sticks out of its tab sideways")
+        if isinstance(c, QComboBox) and not _combo_text_fits(c):
+            out.append(f"{name} shows {text!r} cut off ({c.width()} px)")
+        elif isinstance(c, QAbstractButton) and text and c.width() < c.sizeHint().width():
+            out.append(f"{name} {text!r} is cut off ({c.width()} < {c.sizeHint().width()} px)")
+        elif isinstance(c, QLabel) and text.strip() and not c.wordWrap() and c.pixmap().isNull() \
+                and c.width() < c.sizeHint().width():
+            out.append(f"{name} {text!r} is cut off ({c.width()} < {c.sizeHint().width()} px)")
+    return out
+
+
+def _pages(tab: QWidget):
+    """(label, index setter) for the tab itself and each enabled page of the tab widgets inside it."""
+    yield "", None
+    for inner in tab.findChildren(QTabWidget):
+        for i in range(inner.count()):
+            if inner.isTabEnabled(i):
+                yield f" / {inner.tabText(i)}", (inner, i)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{a}x{b}" for a, b in SIZES])
+def test_no_control_of_any_tab_is_clipped_or_hidden(window, qtbot, size):
+    window.resize(*size)
+    qtbot.waitUntil(lambda: (window.width(), window.height()) == size, timeout=5000)
+    found = []
+    for i in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(i)
+        tab = window.tabs.widget(i)
+        for label, page in _pages(tab):
+            if page is not None:
+                page[0].setCurrentIndex(page[1])
+            qtbot.wait(30)  # let the layouts settle
+            found += problems(window, window.tabs.tabText(i) + label, tab)
+    assert not found, "\n".join(found)
+
+
+def test_first_start_fits_the_screen(window):
+    """No saved geometry (a fresh settings file): the window fits the screen's available area."""
+    area = window.screen().availableGeometry()
+    frame = window.frameGeometry()
+    assert window.width() <= area.width() and window.height() <= area.height()
+    assert area.contains(frame.topLeft()) or frame.topLeft() == area.topLeft()
