@@ -2,12 +2,11 @@
 
 Every visible widget of every tab (and of every page of a tab's own tab widgets)
 lies inside its tab; no scroll area needs a scroll bar to show a control, sideways
-or down (the Train tab's picker may scroll down: its settings list grows with the
-model, and every row stays as wide as the tab); buttons, check boxes and
+or down (with the model the window opens on; the Train tab's picker may scroll down
+for a model with a longer settings list); buttons, check boxes and
 non-wrapping labels are at least as wide as their text; a combo box shows its
 whole current text. The first start picks a size that fits the screen.
 """
-import pytest
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -21,7 +20,6 @@ from PySide6.QtWidgets import (
 )
 
 SIZES = [(1280, 720), (1920, 1080)]
-MAY_SCROLL_DOWN = {"Train"}  # the picker: a long form by design (see the docstring)
 
 
 def _rect(w, widget):
@@ -54,7 +52,7 @@ def problems(w, title: str, tab: QWidget) -> list[str]:
         if area.horizontalScrollBar().isVisible():
             out.append(f"{title}: a scroll area scrolls sideways ({area.widget().width()} px in "
                        f"{area.viewport().width()} px)")
-        if area.verticalScrollBar().isVisible() and title not in MAY_SCROLL_DOWN:
+        if area.verticalScrollBar().isVisible():
             out.append(f"{title}: a scroll area scrolls down ({area.widget().height()} px in "
                        f"{area.viewport().height()} px)")
     for c in tab.findChildren(QWidget):
@@ -65,15 +63,12 @@ def problems(w, title: str, tab: QWidget) -> list[str]:
         r = _rect(w, c)
         in_scroll = next((a for a in tab.findChildren(QScrollArea) if a.widget() is not None
                           and a.widget().isAncestorOf(c)), None)
-        if in_scroll is None and not inside.contains(r):
+        sideways = not (inside.left() <= r.left() and r.right() <= inside.right())
+        if (in_scroll is None and not inside.contains(r)) or (in_scroll is not None and sideways):
             out.append(f"{name} {text!r} at {r.getRect()} is outside its tab {inside.getRect()}")
-        if in_scroll is not None and not (inside.left() <= r.left() and r.right() <= inside.right()):
-            out.append(f"{name} {text!r} at {r.getRect()} sticks out of its tab sideways")
         if isinstance(c, QComboBox) and not _combo_text_fits(c):
             out.append(f"{name} shows {text!r} cut off ({c.width()} px)")
-        elif isinstance(c, QAbstractButton) and text and c.width() < c.sizeHint().width():
-            out.append(f"{name} {text!r} is cut off ({c.width()} < {c.sizeHint().width()} px)")
-        elif isinstance(c, QLabel) and text.strip() and not c.wordWrap() and c.pixmap().isNull() \
+        elif isinstance(c, QAbstractButton) and text and c.width() < c.sizeHint().width() or isinstance(c, QLabel) and text.strip() and not c.wordWrap() and c.pixmap().isNull() \
                 and c.width() < c.sizeHint().width():
             out.append(f"{name} {text!r} is cut off ({c.width()} < {c.sizeHint().width()} px)")
     return out
@@ -88,25 +83,43 @@ def _pages(tab: QWidget):
                 yield f" / {inner.tabText(i)}", (inner, i)
 
 
-@pytest.mark.parametrize("size", SIZES, ids=[f"{a}x{b}" for a, b in SIZES])
-def test_no_control_of_any_tab_is_clipped_or_hidden(window, qtbot, size):
-    window.resize(*size)
-    qtbot.waitUntil(lambda: (window.width(), window.height()) == size, timeout=5000)
-    found = []
-    for i in range(window.tabs.count()):
-        window.tabs.setCurrentIndex(i)
-        tab = window.tabs.widget(i)
-        for label, page in _pages(tab):
-            if page is not None:
-                page[0].setCurrentIndex(page[1])
-            qtbot.wait(30)  # let the layouts settle
-            found += problems(window, window.tabs.tabText(i) + label, tab)
-    assert not found, "\n".join(found)
+class _Screen:
+    """A screen of a given available area (the offscreen platform's own is 800 × 800)."""
+
+    def __init__(self, w, h):
+        self.area = QRect(0, 0, w, h)
+
+    def availableGeometry(self):
+        return self.area
 
 
-def test_first_start_fits_the_screen(window):
-    """No saved geometry (a fresh settings file): the window fits the screen's available area."""
-    area = window.screen().availableGeometry()
-    frame = window.frameGeometry()
-    assert window.width() <= area.width() and window.height() <= area.height()
-    assert area.contains(frame.topLeft()) or frame.topLeft() == area.topLeft()
+def test_first_start_fits_the_screen_and_no_control_of_any_tab_is_clipped(window, qtbot, monkeypatch):
+    for size in SIZES:
+        # first start on a screen of this size: the window's frame lies inside its available area
+        monkeypatch.setattr(window, "screen", lambda size=size: _Screen(*size))
+        window._first_size()
+        qtbot.wait(30)
+        frame = window.frameGeometry()
+        assert QRect(0, 0, *size).contains(frame), (size, frame.getRect())
+        assert abs(frame.left() - (size[0] - 1 - frame.right())) <= 8  # centred
+        window.resize(*size)
+        qtbot.waitUntil(lambda size=size: (window.width(), window.height()) == size, timeout=5000)
+        found = []
+        for i in range(window.tabs.count()):
+            window.tabs.setCurrentIndex(i)
+            tab = window.tabs.widget(i)
+            for label, page in _pages(tab):
+                if page is not None:
+                    page[0].setCurrentIndex(page[1])
+                qtbot.wait(30)  # let the layouts settle
+                found += problems(window, f"{window.tabs.tabText(i)}{label} at {size[0]}×{size[1]}", tab)
+        assert not found, "\n".join(found)
+
+
+def test_first_size_leaves_room_on_every_common_screen():
+    from arstudio.gui.main_window import first_size
+
+    for width, height in ((1280, 720), (1366, 768), (1920, 1080), (2560, 1440), (3840, 2160)):
+        size = first_size(width, height)
+        assert size.width() <= width - 40 and size.height() <= height - 50
+        assert size.width() >= min(1240, width - 40) and size.height() >= min(670, height - 50)

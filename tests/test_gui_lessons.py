@@ -143,6 +143,12 @@ def test_lessons_menu_lists_shipped_and_user_lessons_and_opens_them(lesson_windo
     assert not w.lessons.open_path(bad)
     assert w.lessons.problem.startswith(f"{bad}:6: step 1: the Inspect tab has no page 'Nowhere'")
     assert w.lessons.lesson is None and "bad-view.toml:6" in w.statusBar().currentMessage()
+    bad = mine / "bad-set.toml"
+    bad.write_text('title = "x"\n[[steps]]\ntitle = "a"\ntext = "b"\ntab = "Complete"\n[steps.set]\n'
+                   'count = 2\nmethod = "zigzag"\n')
+    assert not w.lessons.open_path(bad)
+    assert w.lessons.problem == (f"{bad}:8: step 1: 'method' has no entry 'zigzag' "
+                                 "(entries: raster, resample, any-order, gibbs)")
 
 
 @pytest.mark.parametrize("body, line, reason", [
@@ -172,7 +178,8 @@ def test_arstudio_lessons_lists_them_without_torch_and_lesson_flag_refuses_a_bad
     env = dict(os.environ, ARSTUDIO_LESSONS=str(tmp_path), PYTHONPATH=str(ROOT))
     code = ("import sys; from arstudio.cli import main; rc = main(['lessons']); "
             "print('heavy:', [m for m in ('torch', 'PySide6') if m in sys.modules]); sys.exit(rc)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=60, check=False)
     assert out.returncode == 1
     names = [line.split()[0] for line in out.stdout.splitlines()[:-2]]
     assert names == [le.name for le in list_lessons()] and len(names) >= 10

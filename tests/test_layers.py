@@ -48,7 +48,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [  # top to bottom
     ("distributions", ("arstudio.distributions",)),
     ("base", ("arstudio", "arstudio.spec", "arstudio.paths", "arstudio.devices", "arstudio.discovery",
               "arstudio.presets", "arstudio.values", "arstudio.atomic", "arstudio.config_check", "arstudio.syscheck",
-              "arstudio.audio")),
+              "arstudio.audio", "arstudio.lessons")),
 ]
 GUI_WINDOW = {"arstudio.gui.main_window", "arstudio.gui.launch", "arstudio.gui.latency_bench"}
 QT = ("PySide6", "shiboken6", "pyqtgraph")

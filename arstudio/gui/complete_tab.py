@@ -128,10 +128,10 @@ class CompletePanel(QWidget):
         controls.addWidget(QLabel("speed"), 2, 0)
         controls.addWidget(self.speed, 2, 1)
         controls.addWidget(self.speed_label, 2, 2)
-        buttons = QHBoxLayout()
-        for b in (self.complete_button, self.pause_button, self.step_button, self.stop_button,
-                  self.to_canvas_button):
-            buttons.addWidget(b)
+        buttons = QGridLayout()  # two rows: the panel stays narrow enough for 1280 px
+        for k, b in enumerate((self.complete_button, self.pause_button, self.step_button, self.stop_button,
+                               self.to_canvas_button)):
+            buttons.addWidget(b, k // 3, k % 3)
         middle = QWidget()
         mid = QVBoxLayout(middle)
         mid.addWidget(self.model_label)

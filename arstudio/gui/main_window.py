@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QSplitter, QTabWidget, QWidget
 
@@ -131,12 +131,18 @@ MENUS: tuple[tuple[str, tuple], ...] = (
 )
 
 
+def first_size(width: int, height: int) -> QSize:
+    """The window's size on a first start, for a screen area of width × height: most of it, leaving room
+    for the title bar and the window's frame, never more than 1600 × 1000."""
+    return QSize(min(1600, width - 40), min(1000, height - 50))
+
+
 class MainWindow(QMainWindow):
     def __init__(self):
         super().__init__()
         collect_garbage_on_gui_thread()  # never let a worker thread run a widget's destructor
         self.setWindowTitle("ARStudio")
-        self.resize(1100, 720)
+        self._first_size()  # a saved geometry (studio.restore) replaces it
         self.state = StudioState()
         self.tabs = QTabWidget()
         self.setCentralWidget(self.tabs)
@@ -160,6 +166,14 @@ class MainWindow(QMainWindow):
         self.studio.restore()
         self.show_message("ready")
         self.samples.start()
+
+    def _first_size(self):
+        """Fit the screen's available area (a 1280×720 projector, a 1920×1080 display), centred."""
+        area = self.screen().availableGeometry()
+        size = first_size(area.width(), area.height()).expandedTo(self.minimumSizeHint())
+        self.resize(size)
+        self.move(area.x() + max(0, (area.width() - size.width()) // 2),
+                  area.y() + max(0, (area.height() - size.height()) // 2))
 
     def show_message(self, text: str) -> None:
         self.statusBar().showMessage(text)

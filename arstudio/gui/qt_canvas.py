@@ -239,9 +239,13 @@ class CanvasPanel(QWidget):
         self.redo_button.clicked.connect(self.canvas.redo)
         self.example_button = QPushButton("Load example", toolTip="a random test image of the model's dataset")
         self.example_button.clicked.connect(self.load_example_requested)
-        for w in (self.clear_button, self.fill_unknown, self.undo_button, self.redo_button, self.example_button):
+        for w in (self.clear_button, self.fill_unknown, self.example_button):
             actions.addWidget(w)
         actions.addStretch(1)
+        history = QHBoxLayout()  # a row of its own: the panel stays narrow enough for 1280 px
+        for w in (self.undo_button, self.redo_button):
+            history.addWidget(w)
+        history.addStretch(1)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -249,6 +253,7 @@ class CanvasPanel(QWidget):
         layout.addLayout(settings)
         layout.addWidget(self.canvas, 1)
         layout.addLayout(actions)
+        layout.addLayout(history)
 
     def set_tool(self, name: str):
         self.canvas.tool = name

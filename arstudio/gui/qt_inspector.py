@@ -147,7 +147,6 @@ class InspectorPanel(QWidget):
         self.overlay_buttons["none"].setChecked(True)
         self.channel = QSpinBox(minimum=0, maximum=0, prefix="channel ")
         self.channel.valueChanged.connect(lambda _v: self._request())
-        overlays.addWidget(self.channel)
         self.bpd = QLabel(" ")
 
         layout = QVBoxLayout(self)
@@ -157,6 +156,7 @@ class InspectorPanel(QWidget):
         layout.addWidget(self.details)
         layout.addWidget(self.mixture)
         layout.addLayout(overlays)
+        layout.addWidget(self.channel)  # a row of its own: the panel stays narrow enough for 1280 px
         layout.addWidget(self.view, 3)
         layout.addWidget(self.bpd)
 

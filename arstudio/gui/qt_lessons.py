@@ -64,23 +64,31 @@ def control_value(w: QWidget):
     raise TypeError(f"{type(w).__name__} is not a control a lesson can set")
 
 
-def set_control(w: QWidget, value) -> None:
-    """Set a combo box (by its text), a spin box or slider (by value), a checkable button (true/false)."""
+def check_control(w: QWidget, value) -> None:
+    """TypeError or ValueError when ``value`` is not something ``w`` takes (see set_control)."""
     if isinstance(w, QComboBox):
-        i = w.findText(str(value))
-        if i < 0:
-            raise ValueError(f"has no entry {value!r} (entries: {', '.join(w.itemText(k) for k in range(w.count()))})")
-        w.setCurrentIndex(i)
+        if w.findText(str(value)) < 0:
+            entries = ", ".join(w.itemText(k) for k in range(w.count()))
+            raise ValueError(f"has no entry {value!r} (entries: {entries})")
     elif isinstance(w, (QAbstractSlider, QAbstractSpinBox)) and hasattr(w, "setValue"):
         if isinstance(value, (bool, str)):
-            raise ValueError(f"takes a number, not {value!r}")
-        w.setValue(value if hasattr(w, "decimals") else int(value))
+            raise TypeError(f"takes a number, not {value!r}")
     elif isinstance(w, QAbstractButton) and w.isCheckable():
         if not isinstance(value, bool):
-            raise ValueError(f"takes true or false, not {value!r}")
+            raise TypeError(f"takes true or false, not {value!r}")
+    else:
+        raise TypeError(f"is a {type(w).__name__}, not a control a lesson can set")
+
+
+def set_control(w: QWidget, value) -> None:
+    """Set a combo box (by its text), a spin box or slider (by value), a checkable button (true/false)."""
+    check_control(w, value)
+    if isinstance(w, QComboBox):
+        w.setCurrentIndex(w.findText(str(value)))
+    elif isinstance(w, QAbstractButton):
         w.setChecked(value)
     else:
-        raise ValueError(f"is a {type(w).__name__}, not a control a lesson can set")
+        w.setValue(value if hasattr(w, "decimals") else int(value))
 
 
 class LessonPanel(QWidget):
@@ -156,9 +164,9 @@ class LessonPlayer(QObject):
                     raise lesson.error(step, name, f"no control named {name!r} in the {step.tab or 'window'}"
                                        " (a control's objectName; see docs/lessons.md)")
                 try:
-                    control_value(control)
-                except TypeError as e:
-                    raise lesson.error(step, name, f"{name!r}: {e}") from None
+                    check_control(control, value)
+                except (TypeError, ValueError) as e:
+                    raise lesson.error(step, name, f"{name!r} {e}") from None
 
     def open(self, lesson: Lesson) -> None:
         self.check(lesson)
@@ -242,8 +250,8 @@ class LessonPlayer(QObject):
                 raise LookupError(f"no control named {name!r}")
             try:
                 set_control(control, value)
-            except ValueError as e:
-                raise ValueError(f"{name}: {e}") from None
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"{name} {e}") from None
         if step.view is not None:
             self._wait(f"the page {step.view!r}", lambda: self._show_page(root, step.view))
         if step.highlight is not None:

@@ -14,8 +14,9 @@ from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 
 
-class _Fitted(QWidget):
-    """Holds the panel; reports no height-for-width, so the scroll area gives it the viewport's height."""
+class _NoHeightForWidth(QVBoxLayout):
+    """Holds the panel and reports no height-for-width (QScrollArea asks the layout), so the scroll
+    area gives the panel the viewport's height and scrolls only below its minimum height."""
 
     def hasHeightForWidth(self) -> bool:
         return False
@@ -26,8 +27,8 @@ class FitScrollArea(QScrollArea):
         super().__init__(parent)
         self.panel = panel
         self._min_width = min_width
-        holder = _Fitted()
-        layout = QVBoxLayout(holder)
+        holder = QWidget()
+        layout = _NoHeightForWidth(holder)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(panel)
         self.setWidget(holder)
