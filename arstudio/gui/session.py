@@ -14,6 +14,7 @@
     lr = 0.001
     device = "auto"
     snapshot_every = 100
+    processes = 1         # > 1: arstudio train --nproc-per-node N (torchrun + DDP)
     crop = 256            # only where they apply: sequence data (training window),
     label_dropout = 0.1   # models with a "no label" id,
     closed_form = false   # models with a least-squares fit

@@ -62,7 +62,6 @@ def run_training(model_name: str, dataset_name: str, out, model_config: dict | N
     in status.json and events.jsonl, then re-raised as :class:`TrainingError`."""
     from arstudio.data import load_dataset
     from arstudio.models.registry import build_model
-
     from arstudio.training.distributed import current
 
     dataset = load_dataset(dataset_name)
@@ -95,17 +94,17 @@ def _ranks(ddp, train_config) -> dict:
 
 def _on_main(ddp, make):
     """``make()`` on rank 0 (None elsewhere); its error, if any, is raised on every rank."""
+    from arstudio.runs.folder import RunError
+
     out, error = None, None
     if ddp.is_main:
         try:
             out = make()
-        except Exception as e:
+        except (RunError, OSError) as e:
             error = e
     if ddp.active:
         message = ddp.from_main(None if error is None else str(error))
         if message is not None and error is None:
-            from arstudio.runs.folder import RunError
-
             raise RunError(message)
     if error is not None:
         raise error
@@ -128,9 +127,8 @@ def resume_training(path, steps: int | None = None, on_event: Callable | None = 
     from arstudio.models.registry import build_model
     from arstudio.runs.folder import RunError
     from arstudio.spec import DataSpec
-    from arstudio.training.state import StateError, load_state
-
     from arstudio.training.distributed import current
+    from arstudio.training.state import StateError, load_state
 
     ddp = current()  # under torchrun: every rank reads the run, rank 0 alone writes it
     run = RunFolder.open(path) if ddp.is_main else RunFolder(path)

@@ -69,7 +69,7 @@ class Dist:
             return torch.device("cuda", self.local_rank)
         return pick_device(requested)
 
-    def batch_problem(self, batch_size: int, eval_batch_size: int | None = None) -> str | None:
+    def batch_problem(self, batch_size: int) -> str | None:
         if self.active and batch_size % self.world_size:
             return (f"batch_size {batch_size} does not split over {self.world_size} processes: the global "
                     f"batch is shared out equally, so use a multiple of {self.world_size}")

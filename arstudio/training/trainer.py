@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import torch
 
 from arstudio.devices import describe_device
-from arstudio.training.distributed import current as distributed, is_comm_error, lost_peer
+from arstudio.training.distributed import current as distributed
+from arstudio.training.distributed import is_comm_error, lost_peer
 from arstudio.training.events import Checkpoint, Done, Eval, Event, Samples, Started, Step, TrainingError
 from arstudio.training.options import training_options
 from arstudio.training.state import TrainState, capture
