@@ -40,7 +40,7 @@ def _check_step(w, qtbot, lesson, i):
 
     step = lesson.steps[i]
     player = w.lessons
-    qtbot.waitUntil(player.settled, timeout=60_000)
+    qtbot.waitUntil(player.settled, timeout=180_000)
     where = f"{lesson.name} step {i + 1}"
     assert player.problem is None, f"{where}: {player.problem}"
     assert player.index == i
@@ -68,11 +68,13 @@ def _check_step(w, qtbot, lesson, i):
             assert not insp.details.text().startswith("cannot inspect"), f"{where}: {insp.details.text()}"
             return insp.last is not None and (want is None or want in insp.last) and insp.title.text().startswith(shown)
 
-        qtbot.waitUntil(answered, timeout=60_000)
+        qtbot.waitUntil(answered, timeout=180_000)
+    elif step.highlight is not None and root is w.inspect and len(step.highlight) == 2:
+        assert w.inspect.growth.pixel == step.highlight and w.inspect.attention.pixel == step.highlight, where
     elif step.highlight is not None and root is w.inspect:
         seq = w.inspect.sequence
         assert seq.t == min(step.highlight[0], len(seq.x) - 1), where
-        qtbot.waitUntil(lambda: seq.last is not None, timeout=60_000)
+        qtbot.waitUntil(lambda: seq.last is not None, timeout=180_000)
 
 
 def test_every_step_of_every_shipped_lesson_opens_and_sets_what_it_says(lesson_window, qtbot):

@@ -278,10 +278,16 @@ class LessonPlayer(QObject):
         return True
 
     def _highlight(self, root, step: Step) -> bool:
-        own = getattr(root, "lesson_highlight", None)
-        if own is not None:  # a tab that draws its own highlight
-            return own(step.highlight, step.view) is not False
         w = self.window
+        if root is getattr(w, "inspect", None) and len(step.highlight) == 1:  # a time step on the timeline
+            seq = w.inspect.sequence
+            if seq.x is None:
+                return False
+            seq.select_step(min(step.highlight[0], len(seq.x) - 1))
+            return True
+        own = getattr(root, "lesson_highlight", None)
+        if own is not None:  # a tab that draws its own highlight (Inspect: receptive field, attention)
+            return own(list(step.highlight)) is not False
         if root is getattr(w, "complete", None):
             if len(step.highlight) != 2:
                 raise ValueError("the Complete tab highlights a pixel: highlight = [row, col]")
@@ -294,13 +300,6 @@ class LessonPlayer(QObject):
             known, _ = w.complete.canvas.known_and_mask()
             w.complete.inspector.set_image(known)  # what the canvas holds, inspected at that pixel
             w.complete.inspector.select_pixel(r, c)
-            return True
-        if root is getattr(w, "inspect", None) and len(step.highlight) == 1:
-            seq = w.inspect.sequence
-            if seq.x is None:
-                return False
-            t = min(step.highlight[0], len(seq.x) - 1)
-            seq.select_step(t)
             return True
         raise ValueError(f"the {step.tab or 'window'} has nothing to highlight at {list(step.highlight)}")
 
