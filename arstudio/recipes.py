@@ -8,7 +8,7 @@ Train tab's Save recipe… / Load recipe….
     [model]
     name = "gated-pixelcnn"      # a registered model (arstudio models)
     channels = 32                # its settings (arstudio train --help lists the trainer's)
-    num_classes = 2
+    num_labels = 2
 
     [data]
     name = "images:/home/me/pets"  # a dataset or PREFIX:PATH (arstudio datasets)
@@ -82,6 +82,7 @@ def _check(doc: dict) -> Recipe:
         info = get_model_info(name)
     except KeyError as e:
         raise SettingsError(f"[model] {e.args[0]}") from None
+    model_t = {info.cls.config_renames.get(k, k): v for k, v in model_t.items()}  # older names
     model_config = check_settings(info.config, model_t, f"{name} setting")
     data_name = data_t.pop("name", None)
     if not isinstance(data_name, str):
@@ -103,7 +104,7 @@ def _check(doc: dict) -> Recipe:
     else:
         raise SettingsError(f"[data] unknown dataset {base!r}; datasets: {', '.join(sorted(sets))}; "
                             f"or {', '.join(p + ':PATH' for p in sorted(PREFIXES))}")
-    from arstudio.training.trainer import TrainConfig
+    from arstudio.train_config import TrainConfig
 
     train = check_settings(TrainConfig, train_t, "trainer setting")
     return Recipe(name, data_ref(base, options), model_config, train, out)

@@ -40,7 +40,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [  # top to bottom
     ("runs", ("arstudio.runs", "arstudio.recipes")),
     ("inspect", ("arstudio.inspect", "arstudio.codec")),
     ("sampling", ("arstudio.sampling",)),
-    ("training", ("arstudio.training",)),
+    ("training", ("arstudio.training", "arstudio.train_config")),
     ("checkpoint", ("arstudio.checkpoint", "arstudio.imaging", "arstudio.exports")),
     ("models", ("arstudio.models",)),
     ("nn", ("arstudio.nn",)),

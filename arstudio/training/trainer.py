@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import torch
 
@@ -21,105 +20,12 @@ from arstudio.training.distributed import is_comm_error, lost_peer
 from arstudio.training.events import Checkpoint, Done, Eval, Event, Samples, Started, Step, TrainingError
 from arstudio.training.options import training_options
 from arstudio.training.state import TrainState, capture
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    steps: int = 2000  # optimiser steps (ignored when epochs is set)
-    epochs: float | None = None  # passes over the training split, overrides steps
-    batch_size: int = 64  # examples per optimiser step
-    lr: float = 1e-3  # peak learning rate
-    optimizer: str = "adam"  # "adam" or "adamw"
-    weight_decay: float = 0.0  # L2 penalty (decoupled for adamw)
-    grad_clip: float = 1.0  # max global gradient norm; 0 disables
-    schedule: str = "cosine"  # "cosine" decay to 10% after warm-up, or "constant"
-    warmup: int = 50  # linear warm-up steps
-    seed: int = 0  # data order, initial weights, samples: the same seed gives the same run
-    log_every: int = 10  # a training-loss point every N steps
-    eval_every: int = 250  # validation bits/dim every N steps (and at the end)
-    sample_every: int = 250  # sample grid every N steps; 0 disables
-    num_samples: int = 16  # examples in each sample grid
-    checkpoint_every: int = 500  # a checkpoint (and resumable state) every N steps
-    device: str = "auto"  # "auto", "cpu", "cuda", "mps"
-    bf16: bool = True  # bf16 autocast when on CUDA
-    eval_batch_size: int = 256  # examples per batch when scoring validation and test
-    max_minutes: float | None = None  # wall-clock budget: stop early (and test) when it runs out
-    keep_best: bool = True  # end on the weights with the best validation NLL (early stopping)
-    # sequences only: train on random windows this long (0 = whole sequences). WaveNet-style
-    # models are length-agnostic, so short crops mean many more, cheaper steps; validation and
-    # test always score whole sequences
-    crop: int = 0
-    # conditional models with a "no label" id (``model.no_label``): this fraction of training
-    # labels is replaced by it, so the same model also generates without a label
-    label_dropout: float = 0.0
-    # models with a closed-form fit (``model.fit(train)``, e.g. linear-ar's least squares):
-    # solve once instead of taking gradient steps
-    closed_form: bool = False
-    # decay of an exponential moving average of the weights (e.g. 0.999; 0 = none): evaluated
-    # beside the raw weights and saved as checkpoints/ema.safetensors
-    ema: float = 0.0
-    tensorboard: bool = False  # also write TensorBoard event files into RUN/tensorboard (the tensorboard extra)
-
-    def __post_init__(self):
-        """Every setting in range, checked when the config is made: before a run folder exists,
-        with the same one-line message for the command line and the window."""
-        problems = _config_problems(self)
-        if problems:
-            raise ValueError("; ".join(problems))
-
-    def total_steps(self, train_size: int) -> int:
-        if self.epochs is not None:
-            return max(1, math.ceil(self.epochs * train_size / self.batch_size))
-        return self.steps
+from arstudio.train_config import DEVICES, OPTIMIZERS, SCHEDULES, TrainConfig  # noqa: F401  (the old home)
 
 
 # a training loss above this many bits per dimension is a divergence, not learning (a
 # uniform guess over 65536 levels costs 16 bits/dim; real-valued densities stay far below)
 DIVERGED_BPD = 1e4
-SCHEDULES = ("cosine", "constant")
-OPTIMIZERS = ("adam", "adamw")
-DEVICES = ("auto", "cpu", "cuda", "mps")
-
-
-def _config_problems(c: TrainConfig) -> list[str]:
-    out = []
-
-    def number(name, *, integer=False, minimum=None, positive=False, below=None, optional=False):
-        v = getattr(c, name)
-        if v is None and optional:
-            return
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or (integer and not isinstance(v, int)):
-            out.append(f"{name} must be {'a whole number' if integer else 'a number'}, got {v!r}")
-        elif not math.isfinite(v):
-            out.append(f"{name} must be finite, got {v}")
-        elif positive and v <= 0:
-            out.append(f"{name} must be above 0, got {v}")
-        elif minimum is not None and v < minimum:
-            out.append(f"{name} must be at least {minimum}, got {v}")
-        elif below is not None and v >= below:
-            out.append(f"{name} must be below {below}, got {v}")
-
-    if c.epochs is None or c.epochs == 0:
-        number("steps", integer=True, minimum=0 if c.closed_form else 1)
-    number("epochs", positive=True, optional=True)
-    for name in ("batch_size", "log_every", "eval_every", "checkpoint_every", "num_samples",
-                 "eval_batch_size"):
-        number(name, integer=True, minimum=1)
-    for name in ("sample_every", "warmup", "crop", "seed"):
-        number(name, integer=True, minimum=0)
-    number("lr", positive=True)
-    number("weight_decay", minimum=0)
-    number("grad_clip", minimum=0)
-    number("max_minutes", minimum=0, optional=True)
-    number("label_dropout", minimum=0, below=1)
-    number("ema", minimum=0, below=1)
-    if c.schedule not in SCHEDULES:
-        out.append(f"unknown schedule {c.schedule!r}; use {' or '.join(map(repr, SCHEDULES))}")
-    if c.optimizer not in OPTIMIZERS:
-        out.append(f"unknown optimizer {c.optimizer!r}; use {' or '.join(map(repr, OPTIMIZERS))}")
-    if not isinstance(c.device, str) or not (c.device in DEVICES or c.device.startswith("cuda:")):
-        out.append(f"unknown device {c.device!r}; use auto, cpu, cuda, cuda:N or mps")
-    return out
 
 
 def lr_at(config: TrainConfig, step: int, total: int) -> float:
