@@ -73,6 +73,18 @@ def _inverse_cdf(logits, inv_temperature, u):
 
 
 @_jit
+def _relu_linear(x, w, bias, out):
+    """out = relu(x) @ w + bias, x (n,), w (n, m), out (m,)."""
+    for q in range(out.shape[0]):
+        out[q] = bias[q]
+    for i in range(x.shape[0]):
+        v = x[i]
+        if v > 0.0:
+            for q in range(out.shape[0]):
+                out[q] += v * w[i, q]
+
+
+@_jit
 def _step(t, b, prev, codes, rings, in_w, in_b, conv_w, conv_b, out_w, out_b, ring_start,
           ring_len, dilation, cond, h1_w, h1_b, h2_w, h2_b, logits, scratch):
     """Logits (K,) of position t for sequence b, fed x_{t-1} = prev (ignored at t = 0).
@@ -126,21 +138,8 @@ def _step(t, b, prev, codes, rings, in_w, in_b, conv_w, conv_b, out_w, out_b, ri
             h[r] += acc[r]
         for i in range(S):
             skips[i] += acc[R + i]
-    for q in range(H):
-        a1[q] = h1_b[q]
-    for i in range(S):
-        v = skips[i]
-        if v > 0.0:  # ReLU
-            for q in range(H):
-                a1[q] += v * h1_w[i, q]
-    K = logits.shape[0]
-    for q in range(K):
-        logits[q] = h2_b[q]
-    for i in range(H):
-        v = a1[i]
-        if v > 0.0:  # ReLU
-            for q in range(K):
-                logits[q] += v * h2_w[i, q]
+    _relu_linear(skips, h1_w, h1_b, a1)  # the head: ReLU-1×1-ReLU-1×1
+    _relu_linear(a1, h2_w, h2_b, logits)
 
 
 @_jit
