@@ -365,7 +365,7 @@ class _BuildGuard:
     def __init__(self, n_tensors: int, file_bytes: int, preflight: bool = True):
         self.preflight = preflight  # every op's output sized on meta first (slower)
         # the bundled models register at most 1.4 modules and 1.5 parameters/buffers per tensor
-        # in their file; a config asking for many more (blocks=10**6) stops here, early
+        # in their file; a config asking for many more (layers=10**6) stops here, early
         self.max_modules = 4 * n_tensors + 64
         self.max_tensors = 3 * n_tensors + 64
         self.max_bytes = 2 * file_bytes + BUILD_SLACK_BYTES

@@ -72,7 +72,7 @@ class ProgressBar:
 def train_config(settings: dict):
     """A TrainConfig from typed settings; an unknown or ill-typed key is one error naming it."""
     from arstudio.config_check import check_settings
-    from arstudio.training import TrainConfig
+    from arstudio.train_config import TrainConfig
 
     return TrainConfig(**check_settings(TrainConfig, settings, "trainer setting"))
 
@@ -88,7 +88,7 @@ class _TrainHelp(argparse.Action):
         import textwrap
 
         from arstudio.config_check import describe_settings
-        from arstudio.training import TrainConfig
+        from arstudio.train_config import TrainConfig
 
         rows = describe_settings(TrainConfig)
         width = max(len(f"{n}={d}") for n, d, _ in rows)

@@ -51,7 +51,7 @@ def save_png(array: np.ndarray, path, facts: dict | None = None) -> Path:
 
 def model_facts(model, **more) -> dict:
     """What a saved image says about where it came from: model, data, bits/dim."""
-    meta = getattr(model, "checkpoint_meta", None) or {}
+    meta = model.checkpoint_meta
     bpd = (meta.get("metrics") or {}).get("test_bpd")
     facts = {"Model": model.registry_name, "Data": meta.get("dataset") or model.spec.describe(),
              "Spec": model.spec.describe(), "Bits per dim": f"{bpd:.4f}" if isinstance(bpd, float) else bpd}
@@ -210,7 +210,7 @@ def fill_animation(path, known, mask, n: int = 4, method: str = "raster", temper
 
 # --- generated text ----------------------------------------------------------------------------
 def is_text_model(model) -> bool:
-    meta = getattr(model, "checkpoint_meta", None) or {}
+    meta = model.checkpoint_meta
     data = str(meta.get("dataset") or "")
     return model.spec.modality == "sequence" and (
         meta.get("encoding") == "characters" or data == "text" or data.startswith("text:"))

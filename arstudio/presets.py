@@ -22,7 +22,7 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "pixelcnn-digits": Preset(
-        "pixelcnn", "digits", {"channels": 32, "blocks": 4},
+        "pixelcnn", "digits", {"channels": 32, "layers": 4},
         {"steps": 3000, "batch_size": 64, "lr": 1e-3, "eval_every": 100},
         published="causal-conv ARM ≈ 89 nats (val, same split)"),
     "pixelcnn++-digits": Preset(
@@ -31,19 +31,19 @@ PRESETS: dict[str, Preset] = {
         {"steps": 1500, "batch_size": 32, "lr": 1e-3, "eval_every": 250, "checkpoint_every": 1500},
         published="causal-conv ARM ≈ 89 nats (val, same split)"),
     "pixelcnn-mnist5k-binary": Preset(
-        "pixelcnn", "mnist5k-binary", {"channels": 64, "blocks": 7},
+        "pixelcnn", "mnist5k-binary", {"channels": 64, "layers": 7},
         {"steps": 4000, "batch_size": 64, "lr": 1e-3, "eval_every": 250},
         published="PixelCNN 81.3 nats (full binarized MNIST, 60k train)"),
     # compression (issue 15): small CPU models for the README's compression rows
     "pixelcnn-mnist5k": Preset(
         # 256 grey levels: one 256-way softmax per pixel; 8 minutes of one CPU thread
-        "pixelcnn", "mnist5k", {"channels": 32, "blocks": 3},
+        "pixelcnn", "mnist5k", {"channels": 32, "layers": 3},
         {"steps": 2000, "batch_size": 32, "lr": 1e-3, "eval_every": 100, "max_minutes": 8,
          "sample_every": 0},
         published="PixelCNN 2.92 bits/dim on CIFAR-10 (no 256-level MNIST figure)"),
     "pixelcnn-shapes-colour": Preset(
         # the "quick demo" size that won the equal-CPU-time table (notes/issue-4.md)
-        "pixelcnn", "shapes-colour", {"channels": 32, "blocks": 4},
+        "pixelcnn", "shapes-colour", {"channels": 32, "layers": 4},
         {"steps": 1500, "batch_size": 32, "lr": 1e-3, "eval_every": 250, "max_minutes": 8,
          "sample_every": 0}),
     # image models (issue 4) on binarized MNIST 5k, trained side by side on one GPU with a
@@ -57,7 +57,7 @@ PRESETS: dict[str, Preset] = {
         # one CPU thread; the Samples tab draws one row per class, Complete takes a class
         "gated-pixelcnn", "mnist5k-binary",
         {"channels": 24, "layers": 4, "kernel": 5, "skip_channels": 24, "head_channels": 32,
-         "num_classes": 10, "location_channels": 4},
+         "num_labels": 10, "location_channels": 4},
         {"steps": 1100, "batch_size": 64, "lr": 2e-3, "eval_every": 100, "max_minutes": 22,
          "sample_every": 0, "checkpoint_every": 250},
         published="Conditional Gated PixelCNN: class-conditional ImageNet samples (no binarized MNIST figure)"),
@@ -66,7 +66,7 @@ PRESETS: dict[str, Preset] = {
         {"steps": 20000, "batch_size": 64, "lr": 1e-3, "eval_every": 250, "max_minutes": 3},
         published="PixelCNN++ 2.92 bits/dim on CIFAR-10 (no binarized MNIST figure)"),
     "pixelsnail-mnist5k-binary": Preset(
-        "pixelsnail", "mnist5k-binary", {"channels": 64, "blocks": 4},
+        "pixelsnail", "mnist5k-binary", {"channels": 64, "layers": 4},
         {"steps": 20000, "batch_size": 64, "lr": 1e-3, "eval_every": 250, "max_minutes": 3},
         published="PixelSNAIL 2.85 bits/dim on CIFAR-10"),
     "pixelrnn-row-mnist5k-binary": Preset(
@@ -120,7 +120,7 @@ PRESETS: dict[str, Preset] = {
         {"steps": 3000, "batch_size": 64, "lr": 1e-3, "eval_every": 250, "checkpoint_every": 3000},
         published="MADE 1 mask 88.0, 32 masks 86.6 nats (full binarized MNIST)"),
     "rnade-moons": Preset(
-        "rnade", "moons", {"hidden": 50, "components": 5},
+        "rnade", "moons", {"hidden": 50, "mixtures": 5},
         {"steps": 2000, "batch_size": 128, "lr": 3e-3, "eval_every": 200, "sample_every": 0}),
     # sequence family (issue 5): short CPU recipes. Audio sets are 0.256 s mu-law chunks; the
     # length-agnostic sound models train on random windows (crop) and are tested on whole chunks
@@ -160,17 +160,17 @@ PRESETS: dict[str, Preset] = {
     # latent AR models (issue 16): a VQ-VAE first, then an AR prior over its frozen codes
     # (data vqcodes:KEY); the pair samples prior -> codes -> decoder. CPU recipes
     "vqvae-mnist5k": Preset(
-        "vqvae", "mnist5k", {"hidden": 32, "codes": 32, "code_dim": 8, "downsample": 2, "residuals": 1},
+        "vqvae", "mnist5k", {"channels": 32, "codes": 32, "code_dim": 8, "downsample": 2, "residuals": 1},
         {"steps": 600, "batch_size": 32, "lr": 2e-3, "eval_every": 100, "sample_every": 0,
          "checkpoint_every": 600, "max_minutes": 15}),
     "pixelcnn-vqvae-mnist5k": Preset(
-        "pixelcnn", "vqcodes:vqvae-mnist5k", {"channels": 64, "blocks": 5},
+        "pixelcnn", "vqcodes:vqvae-mnist5k", {"channels": 64, "layers": 5},
         {"steps": 800, "batch_size": 64, "lr": 1e-3, "eval_every": 100, "sample_every": 0,
          "checkpoint_every": 800, "max_minutes": 10},
         published="PixelCNN prior on 8x8 codes of CIFAR-10: 2.75 nats per code, VQ-VAE test loss "
                   "0.047 (a public course solution)"),
     "vqvae-shapes-colour": Preset(
-        "vqvae", "shapes-colour", {"hidden": 32, "codes": 32, "code_dim": 8, "downsample": 2,
+        "vqvae", "shapes-colour", {"channels": 32, "codes": 32, "code_dim": 8, "downsample": 2,
                                    "residuals": 1},
         {"steps": 600, "batch_size": 32, "lr": 2e-3, "eval_every": 100, "sample_every": 0,
          "checkpoint_every": 600, "max_minutes": 15}),

@@ -74,7 +74,7 @@ def meta_edits(meta: dict) -> list[tuple[str, object]]:
             "hidden": [[10 ** 7], [10 ** 5], [500, 10 ** 6], [500] * 65, 10 ** 7, "500", {"a": 1}, [None]]}
     for v in huge[width_key]:
         edits.append((f"{width_key}={str(v)[:20]}", config(**{width_key: v})))
-    depth_keys = [k for k in ("blocks", "masks", "ensemble", "first_kernel", "kernel", "head_channels")
+    depth_keys = [k for k in ("layers", "blocks", "masks", "ensemble", "first_kernel", "kernel", "head_channels")
                   if k in cfg]
     for k in depth_keys:
         for v in (10 ** 6, 10 ** 9, 0, -3, cfg[k] + 1):

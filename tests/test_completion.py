@@ -195,7 +195,7 @@ def test_steps_animate_and_end_in_the_result():
 
 
 def test_public_api_and_pixelcnn_completion():
-    model = arstudio.build_model("pixelcnn", DataSpec((1, 5, 5), levels=3), channels=8, blocks=1)
+    model = arstudio.build_model("pixelcnn", DataSpec((1, 5, 5), levels=3), channels=8, layers=1)
     known = torch.randint(0, 3, (1, 5, 5))
     mask = torch.zeros(1, 5, 5, dtype=torch.bool)
     mask[0, 3:] = True

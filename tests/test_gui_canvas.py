@@ -16,7 +16,7 @@ SPEC = DataSpec((1, 8, 8), levels=17)  # the shape of the `digits` dataset
 @pytest.fixture
 def checkpoint(tmp_path):
     torch.manual_seed(0)
-    model = arstudio.build_model("pixelcnn", SPEC, channels=8, blocks=1, first_kernel=3, head_channels=8)
+    model = arstudio.build_model("pixelcnn", SPEC, channels=8, layers=1, first_kernel=3, head_channels=8)
     return save_checkpoint(model, tmp_path / "tiny.safetensors", {"dataset": "digits"})
 
 

@@ -21,7 +21,7 @@ from arstudio.models.registry import build_model, list_models
 from arstudio.runs import RunFolder
 
 ROOT = Path(__file__).resolve().parent.parent
-SMALL = {"channels": 8, "blocks": 1, "head_channels": 8}  # a pixelcnn that trains in seconds
+SMALL = {"channels": 8, "layers": 1, "head_channels": 8}  # a pixelcnn that trains in seconds
 
 
 

@@ -32,7 +32,7 @@ def test_pixelcnn_has_blind_spot_gated_has_none():
     x = torch.randint(0, 2, (1, 7, 7), generator=torch.Generator().manual_seed(0))
     target = 3 * 7 + 3  # pixel (3, 3)
     earlier = before(target, (1, 7, 7))
-    cnn = tiny("pixelcnn", spec, blocks=3, first_kernel=3)
+    cnn = tiny("pixelcnn", spec, layers=3, first_kernel=3)
     gated = tiny("gated-pixelcnn", spec, layers=4, kernel=3)
     rf_cnn = receptive_field(cnn, x, target, binary=True)
     rf_gated = receptive_field(gated, x, target, binary=True)
@@ -143,7 +143,7 @@ def test_dmol_output_is_normalised_and_cached(name):
 # --- conditional Gated PixelCNN ---------------------------------------------------------------
 def test_gated_pixelcnn_class_conditioning():
     spec = DataSpec((1, 3, 3), 2)
-    model = tiny("gated-pixelcnn", spec, num_classes=3)
+    model = tiny("gated-pixelcnn", spec, num_labels=3)
     x = torch.randint(0, 2, (2, 1, 3, 3), generator=torch.Generator().manual_seed(0))
     with pytest.raises(ValueError):
         model.log_prob(x)
@@ -163,7 +163,7 @@ def test_gated_pixelcnn_class_conditioning():
 def test_gated_pixelcnn_learns_the_class():
     """Two classes with opposite images: conditioning must separate them."""
     spec = DataSpec((1, 3, 3), 2)
-    model = tiny("gated-pixelcnn", spec, num_classes=2).train()
+    model = tiny("gated-pixelcnn", spec, num_labels=2).train()
     x = torch.stack([torch.zeros(1, 3, 3), torch.ones(1, 3, 3)]).long().repeat(8, 1, 1, 1)
     y = torch.tensor([0, 1]).repeat(8)
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
@@ -348,7 +348,7 @@ def test_pixelsnail_cache_with_keys_and_values_of_different_widths():
     from arstudio.spec import DataSpec
 
     torch.manual_seed(0)
-    model = arstudio.build_model("pixelsnail", DataSpec((1, 6, 6), 2), channels=16, blocks=1,
+    model = arstudio.build_model("pixelsnail", DataSpec((1, 6, 6), 2), channels=16, layers=1,
                                  key_channels=8, value_channels=16)
     cached = model.sample(3, generator=torch.Generator().manual_seed(5))
     naive = model.sample(3, generator=torch.Generator().manual_seed(5), naive=True)

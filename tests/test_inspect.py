@@ -20,7 +20,7 @@ def blind_spot(field, row, col, width):
 
 def test_pixel_conditional_is_exp_of_the_per_dimension_log_prob():
     torch.manual_seed(0)
-    model = arstudio.build_model("pixelcnn", SPEC, channels=8, blocks=1)
+    model = arstudio.build_model("pixelcnn", SPEC, channels=8, layers=1)
     x = torch.randint(0, 4, SPEC.shape)
     terms = model.log_prob(x[None], reduce=False).detach()[0].reshape(-1)
     for index in (0, 9, 27, 63):
@@ -35,7 +35,7 @@ def test_pixel_conditional_is_exp_of_the_per_dimension_log_prob():
 
 def test_nll_map_sums_to_the_bits_per_dim():
     torch.manual_seed(1)
-    model = arstudio.build_model("pixelcnn", SPEC, channels=8, blocks=1)
+    model = arstudio.build_model("pixelcnn", SPEC, channels=8, layers=1)
     x = torch.randint(0, 4, SPEC.shape)
     surprise = arstudio.nll_map(model, x)
     assert surprise.shape == SPEC.shape and (surprise >= 0).all()
@@ -44,7 +44,7 @@ def test_nll_map_sums_to_the_bits_per_dim():
 
 def test_pixelcnn_has_a_blind_spot_above_right():
     torch.manual_seed(2)
-    model = arstudio.build_model("pixelcnn", SPEC, channels=16, blocks=3, first_kernel=3)
+    model = arstudio.build_model("pixelcnn", SPEC, channels=16, layers=3, first_kernel=3)
     x = torch.randint(0, 4, SPEC.shape)
     row, col = 5, 2
     field = arstudio.receptive_field(model, x, row * 8 + col)[0]  # (8, 8)

@@ -12,7 +12,7 @@ out = "{out}"
 [model]
 name = "pixelcnn"
 channels = 8
-blocks = 1
+layers = 1
 head_channels = 8
 
 [data]
@@ -43,7 +43,7 @@ def test_train_from_a_recipe(tmp_path, capsys):
     (("[train]", "[train]\nstpes = 3"), r"unknown trainer setting 'stpes' \(did you mean 'steps'\?\); valid: batch_size"),
     (("steps = 6", "steps = \"many\""), "trainer setting 'steps' must be an integer"),
     (("channels = 8", "channels = 8.5"), "pixelcnn setting 'channels' must be an integer"),
-    (("blocks = 1", "blokcs = 1"), r"unknown pixelcnn setting 'blokcs'.*valid: blocks"),
+    (("layers = 1", "lyaers = 1"), r"unknown pixelcnn setting 'lyaers' \(did you mean 'layers'\?\)"),
     (("out = ", "output = "), r"unknown recipe key 'output'.*valid: data, model, out, train"),
     (("name = \"digits-binary\"", "name = \"digits-binary\"\nsize = \"8x8\""), "takes no options"),
     (("name = \"pixelcnn\"", "name = \"pixelcnm\""), "unknown model"),

@@ -17,7 +17,7 @@ from arstudio.runs.launch import STATE_FILE, resume_training
 from arstudio.training import Checkpoint, TrainConfig, train
 from arstudio.training.state import load_state, save_state
 
-SMALL = {"channels": 8, "blocks": 1, "head_channels": 8}
+SMALL = {"channels": 8, "layers": 1, "head_channels": 8}
 # dropout-free but with every source of state: Adam moments, cosine schedule, warm-up,
 # shuffling across passes (1000 images / 32 per step), best-weights tracking
 CFG = dict(steps=200, batch_size=32, log_every=10, eval_every=50, sample_every=100, checkpoint_every=50,
@@ -93,7 +93,7 @@ def test_resume_continues_a_run_killed_with_sigkill(tmp_path):
                  "--train-set", "eval_every=20", "--train-set", "sample_every=40"]
     cmd = [sys.executable, "-m", "arstudio", "train", "--model", "pixelcnn", "--data", "digits-binary",
            "--steps", "400", "--batch-size", "32", "--device", "cpu", "--out", str(out), "--quiet",
-           "--set", "channels=8", "--set", "blocks=1", "--set", "head_channels=8", *train_set]
+           "--set", "channels=8", "--set", "layers=1", "--set", "head_channels=8", *train_set]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     state_path = out / "checkpoints" / STATE_FILE
     deadline = time.time() + 120

@@ -15,7 +15,7 @@ import pytest
 from arstudio.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ["--model", "pixelcnn", "--set", "channels=8", "--set", "blocks=1", "--set", "head_channels=8",
+TINY = ["--model", "pixelcnn", "--set", "channels=8", "--set", "layers=1", "--set", "head_channels=8",
         "--device", "cpu", "--quiet"]
 
 
@@ -183,7 +183,7 @@ def test_the_trainer_refuses_an_exploding_loss_without_clipping():
     from arstudio.training import TrainConfig, TrainingError, train
 
     data = load_dataset("digits-binary")
-    model = build_model("pixelcnn", data.spec, channels=8, blocks=1, head_channels=8)
+    model = build_model("pixelcnn", data.spec, channels=8, layers=1, head_channels=8)
     real_loss = model.loss
     model.loss = lambda x, **kw: real_loss(x, **kw) * 1e28  # finite, absurd
     with pytest.raises(TrainingError, match="diverged"):

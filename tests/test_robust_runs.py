@@ -23,7 +23,7 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
 def worker(out: Path, *extra, channels=8, steps=100000):
     """``arstudio train`` as its own process: a tiny PixelCNN writing a checkpoint every step."""
     cmd = [sys.executable, "-m", "arstudio", "train", "--model", "pixelcnn", "--data", "digits-binary",
-           "--set", f"channels={channels}", "--set", "blocks=1", "--set", "head_channels=8", "--device", "cpu",
+           "--set", f"channels={channels}", "--set", "layers=1", "--set", "head_channels=8", "--device", "cpu",
            "--steps", str(steps), "--train-set", "checkpoint_every=1", "--train-set", "log_every=1",
            "--train-set", "eval_every=100000", "--train-set", "sample_every=0", "--quiet", "--out", str(out), *extra]
     return subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -247,30 +247,3 @@ def test_bundled_wavenet_sings_in_tune():
         share, peak = harmonic_share(wave, rate, pitch)
         assert abs(peak / pitch - round(peak / pitch)) < 0.06, f"{note}: loudest at {peak:.0f} Hz"
         assert share > 0.5, f"{note}: only {share:.2f} of the power on its harmonics: noise-like"
-
-
-def test_text_transformer_checkpoint_with_old_config_names_loads(tmp_path):
-    """Files written with width/blocks (before the shared d_model/layers) load unchanged."""
-    import json
-
-    from safetensors.torch import load_file, save_file
-
-    from arstudio.checkpoint import HASH_KEY, content_hash, load_checkpoint, save_checkpoint
-
-    spec = DataSpec((12,), 5)
-    torch.manual_seed(0)
-    model = build_model("text-transformer", spec, d_model=16, heads=2, layers=2).eval()
-    path = save_checkpoint(model, tmp_path / "new.safetensors")
-    with open(path, "rb") as f:
-        header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
-    meta = json.loads(header["__metadata__"]["arstudio"])
-    config = meta["config"]
-    config["width"], config["blocks"] = config.pop("d_model"), config.pop("layers")
-    old = tmp_path / "old.safetensors"
-    tensors = load_file(str(path))
-    meta[HASH_KEY] = content_hash({k: v for k, v in meta.items() if k != HASH_KEY}, tensors)
-    save_file(tensors, str(old), metadata={"arstudio": json.dumps(meta)})
-    loaded = load_checkpoint(old)
-    assert loaded.config.d_model == 16 and loaded.config.layers == 2
-    x = torch.randint(0, 5, (3, 12))
-    torch.testing.assert_close(loaded.log_prob(x), model.log_prob(x), atol=0, rtol=0)

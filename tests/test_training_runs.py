@@ -25,7 +25,7 @@ from arstudio.training import (
     train,
 )
 
-SMALL = {"channels": 8, "blocks": 1, "head_channels": 8}
+SMALL = {"channels": 8, "layers": 1, "head_channels": 8}
 FAST = dict(steps=12, batch_size=32, log_every=4, eval_every=6, sample_every=12, checkpoint_every=6,
             num_samples=4, device="cpu")
 
@@ -125,7 +125,7 @@ def _cli(*args, cwd=None):
 def test_cli_train_eval_sample(tmp_path):
     out = tmp_path / "run"
     r = _cli("train", "--model", "pixelcnn", "--data", "digits", "--steps", "8", "--device", "cpu",
-             "--set", "channels=8", "--set", "blocks=1", "--train-set", "eval_every=4", "--out", str(out))
+             "--set", "channels=8", "--set", "layers=1", "--train-set", "eval_every=4", "--out", str(out))
     assert r.returncode == 0, r.stderr
     assert "pixelcnn on digits: test" in r.stdout and "bits/dim" in r.stdout
     assert "8/8" in r.stderr and "step/s" in r.stderr  # the progress bar, with its rate
@@ -176,6 +176,33 @@ def test_help_is_quick_and_lists_commands():
              f"print('LOADED', [m for m in {HEAVY!r} if m in sys.modules])")
     r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and "usage: arstudio" in r.stdout, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "LOADED []"
+
+
+def test_train_help_is_quick_lists_every_setting_and_imports_no_torch():
+    """``arstudio train --help`` (every trainer setting with its default) reads TrainConfig
+    from the torch-free arstudio/train_config.py: quicker than importing torch, no torch loaded."""
+    import dataclasses
+
+    from arstudio.config_check import describe_settings
+    from arstudio.train_config import TrainConfig as Moved
+
+    assert Moved is TrainConfig  # the old import path (arstudio.training) is the same class
+    help_s, r = _wall([sys.executable, "-m", "arstudio", "train", "--help"])
+    assert r.returncode == 0, r.stderr
+    rows = describe_settings(TrainConfig)
+    assert [n for n, _, _ in rows] == [f.name for f in dataclasses.fields(TrainConfig)]
+    for name, default, _ in rows:
+        assert f"{name}={default}" in r.stdout, name
+    t0 = time.perf_counter()  # once: a slower measurement only makes the comparison easier
+    subprocess.run([sys.executable, "-c", "import torch"], check=True, timeout=300)
+    torch_s = time.perf_counter() - t0
+    assert help_s < 3.0 and help_s < torch_s, (help_s, torch_s)
+    probe = ("import sys\nfrom arstudio.cli import main\n"
+             "try:\n    main(['train', '--help'])\nexcept SystemExit:\n    pass\n"
+             f"print('LOADED', [m for m in {HEAVY!r} if m in sys.modules])")
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "trainer settings" in r.stdout, r.stderr
     assert r.stdout.strip().splitlines()[-1] == "LOADED []"
 
 

@@ -251,7 +251,7 @@ def test_image_folder_trains_from_the_command_line(tmp_path):
                         "--data", f"images:{tmp_path / 'pets'}", "--data-set", "size=8x8",
                         "--data-set", "colour=grey", "--data-set", "levels=2", "--steps", "4",
                         "--batch-size", "4", "--device", "cpu", "--out", str(out),
-                        "--set", "channels=8", "--set", "layers=2", "--set", "num_classes=2",
+                        "--set", "channels=8", "--set", "layers=2", "--set", "num_labels=2",
                         "--train-set", "eval_every=4", "--train-set", "sample_every=4",
                         "--train-set", "num_samples=2"],
                        capture_output=True, text=True, timeout=300)

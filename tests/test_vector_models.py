@@ -155,7 +155,7 @@ def test_deepnade_completes_any_mask_and_trains(gen):
 @pytest.mark.parametrize("dims", [1, 2])
 def test_rnade_integrates_to_one(dims):
     torch.manual_seed(0)
-    model = build_model("rnade", DataSpec((dims,), None, "vector"), hidden=8, components=3).eval()
+    model = build_model("rnade", DataSpec((dims,), None, "vector"), hidden=8, mixtures=3).eval()
     K = 3
     with torch.no_grad():  # make the mixing weights and means depend on x_<i in earnest
         model.V[..., :2 * K].mul_(10.0)
@@ -174,7 +174,7 @@ def test_rnade_integrates_to_one(dims):
 def test_rnade_beats_a_gaussian_on_a_bimodal_toy(gen):
     torch.manual_seed(0)
     data = load_dataset("moons").train[:1000]
-    model = build_model("rnade", DataSpec((2,), None, "vector"), hidden=32, components=5)
+    model = build_model("rnade", DataSpec((2,), None, "vector"), hidden=32, mixtures=5)
     opt = torch.optim.Adam(model.parameters(), lr=2e-2)
     for _ in range(60):
         opt.zero_grad()

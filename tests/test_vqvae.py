@@ -59,7 +59,7 @@ def test_ema_codebook_follows_assignments_and_dead_codes_restart():
 
 def test_straight_through_training_lowers_reconstruction_on_digits():
     data = load_dataset("digits")
-    vq = tiny_vqvae(data.spec, hidden=16, codes=16, code_dim=4, downsample=1).train()
+    vq = tiny_vqvae(data.spec, channels=16, codes=16, code_dim=4, downsample=1).train()
     x = data.train[:64]
     opt = torch.optim.Adam(vq.parameters(), lr=3e-3)
     first = -vq.log_prob(x).mean().item()

@@ -341,10 +341,10 @@ def cases(quick: bool, H: int, W: int) -> list[Case]:
     D = H * W
     if quick:
         return [
-            Case("pixelcnn", {"channels": 8, "blocks": 2, "head_channels": 8}, lambda: RefPixelCNN(8, 2, 8), 1),
+            Case("pixelcnn", {"channels": 8, "layers": 2, "head_channels": 8}, lambda: RefPixelCNN(8, 2, 8), 1),
             Case("gated-pixelcnn", {"channels": 8, "layers": 2, "skip_channels": 8, "head_channels": 8},
                  lambda: RefGatedPixelCNN(8, 2, 5, 8, 8), 1, ref_pixels=8),
-            Case("pixelsnail", {"channels": 8, "blocks": 1, "head_channels": 8},
+            Case("pixelsnail", {"channels": 8, "layers": 1, "head_channels": 8},
                  lambda: RefPixelSNAIL(8, 1, 2, 3, 16, 32, 2, 8, H, W), 1, ref_pixels=8),
             Case("made", {"hidden": (64,)}, lambda: RefMADE(D, (64,)), 1),
             Case("nade", {"hidden": 16}, lambda: RefNADE(D, 16), 1),
@@ -355,11 +355,11 @@ def cases(quick: bool, H: int, W: int) -> list[Case]:
         ]
     return [
         # 15 residual blocks, 2h = 32: 53k parameters
-        Case("pixelcnn", {"channels": 32, "blocks": 15, "head_channels": 32},
+        Case("pixelcnn", {"channels": 32, "layers": 15, "head_channels": 32},
              lambda: RefPixelCNN(32, 15, 32), 2),
         Case("gated-pixelcnn", {"channels": 128, "layers": 10, "skip_channels": 128, "head_channels": 128},
              lambda: RefGatedPixelCNN(128, 10, 5, 128, 128), 1, ref_pixels=56),
-        Case("pixelsnail", {"channels": 64, "blocks": 8},
+        Case("pixelsnail", {"channels": 64, "layers": 8},
              lambda: RefPixelSNAIL(64, 8, 2, 3, 16, 32, 2, 64, H, W), 1, ref_pixels=56),
         Case("made", {"hidden": (8000,)}, lambda: RefMADE(D, (8000,)), 2),
         Case("nade", {"hidden": 500}, lambda: RefNADE(D, 500), 2),

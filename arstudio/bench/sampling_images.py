@@ -30,7 +30,7 @@ from arstudio.spec import DataSpec
 # the configurations of the issue's reference figures (64 binary 28×28 samples)
 CONFIGS = {
     "gated-pixelcnn": {"channels": 128, "layers": 10, "skip_channels": 128, "head_channels": 128},
-    "pixelsnail": {"channels": 64, "blocks": 8},
+    "pixelsnail": {"channels": 64, "layers": 8},
     "pixelcnn": {},
     # the bundled mnist5k checkpoints' configurations
     "pixelrnn-row": {"hidden": 32, "layers": 3},

@@ -46,7 +46,7 @@ class Items:
 # --- inputs --------------------------------------------------------------------------
 
 def sample_rate_for(model) -> int:
-    meta = getattr(model, "checkpoint_meta", {}) or {}
+    meta = model.checkpoint_meta
     return 16000 if "16k" in str(meta.get("dataset", "")) else 8000
 
 

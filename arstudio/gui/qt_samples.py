@@ -62,7 +62,7 @@ def sample_grid(path, n: int, temperature: float, seed: int, sampler: str = "cac
     cond, cols = {}, int(np.ceil(np.sqrt(n)))
     image = model.spec.modality == "image"
     if image and model.uses_labels:
-        labels, cols = class_labels(int(model.config.num_classes), n, label)
+        labels, cols = class_labels(model.num_labels, n, label)
         n, cond["label"] = len(labels), labels
     if order is not None and model.order_agnostic:
         model.set_order(torch.as_tensor(np.asarray(order)))

@@ -139,7 +139,7 @@ def background_model(spec):
     from arstudio.models.registry import build_model
 
     if spec.modality == "image":
-        return build_model("pixelcnn", spec, channels=32, blocks=3, head_channels=32)
+        return build_model("pixelcnn", spec, channels=32, layers=3, head_channels=32)
     return build_model("rnn-arm", spec, hidden=64, embedding=16)
 
 
@@ -232,7 +232,7 @@ def compare(model, in_name: str, out_name: str, n: int = 200, background=None, e
     """Everything the Anomaly view draws for one pair, as NumPy: bits/dim of both sets, each score's
     ROC curve and AUROC, and the most and least surprising examples (by bits/dim, both sets
     pooled) with their surprise maps."""
-    home = (getattr(model, "checkpoint_meta", {}) or {}).get("dataset")
+    home = model.checkpoint_meta.get("dataset")
     a_name, x_in = load_set(model.spec, in_name, home, n)
     b_name, x_out = load_set(model.spec, out_name, in_name, n)
     inside, outside = score_set(model, a_name, x_in, background), score_set(model, b_name, x_out, background)

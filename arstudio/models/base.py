@@ -14,8 +14,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import torch
 from torch import nn
@@ -97,6 +98,9 @@ class ARModel(nn.Module):
     #: ``label_dropout``); None when the model has no such id.
     no_label: int | None = None
 
+    #: How many labels ``label=`` takes (class ids 0 .. num_labels-1); 0 without labels.
+    num_labels: int = 0
+
     #: Closed-form fit: :meth:`fit` solves for the weights in one go (linear AR's
     #: least squares); the trainer then runs no gradient steps.
     supports_fit: bool = False
@@ -126,6 +130,10 @@ class ARModel(nn.Module):
         """Evaluate and sample in ``order`` (a permutation of the flattened dimensions) from
         now on; exact for any order only where :attr:`order_agnostic`."""
         raise NotImplementedError(f"{self.registry_name} generates in a fixed order")
+
+    #: The metadata of the checkpoint the model was read from (dataset, metrics, run, ...),
+    #: set by :func:`arstudio.checkpoint.load_checkpoint`; empty for a model built in memory.
+    checkpoint_meta: Mapping = MappingProxyType({})
 
     #: Config names an older checkpoint may use -> today's (see :meth:`upgrade_checkpoint`).
     config_renames: dict[str, str] = {}

@@ -85,6 +85,7 @@ class GatedLayer(nn.Module):
                          "head_channels": 256}},
 )
 class GatedPixelCNN(ARModel):
+    config_renames = {"num_classes": "num_labels"}  # checkpoints before the shared names
     state_renames = PIXEL_HEAD_RENAMES  # checkpoints of the nn.Sequential head
 
     @dataclass(frozen=True)
@@ -96,7 +97,7 @@ class GatedPixelCNN(ARModel):
         head_channels: int = 64  # hidden width of the output head
         output: str = "softmax"  # "softmax" (K-way) or "dmol" (logistic mixture)
         mixtures: int = 5  # logistic components per sub-pixel when output="dmol"
-        num_classes: int = 0  # > 0: conditional on label= (class + location bias)
+        num_labels: int = 0  # > 0: conditional on label= (class + location bias)
         location_channels: int = 8  # channels of s = deconv(one-hot label)
 
     def __init__(self, spec, config: Config):
@@ -107,33 +108,37 @@ class GatedPixelCNN(ARModel):
         h = grouped_width(config.channels, C)
         skip = grouped_width(config.skip_channels, C)
         cond_ch = 0
-        if config.num_classes > 0:
-            cond_ch = config.location_channels + config.num_classes
+        if config.num_labels > 0:
+            cond_ch = config.location_channels + config.num_labels
             # s = deconv(h): a (location_channels, H, W) map per class
-            self.location = nn.ConvTranspose2d(config.num_classes, config.location_channels, (H, W))
+            self.location = nn.ConvTranspose2d(config.num_labels, config.location_channels, (H, W))
         self.layers = nn.ModuleList(
             GatedLayer(C if i == 0 else h, h, config.kernel, C, i == 0, skip, cond_ch)
             for i in range(config.layers))
         self.head = PixelHead(skip, config.head_channels, spec, config.output, config.mixtures)
 
     @property
+    def num_labels(self) -> int:
+        return self.config.num_labels
+
+    @property
     def uses_labels(self) -> bool:
-        """Class-conditional (``num_classes`` > 0): the trainer passes ``label=``."""
-        return self.config.num_classes > 0
+        """Class-conditional (``num_labels`` > 0): the trainer passes ``label=``."""
+        return self.num_labels > 0
 
     @property
     def order(self):
         return raster_order(self.spec.shape)
 
     def condition_map(self, label, n):
-        """(n, num_classes + location_channels, H, W): one-hot h and s = deconv(h), or None."""
-        if self.config.num_classes == 0:
+        """(n, num_labels + location_channels, H, W): one-hot h and s = deconv(h), or None."""
+        if self.config.num_labels == 0:
             return None
         if label is None:
             raise ValueError("this model is class-conditional: pass label=")
         _, H, W = self.spec.shape
         label = torch.as_tensor(label, device=self.device).long().expand(n)
-        onehot = F.one_hot(label, self.config.num_classes).float()  # (n, classes)
+        onehot = F.one_hot(label, self.config.num_labels).float()  # (n, classes)
         s = self.location(onehot[:, :, None, None])  # (n, loc, H, W)
         return torch.cat([onehot[:, :, None, None].expand(-1, -1, H, W), s], 1)
 

@@ -51,11 +51,12 @@ class ResidualBlock(nn.Module):
              "one parallel pass during training; sampling needs one pass per pixel. The "
              "stacked masks leave a blind spot above-right of each pixel."),
     factorisation="p(x) = prod over pixels (raster) and channels (R,G,B) of p(x_i | x_<i)",
-    presets={"tiny": {"channels": 16, "blocks": 1, "first_kernel": 3, "head_channels": 16},
-             "quick demo": {"channels": 32, "blocks": 4}, "quality": {"channels": 128, "blocks": 12}},
+    presets={"tiny": {"channels": 16, "layers": 1, "first_kernel": 3, "head_channels": 16},
+             "quick demo": {"channels": 32, "layers": 4}, "quality": {"channels": 128, "layers": 12}},
 )
 class PixelCNN(ARModel):
     # checkpoints of the nn.Sequential blocks and head
+    config_renames = {"blocks": "layers"}  # checkpoints before the shared names
     state_renames = ((r"^blocks\.(\d+)\.net\.1\.", r"blocks.\1.reduce."),
                      (r"^blocks\.(\d+)\.net\.3\.", r"blocks.\1.conv."),
                      (r"^blocks\.(\d+)\.net\.5\.", r"blocks.\1.expand."), *PIXEL_HEAD_RENAMES)
@@ -63,7 +64,7 @@ class PixelCNN(ARModel):
     @dataclass(frozen=True)
     class Config:
         channels: int = 64  # feature maps in the residual stream (2h in the paper)
-        blocks: int = 7  # residual blocks of mask-B convolutions
+        layers: int = 7  # residual blocks of mask-B convolutions (the modules are self.blocks)
         first_kernel: int = 7  # the mask-A input convolution
         kernel: int = 3  # mask-B convolution inside each block
         head_channels: int = 64  # width of the two 1×1 output layers
@@ -75,7 +76,7 @@ class PixelCNN(ARModel):
         C = spec.shape[0]
         ch = max(config.channels, 2 * C) // C * C  # divisible into colour groups
         self.input = CausalConv2d.square(C, ch, config.first_kernel, "A", C)
-        self.blocks = nn.Sequential(*[ResidualBlock(ch, config.kernel, C) for _ in range(config.blocks)])
+        self.blocks = nn.Sequential(*[ResidualBlock(ch, config.kernel, C) for _ in range(config.layers)])
         self.head = PixelHead(ch, config.head_channels, spec, config.output, config.mixtures)
 
     @property

@@ -120,18 +120,19 @@ class CausalAttention(RecordsAttention):
              "zigzag ordering; softmax or logistic-mixture output. Cached sampling keeps "
              "convolution caches and a key/value cache."),
     factorisation="p(x) = prod over pixels (raster or zigzag) and channels of p(x_i | x_<i)",
-    presets={"tiny": {"channels": 8, "blocks": 1, "residuals": 1, "key_channels": 8,
+    presets={"tiny": {"channels": 8, "layers": 1, "residuals": 1, "key_channels": 8,
                       "value_channels": 8, "heads": 2, "head_channels": 8},
-             "quick demo": {"channels": 32, "blocks": 2},
-             "quality": {"channels": 64, "blocks": 8, "residuals": 2}},
+             "quick demo": {"channels": 32, "layers": 2},
+             "quality": {"channels": 64, "layers": 8, "residuals": 2}},
 )
 class PixelSNAIL(ARModel):
+    config_renames = {"blocks": "layers"}  # checkpoints before the shared names
     state_renames = PIXEL_HEAD_RENAMES  # checkpoints of the nn.Sequential head
 
     @dataclass(frozen=True)
     class Config:
         channels: int = 64  # width of the residual stream
-        blocks: int = 4  # (residual convs + attention) blocks
+        layers: int = 4  # blocks of (residual convs + attention) (the modules are self.blocks)
         residuals: int = 2  # gated residual convs per block
         kernel: int = 3  # odd; causal kernels are (k//2+1)×k
         key_channels: int = 16  # query/key width (all heads)
@@ -150,7 +151,7 @@ class PixelSNAIL(ARModel):
         ch, k = grouped_width(config.channels, C), config.kernel
         self.input = CausalConv2d(C, ch, (k // 2 + 1, k), k // 2, "A", C)
         self.blocks = nn.ModuleList()
-        for _ in range(config.blocks):
+        for _ in range(config.layers):
             self.blocks.append(nn.ModuleList(
                 [GatedResidual(ch, k, C) for _ in range(config.residuals)]
                 + [CausalAttention(ch, ch // C, config.key_channels, config.value_channels,

@@ -42,19 +42,21 @@ LOG_STD_RANGE = (-7.0, 5.0)  # keeps a component from collapsing onto one point
              "each dimension, a mixture of K Gaussians (weights, means, log-stds)."),
     factorisation="p(x) = prod_i sum_k pi_ik N(x_i; mu_ik, sigma_ik^2), raster order",
     discrete=False,
-    presets={"tiny": {"hidden": 16, "components": 2}, "quick demo": {"hidden": 50, "components": 5},
-             "quality": {"hidden": 100, "components": 10}},
+    presets={"tiny": {"hidden": 16, "mixtures": 2}, "quick demo": {"hidden": 50, "mixtures": 5},
+             "quality": {"hidden": 100, "mixtures": 10}},
 )
 class RNADE(ARModel):
+    config_renames = {"components": "mixtures"}  # checkpoints before the shared names
+
     @dataclass(frozen=True)
     class Config:
         hidden: int = 50  # H, shared hidden units (the paper uses 50 or 100 on UCI sets)
-        components: int = 5  # K Gaussians per conditional
+        mixtures: int = 5  # K Gaussians per conditional (the mixture components)
         mean_spread: float = 1.5  # initial component means spread over [-s, s] (standardised data)
 
     def __init__(self, spec, config: Config):
         super().__init__(spec, config)
-        D, H, K = spec.num_dims, config.hidden, config.components
+        D, H, K = spec.num_dims, config.hidden, config.mixtures
         self.hidden = NADEHidden(D, 1, H)
         self.rho = nn.Parameter(torch.ones(D))  # per-dimension activation rescaling
         self.V = nn.Parameter(torch.randn(D, H, 3 * K) * (0.1 / math.sqrt(H)))

@@ -57,16 +57,17 @@ class _Residual(nn.Module):
              "image AR model trained on its codes (data 'vqcodes:...') is the prior, and the "
              "pair samples, completes and inspects images code by code."),
     factorisation="p(x, z) = p(z) p(x | z), p(z) = prod_i p(z_i | z_<i) (the prior, trained after)",
-    presets={"tiny": {"hidden": 8, "codes": 8, "code_dim": 4, "downsample": 1, "residuals": 0},
-             "quick demo": {"hidden": 32, "codes": 32, "code_dim": 8},
-             "quality": {"hidden": 64, "codes": 128, "code_dim": 16, "residuals": 2}},
+    presets={"tiny": {"channels": 8, "codes": 8, "code_dim": 4, "downsample": 1, "residuals": 0},
+             "quick demo": {"channels": 32, "codes": 32, "code_dim": 8},
+             "quality": {"channels": 64, "codes": 128, "code_dim": 16, "residuals": 2}},
 )
 class VQVAE(ARModel):
     autoregressive = False  # log_prob is log p(x | codes of x), not an AR likelihood of x
+    config_renames = {"hidden": "channels"}  # checkpoints before the shared names
 
     @dataclass(frozen=True)
     class Config:
-        hidden: int = 32  # channels of the encoder and decoder
+        channels: int = 32  # channels of the encoder and decoder
         codes: int = 32  # K: codebook entries, the prior's levels
         code_dim: int = 8  # D: numbers per codebook entry
         downsample: int = 2  # stride-2 layers: a 28x28 image gives a 7x7 code grid
@@ -77,7 +78,7 @@ class VQVAE(ARModel):
 
     def __init__(self, spec, config: Config):
         super().__init__(spec, config)
-        C, L, ch, D = spec.shape[0], spec.levels, config.hidden, config.code_dim
+        C, L, ch, D = spec.shape[0], spec.levels, config.channels, config.code_dim
         f = 2 ** config.downsample
         if spec.shape[1] % f or spec.shape[2] % f:
             raise ValueError(f"image sides {spec.shape[1:]} must be multiples of 2^downsample = {f}")

@@ -103,9 +103,13 @@ class WaveNet(ARModel):
                                   nn.ReLU(), nn.Conv1d(c.skip_channels, K, 1))
 
     @property
+    def num_labels(self) -> int:
+        return self.config.num_labels
+
+    @property
     def uses_labels(self) -> bool:
         """The trainer passes class ids as ``label=`` to models that say so."""
-        return self.config.num_labels > 0
+        return self.num_labels > 0
 
     @property
     def uses_local(self) -> bool:

@@ -127,7 +127,7 @@ def model_facts(path) -> dict:
     model = load_checkpoint(path)
     image = model.spec.modality == "image"
     return {"name": model.registry_name, "cached": model.has_cached_stepper,
-            "classes": int(getattr(model.config, "num_classes", 0) or 0) if image and model.uses_labels else 0,
+            "classes": model.num_labels if image else 0,
             "agnostic": model.order_agnostic, "order": model.order.cpu().numpy(),
             "shape": tuple(model.spec.shape), "image": image, "prior": str(
                 model.checkpoint_meta.get("dataset", "")).startswith("vqcodes:")}
