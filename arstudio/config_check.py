@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import inspect
+import re
 import types
 import typing
 
@@ -122,3 +124,17 @@ def describe_settings(schema) -> list[tuple[str, str, str]]:
         pending = []
     return [(name, repr(default), comments.get(name, ""))
             for name, (_, default) in schema_fields(cls).items()]
+
+
+def field_comments(config_cls) -> dict[str, str]:
+    """``name: type = default  # comment`` lines of a Config -> {name: comment}."""
+    try:
+        source = inspect.getsource(config_cls)
+    except (OSError, TypeError):
+        return {}
+    found = {}
+    for line in source.splitlines():
+        m = re.match(r"\s*(\w+)\s*:[^#]*#\s*(.+)$", line)
+        if m:
+            found[m.group(1)] = m.group(2).strip()
+    return found

@@ -38,7 +38,7 @@ from arstudio.gui.pixelview import UNKNOWN_RGB, PixelView, levels_to_rgb
 from arstudio.gui.qt_canvas import CanvasPanel
 from arstudio.gui.qt_density import DensityPanel
 from arstudio.gui.qt_inspector import InspectorPanel
-from arstudio.gui.qt_speed import ClassPicker, OrderPicker, SpeedMeterWidget, StatesView
+from arstudio.gui.speed_widgets import ClassPicker, OrderPicker, SpeedMeterWidget, StatesView
 from arstudio.gui.scrolling import fit_scroll
 from arstudio.gui.workers import run_job
 from arstudio.sampling.completion import METHODS, NOTES

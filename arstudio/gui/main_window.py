@@ -155,7 +155,7 @@ class MainWindow(QMainWindow):
             panel.message.connect(self.show_message)
         self.samples.list.currentRowChanged.connect(self._bundled_chosen)
         self.studio = Studio(self)  # runs, sessions, presentation mode, closing
-        self.saver = Saver(self)  # File → Save image… / Save animation…
+        self.saver = Saver(self, TABS)  # File → Save image… / Save animation…
         self.lessons = LessonPlayer(self)  # a guided lesson: a dock under the tabs
         self.lesson_dock = QDockWidget("Lesson", self, objectName="lesson_dock")
         self.lesson_dock.setWidget(self.lessons.panel)

@@ -33,8 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from arstudio.config_check import field_comments
 from arstudio.gui.qimage import pixmap_from_rgb
-from arstudio.gui.qt_picker import field_comments
 from arstudio.gui.user_datasets import KINDS, entry_from_preview, preview, remember
 from arstudio.gui.workers import run_job
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import inspect
-import re
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -29,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from arstudio.config_check import field_comments
 from arstudio.gui.workers import run_job
 
 DEFAULTS = "defaults"
@@ -48,20 +47,6 @@ def inspect_model(model_name: str, spec, overrides: dict) -> dict:
 
     model = build_model(model_name, spec, **overrides)
     return {"parameters": model.num_parameters(), "options": training_options(model)}
-
-
-def field_comments(config_cls) -> dict[str, str]:
-    """``name: type = default  # comment`` lines of a Config -> {name: comment}."""
-    try:
-        source = inspect.getsource(config_cls)
-    except (OSError, TypeError):
-        return {}
-    found = {}
-    for line in source.splitlines():
-        m = re.match(r"\s*(\w+)\s*:[^#]*#\s*(.+)$", line)
-        if m:
-            found[m.group(1)] = m.group(2).strip()
-    return found
 
 
 def parse_text(text: str):

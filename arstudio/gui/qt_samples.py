@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from arstudio.bundled import BundledModel, list_bundled
 from arstudio.gui.qimage import pixmap_from_rgb
-from arstudio.gui.qt_speed import ClassPicker, SpeedMeterWidget
+from arstudio.gui.speed_widgets import ClassPicker, SpeedMeterWidget
 from arstudio.gui.workers import run_job
 from arstudio.sampling.speed import model_facts
 

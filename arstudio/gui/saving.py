@@ -7,7 +7,7 @@ Train tab's sample grid at the step shown, and for every other view the view
 itself as drawn. Save animation… makes the pixel-by-pixel fill of the Complete
 tab's canvas (its method, n, temperature and seed), or on the Samples tab the
 sampling of the bundled model from nothing, as a GIF or APNG at a chosen frame
-rate with the current pixel outlined (:func:`arstudio.exports.fill_animation`).
+rate with the current pixel outlined (:func:`arstudio.sampling.animation.fill_animation`).
 
 The window thread only gathers what is shown (arrays, paths, settings); decoding,
 generating and writing run in a pool thread, and every failure is a message.
@@ -59,17 +59,16 @@ class Saver(QObject):
     saved = Signal(object)  # the Path written
     failed = Signal(str)
 
-    def __init__(self, window):
+    def __init__(self, window, tabs):
         super().__init__(window)
         self.window = window
+        self.tabs = tabs  # the window's TABS rows (given: a shared module never imports the window)
         self.busy = False
 
     def _tab(self) -> str:
-        from arstudio.gui.main_window import TABS
-
         w = self.window
         current = w.tabs.currentWidget()
-        return next((t.attr for t in TABS if getattr(w, t.attr, None) is current), "")
+        return next((t.attr for t in self.tabs if getattr(w, t.attr, None) is current), "")
 
     # --- what is on screen ------------------------------------------------------------------
     def image(self) -> tuple[np.ndarray | str, dict, str]:
@@ -124,7 +123,7 @@ class Saver(QObject):
         return widget_rgb(w.tabs.currentWidget()), facts, f"{title.lower()}.png"
 
     def animation(self) -> tuple[dict, str]:
-        """Arguments of :func:`arstudio.exports.fill_animation` for the current view, and a name."""
+        """Arguments of :func:`arstudio.sampling.animation.fill_animation` for the current view, and a name."""
         w, tab = self.window, self._tab()
         if tab == "complete":
             c = w.complete
@@ -234,7 +233,8 @@ def _write_png(picture, path: Path, facts: dict) -> Path:
 
 
 def _write_animation(args: dict, path: Path, fps: float) -> Path:
-    from arstudio.exports import fill_animation, save_animation
+    from arstudio.exports import save_animation
+    from arstudio.sampling.animation import fill_animation
 
     frames, facts = fill_animation(**args)
     return save_animation(frames, path, fps=fps, facts=facts)

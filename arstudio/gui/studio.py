@@ -8,25 +8,17 @@ no menu: its menu entries are rows of ``main_window.MENUS``.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from arstudio.gui.settings import studio_settings
 from arstudio.runs import RunError
 from arstudio.runs.worker import runs_root
 
 RECENT_MAX = 8
-
-
-def studio_settings() -> QSettings:
-    """QSettings in the user's config, or an INI file named by ARSTUDIO_SETTINGS (tests, kiosks)."""
-    path = os.environ.get("ARSTUDIO_SETTINGS")
-    if path:
-        return QSettings(path, QSettings.Format.IniFormat)
-    return QSettings("ARStudio", "ARStudio")
 
 
 class Studio(QObject):

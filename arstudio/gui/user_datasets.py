@@ -1,7 +1,7 @@
 """The user's own datasets, added with Data → Add dataset… and remembered across starts.
 
 Each added dataset is one entry (plain JSON) in the studio's settings
-(:func:`arstudio.gui.studio.studio_settings`, key ``user_datasets``): its
+(:func:`arstudio.gui.settings.studio_settings`, key ``user_datasets``): its
 data name as run folders record it (``images:/x/pets?levels=2&size=8x8``, see
 :func:`arstudio.data.registry.data_ref`), a title, the spec, the split counts
 and the licence/source line. The picker lists them beside the built-in sets;
@@ -37,7 +37,7 @@ KINDS: tuple[tuple[str, str, str], ...] = (
 
 
 def _settings():
-    from arstudio.gui.studio import studio_settings
+    from arstudio.gui.settings import studio_settings
 
     return studio_settings()
 
