@@ -327,6 +327,13 @@ def test_every_image_page_says_what_to_do_when_it_does_not_apply(qtbot):
     assert not tab.skew.page.is_empty
     tab.pages.setCurrentWidget(tab.growth)
     shot(tab, "inspect-tab")
+    # an image model without layers to grow through (MADE): the column says what to pick
+    with qtbot.waitSignal(tab.growth.updated, timeout=60000):
+        state.set("checkpoint", bundled("made-digits-binary"))
+    assert tab.growth.columns[0].page.is_empty and "names no layers" in tab.growth.columns[0].page.text
+    with qtbot.waitSignal(tab.growth.updated, timeout=1000):  # back: computed already, no job
+        state.set("checkpoint", bundled("pixelcnn-mnist5k-binary"))
+    assert not tab.growth.columns[0].page.is_empty
     # a sequence model: the image pages say so
     state.set("checkpoint", bundled("wavenet-tones"))
     for page in (tab.conv_page, tab.attention_page, tab.skew.page):

@@ -36,6 +36,8 @@ def growth_job(path, pixel: tuple[int, int] | None) -> dict:
     from arstudio.inspect.layers import layer_fields
 
     def work(model, example):
+        if not model.feature_layers():
+            return {"path": path, "none": True, "model": model.registry_name}
         _, H, W = model.spec.shape
         p = (H // 2, W // 2) if pixel is None else (min(pixel[0], H - 1), min(pixel[1], W - 1))
         fields = layer_fields(model, torch.as_tensor(example), p)
@@ -118,6 +120,7 @@ class GrowthPanel(QWidget):
         self._serial = 0
         self._pending = 0
         self._dirty = True
+        self._cache: dict = {}  # (path, mtime, pixel) -> a job's result
         self.columns = [GrowthColumn(models), GrowthColumn(models)]
         self.pairs = QComboBox()
         self.pairs.addItem("pick two models, or a pair…", None)
@@ -207,28 +210,56 @@ class GrowthPanel(QWidget):
         self._dirty = False
         self._serial += 1
         serial = self._serial
-        self._pending = 2
+        self._pending = sum(col.path is not None for col in self.columns)
         for i, col in enumerate(self.columns):
             if col.path is None:
                 continue
+            key = self._key(col.path)
+            if key in self._cache:  # the same checkpoint at the same pixel: already computed
+                self._done(i, serial, self._cache[key])
+                continue
             run_job(growth_job, col.path, self.pixel,
-                    on_done=lambda res, i=i, s=serial: self._done(i, s, res),
-                    on_error=lambda text, i=i: self._failed(i, text), owner=self)
+                    on_done=lambda res, i=i, s=serial, k=key: self._done(i, s, res, k),
+                    on_error=lambda text, i=i, s=serial: self._failed(i, s, text), owner=self)
+
+    def _key(self, path):
+        try:
+            stamp = Path(path).stat().st_mtime_ns  # a run's checkpoint is rewritten as it trains
+        except OSError:
+            stamp = None
+        return (str(path), stamp, self.pixel)
 
     # --- output --------------------------------------------------------------------------------
-    def _done(self, i, serial, result):
+    def _done(self, i, serial, result, key=None):
+        if key is not None:
+            if len(self._cache) >= 16:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = result
         if serial != self._serial:
             return  # an older pixel
-        self.columns[i].set_result(result)
-        self.columns[i].show_depth(self.depth.value() / 100)
-        self._pending -= 1
-        if self._pending == 0:
-            self.updated.emit()
+        col = self.columns[i]
+        if result.get("none"):
+            col.result = None
+            col.page.show_empty(f"{result['model']} names no layers to grow a receptive field "
+                                "through (an image model of the PixelCNN, PixelRNN or attention "
+                                "families does): pick one above")
+        else:
+            col.set_result(result)
+            col.show_depth(self.depth.value() / 100)
+        self._finish_one()
 
-    def _failed(self, i, text):
+    def _failed(self, i, serial, text):
+        if serial != self._serial:
+            return
         self.columns[i].page.show_empty(f"cannot draw this model's receptive fields: {text}\n"
                                         "pick another image model above")
         self.message.emit(text)
+        self._finish_one()
+
+    def _finish_one(self):
+        self._pending -= 1
+        if self._pending == 0:
+            self.updated.emit()
 
     def _show_depth(self, value):
         for col in self.columns:
