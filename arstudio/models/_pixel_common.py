@@ -29,10 +29,14 @@ from arstudio.models.steppers import RasterStepper
 from arstudio.nn import CausalConv2d
 from arstudio.nn.causal_conv2d import masked_weights
 
-__all__ = ["OUTPUTS", "PIXEL_HEAD_RENAMES", "InputStepper", "PixelHead", "grouped_width", "input_pixels",
+__all__ = ["OUTPUTS", "PIXEL_HEAD_RENAMES", "PIXEL_RNN_PAPER", "RASTER_FACTORISATION", "InputStepper", "PixelHead", "grouped_width", "input_pixels",
            "masked_weights", "refresh_input"]
 
 OUTPUTS = ("softmax", "dmol")
+#: the paper of PixelCNN and both PixelRNNs (one paper introduced all three)
+PIXEL_RNN_PAPER = "van den Oord, Kalchbrenner, Kavukcuoglu, Pixel Recurrent Neural Networks, ICML 2016"
+#: the factorisation of the models that generate in :func:`~arstudio.models.steppers.raster_order`
+RASTER_FACTORISATION = "p(x) = prod over pixels (raster) and channels (R,G,B) of p(x_i | x_<i)"
 
 
 def grouped_width(channels: int, data_channels: int, minimum_per_group: int = 1) -> int:

@@ -84,10 +84,15 @@ class ARModel(nn.Module):
     # (never probing for the attribute). A model that has one of them
     # overrides the attribute/property and, where there is one, the method.
 
-    #: Conditioning: the trainer, the sample grids and Listen pass class ids as
-    #: ``label=`` to a model that says True (WaveNet with ``num_labels``, a
-    #: class-conditional Gated PixelCNN).
-    uses_labels: bool = False
+    #: How many labels ``label=`` takes (class ids 0 .. num_labels-1); 0 without labels.
+    num_labels: int = 0
+
+    @property
+    def uses_labels(self) -> bool:
+        """Conditioning: the trainer, the sample grids and Listen pass class ids as
+        ``label=`` to a model with :attr:`num_labels` > 0 (WaveNet with ``num_labels``,
+        a class-conditional Gated PixelCNN)."""
+        return self.num_labels > 0
 
     #: Autoregressive over x. False for a model that is registered and trained like the others but whose
     #: ``log_prob`` is not an autoregressive likelihood of x (the VQ-VAE: log p(x | its
@@ -97,9 +102,6 @@ class ARModel(nn.Module):
     #: The label id meaning "no label given" (trained by the trainer's
     #: ``label_dropout``); None when the model has no such id.
     no_label: int | None = None
-
-    #: How many labels ``label=`` takes (class ids 0 .. num_labels-1); 0 without labels.
-    num_labels: int = 0
 
     #: Closed-form fit: :meth:`fit` solves for the weights in one go (linear AR's
     #: least squares); the trainer then runs no gradient steps.

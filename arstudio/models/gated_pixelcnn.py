@@ -122,11 +122,6 @@ class GatedPixelCNN(ARModel):
         return self.config.num_labels
 
     @property
-    def uses_labels(self) -> bool:
-        """Class-conditional (``num_labels`` > 0): the trainer passes ``label=``."""
-        return self.num_labels > 0
-
-    @property
     def order(self):
         return raster_order(self.spec.shape)
 

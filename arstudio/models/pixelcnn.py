@@ -19,7 +19,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from arstudio.models._pixel_common import PIXEL_HEAD_RENAMES, InputStepper, PixelHead
+from arstudio.models._pixel_common import (
+    PIXEL_HEAD_RENAMES,
+    PIXEL_RNN_PAPER,
+    RASTER_FACTORISATION,
+    InputStepper,
+    PixelHead,
+)
 from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
 from arstudio.models.steppers import raster_order
@@ -45,12 +51,12 @@ class ResidualBlock(nn.Module):
     "pixelcnn",
     family="PixelCNN family",
     modalities=("image",),
-    paper="van den Oord, Kalchbrenner, Kavukcuoglu, Pixel Recurrent Neural Networks, ICML 2016",
+    paper=PIXEL_RNN_PAPER,
     summary=("A stack of masked convolutions: the first (mask A) hides the current pixel, "
              "later ones (mask B) keep the raster order. All conditionals are computed in "
              "one parallel pass during training; sampling needs one pass per pixel. The "
              "stacked masks leave a blind spot above-right of each pixel."),
-    factorisation="p(x) = prod over pixels (raster) and channels (R,G,B) of p(x_i | x_<i)",
+    factorisation=RASTER_FACTORISATION,
     presets={"tiny": {"channels": 16, "layers": 1, "first_kernel": 3, "head_channels": 16},
              "quick demo": {"channels": 32, "layers": 4}, "quality": {"channels": 128, "layers": 12}},
 )

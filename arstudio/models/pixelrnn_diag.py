@@ -25,7 +25,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from arstudio.models._pixel_common import PIXEL_HEAD_RENAMES, PixelHead, grouped_width
+from arstudio.models._pixel_common import (
+    PIXEL_HEAD_RENAMES,
+    PIXEL_RNN_PAPER,
+    RASTER_FACTORISATION,
+    PixelHead,
+    grouped_width,
+)
 from arstudio.models._pixelrnn_diag_cache import DiagonalBiLSTMStepper
 from arstudio.models.base import ARModel
 from arstudio.models.pixelrnn_row import lstm_update
@@ -86,11 +92,11 @@ class DiagonalBiLSTM(nn.Module):
     "pixelrnn-diag",
     family="PixelRNN family",
     modalities=("image",),
-    paper="van den Oord, Kalchbrenner, Kavukcuoglu, Pixel Recurrent Neural Networks, ICML 2016",
+    paper=PIXEL_RNN_PAPER,
     summary=("Diagonal BiLSTM: the image is skewed so that diagonals become columns; two "
              "LSTMs (left-to-right and mirrored, shifted down a row) sweep them with a 2×1 "
              "state-to-state convolution. The whole past is in context. Residual layers."),
-    factorisation="p(x) = prod over pixels (raster) and channels (R,G,B) of p(x_i | x_<i)",
+    factorisation=RASTER_FACTORISATION,
     presets={"tiny": {"hidden": 16, "layers": 1, "first_kernel": 3, "head_channels": 16},
              "quick demo": {"hidden": 32, "layers": 2},
              "quality": {"hidden": 64, "layers": 7}},

@@ -26,6 +26,8 @@ from torch import nn
 
 from arstudio.models._pixel_common import (
     PIXEL_HEAD_RENAMES,
+    PIXEL_RNN_PAPER,
+    RASTER_FACTORISATION,
     InputStepper,
     PixelHead,
     grouped_width,
@@ -68,11 +70,11 @@ class RowLSTM(nn.Module):
     "pixelrnn-row",
     family="PixelRNN family",
     modalities=("image",),
-    paper="van den Oord, Kalchbrenner, Kavukcuoglu, Pixel Recurrent Neural Networks, ICML 2016",
+    paper=PIXEL_RNN_PAPER,
     summary=("Row LSTM: an LSTM over the rows of the image. Each row's gates come from a "
              "masked 1×k convolution along the row and a 1×k convolution of the previous "
              "row's state, so the context above is a triangle. Residual layers."),
-    factorisation="p(x) = prod over pixels (raster) and channels (R,G,B) of p(x_i | x_<i)",
+    factorisation=RASTER_FACTORISATION,
     presets={"tiny": {"hidden": 16, "layers": 1, "first_kernel": 3, "head_channels": 16},
              "quick demo": {"hidden": 32, "layers": 2},
              "quality": {"hidden": 64, "layers": 6}},

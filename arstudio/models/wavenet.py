@@ -107,11 +107,6 @@ class WaveNet(ARModel):
         return self.config.num_labels
 
     @property
-    def uses_labels(self) -> bool:
-        """The trainer passes class ids as ``label=`` to models that say so."""
-        return self.num_labels > 0
-
-    @property
     def uses_local(self) -> bool:
         """The trainer passes the data's local series as ``local=`` (local_channels > 0)."""
         return self.config.local_channels > 0
