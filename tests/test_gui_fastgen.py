@@ -117,3 +117,121 @@ def test_states_view_shows_what_the_real_stepper_keeps_and_computes(qtbot):
         (r, c), = np.argwhere(m.computed)
         assert not m.kept[r, c]
     assert "computed for this pixel" in panel.states.title.text() and len(panel.states.cells) == len(maps)
+
+
+def test_samples_of_the_class_conditional_model_one_row_per_class_and_one_class(qtbot):
+    from arstudio.gui.qt_samples import class_labels
+
+    panel = _samples_panel(qtbot, "gated-pixelcnn-cond-mnist5k-binary")
+    assert panel.classes.isVisible() and panel.classes.box.count() == 11  # "one row per class" + 10
+    assert panel.classes.box.currentText() == "one row per class"
+    cached = panel.speed.meter.timing("cached")
+    labels, per = class_labels(10, panel.count.value(), None)
+    assert per == 1 and labels.tolist() == list(range(10)) and cached.samples.shape == (10, 1, 28, 28)
+    model = load_checkpoint(COND)
+    seed = cached.key[3]
+    expect = model.sample(10, generator=torch.Generator().manual_seed(seed), label=labels)
+    assert np.array_equal(expect.numpy(), cached.samples)  # row k is class k
+    h, w, _ = panel.grid_array.shape
+    assert h > 5 * w  # ten rows of one
+    with qtbot.waitSignal(panel.samples_ready, timeout=120_000):
+        panel.classes.box.setCurrentText("7")  # choosing a class draws it
+    only7 = panel.speed.meter.timing("cached")
+    seed = only7.key[3]
+    expect = model.sample(4, generator=torch.Generator().manual_seed(seed), label=torch.full((4,), 7))
+    assert only7.key[4] == 7 and np.array_equal(expect.numpy(), only7.samples)
+
+
+def test_complete_with_a_class_of_the_conditional_model(qtbot):
+    from arstudio.sampling.completion import complete
+
+    panel = _complete_panel(qtbot, COND)
+    assert panel.classes.isVisible() and panel.classes.box.count() == 10
+    panel.classes.box.setCurrentText("3")
+    panel.count.setValue(1)
+    unknown = np.zeros((28, 28), bool)
+    unknown[14:] = True
+    image = np.zeros((1, 28, 28), np.int64)
+    panel.canvas.set_image(image, unknown)
+    _complete(qtbot, panel)
+    model = load_checkpoint(COND)
+    known, mask = panel.canvas.known_and_mask()
+    expect = complete(model, torch.as_tensor(known), torch.as_tensor(mask), 1, "raster",
+                      generator=torch.Generator().manual_seed(panel._last_seed), label=torch.tensor(3))
+    assert np.array_equal(expect.samples.numpy(), panel.results)
+    # the inspector conditions on the same class: p(x_i | x_<i, class 3) of a clicked pixel
+    from arstudio.inspect.conditionals import pixel_conditional
+
+    with qtbot.waitSignal(panel.inspector.updated, timeout=60_000):
+        panel._view_pixel(0, 20, 10)
+    x = torch.as_tensor(panel.results[0])
+    want = pixel_conditional(model, x, 20 * 28 + 10, label=torch.tensor(3))
+    assert np.allclose(panel.inspector.last["probs"], want.probs)
+
+
+def test_order_picker_drives_the_order_agnostic_model_and_the_animation_follows(qtbot):
+    from arstudio.sampling.completion import complete
+    from arstudio.sampling.orders import make_order, rank_map
+
+    panel = _complete_panel(qtbot, DEEPNADE)
+    picker = panel.order_picker
+    assert picker.box.isEnabled() and picker.agnostic
+    picker.box.setCurrentText("centre-out")
+    order = make_order("centre-out", (1, 8, 8))
+    assert np.array_equal(picker.order(), order)
+    ranks = rank_map(order, (1, 8, 8))
+    assert ranks[3, 3] == 0 or ranks[4, 4] == 0 or ranks[3, 4] == 0 or ranks[4, 3] == 0
+    panel.count.setValue(2)
+    panel.speed.setValue(8)  # ~215 px/s: the ~30 Hz timer sees many of the 64 steps
+    seen = []
+    original = panel._show_frames
+
+    def record(index, pending=None):
+        if index is not None and index >= 0:
+            seen.append(index)
+        original(index, pending)
+
+    panel._show_frames = record
+    _complete(qtbot, panel)
+    assert len(seen) >= 3
+    steps = [int(np.where(order == i)[0][0]) for i in seen]
+    assert steps == sorted(steps)  # the animation walks the chosen order: centre first
+    assert min(seen, key=lambda i: ranks.reshape(-1)[i]) == seen[0]
+    model = load_checkpoint(DEEPNADE)
+    known, mask = panel.canvas.known_and_mask()
+    expect = complete(model, torch.as_tensor(known), torch.as_tensor(mask), 2, "raster",
+                      generator=torch.Generator().manual_seed(panel._last_seed), order=order)
+    assert np.array_equal(expect.samples.numpy(), panel.results)
+    assert torch.equal(model.order, torch.arange(64))  # the model's own order is back afterwards
+
+
+def test_an_order_painted_with_the_mouse(qtbot):
+    from PySide6.QtCore import Qt
+
+    panel = _complete_panel(qtbot, DEEPNADE)
+    picker = panel.order_picker
+    picker.box.setCurrentText("painted")
+    view = picker.map
+    cells = [(7, 7), (7, 6), (6, 6), (5, 6)]
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=view.cell_centre(*cells[0]))
+    for cell in cells[1:]:
+        qtbot.mouseMove(view, view.cell_centre(*cell))
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=view.cell_centre(*cells[-1]))
+    order = picker.order()
+    assert [divmod(int(i), 8) for i in order[:len(cells)]] == cells  # painted first, in stroke order
+    rest = order[len(cells):].tolist()
+    assert rest == sorted(rest)  # the unpainted pixels after, in raster order
+
+
+def test_fixed_order_models_show_their_own_order():
+    from arstudio.sampling.orders import describe_order, make_order
+
+    model = load_checkpoint(BUNDLED_MODELS / "pixelcnn-digits.safetensors")
+    assert describe_order(model.order.numpy(), (1, 8, 8)) == "raster"
+    import arstudio
+    from arstudio.spec import DataSpec
+
+    snail = arstudio.build_model("pixelsnail", DataSpec((1, 6, 5), 2, "image"), channels=8, blocks=1,
+                                 ordering="zigzag")
+    assert describe_order(snail.order.numpy(), (1, 6, 5)) == "zigzag"
+    assert np.array_equal(snail.order.numpy(), make_order("zigzag", (1, 6, 5)))

@@ -112,6 +112,7 @@ class CompletePanel(QWidget):
         self.speed_meter = SpeedMeterWidget()  # naive / cached switch, live px/s, identical samples
         self.speed_meter.rerun_requested.connect(self.rerun_other_path)
         self.classes = ClassPicker(allow_all=False)  # class-conditional models: which class
+        self.classes.changed.connect(self._class_changed)
         self.order_picker = OrderPicker()  # order-agnostic models: which order; others: their own
         self.states = StatesView()  # the cached stepper's states at a clicked pixel
 
@@ -206,6 +207,7 @@ class CompletePanel(QWidget):
         self.facts = facts
         self.speed_meter.set_cached_available(facts["cached"], facts["name"])
         self.classes.set_classes(facts["classes"])
+        self.inspector.label = self.classes.label()
         self.order_picker.set_model(facts["shape"], facts["order"], facts["agnostic"])
         self.facts_ready.emit()
 
@@ -347,6 +349,10 @@ class CompletePanel(QWidget):
         known, _ = self.canvas.known_and_mask()
         self.inspector.set_image(known)
         self.inspector.select_pixel(row, col)
+
+    def _class_changed(self):
+        self.inspector.label = self.classes.label()  # the inspector conditions on the same class
+        self.inspector._request()
 
     def rerun_other_path(self):
         """The last completion again, same seed and canvas, on the other sampling path."""

@@ -71,7 +71,7 @@ class InspectorEngine:
             with self._lock:
                 self._result = result
 
-    def _compute(self, path, x, index, receptive=False, surprise=False, serial=0):
+    def _compute(self, path, x, index, receptive=False, surprise=False, serial=0, label=None):
         import torch
 
         from arstudio.checkpoint import load_checkpoint
@@ -83,15 +83,18 @@ class InspectorEngine:
         model = self._model
         dtype = torch.long if model.spec.discrete else torch.float32
         xt = torch.as_tensor(np.asarray(x)).to(dtype)
-        c = pixel_conditional(model, xt, index)
+        cond = {}
+        if model.uses_labels and model.spec.modality == "image":  # a class-conditional image model
+            cond["label"] = torch.tensor(0 if label is None else int(label))
+        c = pixel_conditional(model, xt, index, **cond)
         out = {"serial": serial, "index": index, "value": c.value, "log_prob": c.log_prob,
                "probs": c.probs, "grid": c.grid, "density": c.density,
                "weights": c.weights, "components": c.components}
         if receptive:
-            field = receptive_field(model, xt, index).numpy()  # (C, H, W)
+            field = receptive_field(model, xt, index, **cond).numpy()  # (C, H, W)
             out["receptive"] = field.sum(0) if field.ndim == 3 else field
         if surprise:
-            bits = nll_map(model, xt).numpy()
+            bits = nll_map(model, xt, **cond).numpy()
             out["surprise"] = bits.sum(0) if bits.ndim == 3 else bits
             out["bits_per_dim"] = float(bits.mean())
         return out
@@ -165,6 +168,8 @@ class InspectorPanel(QWidget):
         self.timer.start()
 
     # --- inputs --------------------------------------------------------------------------------
+    label: int | None = None  # the class a class-conditional model is inspected under
+
     def set_model(self, path: Path | None, levels: int | None, channels: int):
         self.path, self.levels = path, levels
         self.channel.setMaximum(max(0, channels - 1))
@@ -206,7 +211,7 @@ class InspectorPanel(QWidget):
         mode = self.overlay_mode()
         self.engine.submit(path=self.path, x=self.image.copy(), index=self.flat_index(),
                            receptive=mode == "receptive field", surprise=mode == "surprise",
-                           serial=self._serial)
+                           serial=self._serial, label=self.label)
 
     # --- output --------------------------------------------------------------------------------
     def _poll(self):

@@ -40,7 +40,7 @@ class SpeedMeterWidget(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.meter = SpeedMeter()
-        self.path_box = QComboBox()
+        self.path_box = QComboBox(objectName="sampling_path")  # lessons set it by name
         self.path_box.addItems(PATHS)
         self.path_box.setToolTip("cached: the model's stepper keeps every layer's states and computes only the "
                                  "new pixel's; naive: the whole network runs again for every pixel")
@@ -124,7 +124,7 @@ class ClassPicker(QWidget):
     def __init__(self, allow_all: bool, parent=None):
         super().__init__(parent)
         self.allow_all = allow_all
-        self.box = QComboBox()
+        self.box = QComboBox(objectName="class")
         self.box.currentIndexChanged.connect(lambda _i: self.changed.emit())
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -177,7 +177,7 @@ class OrderPicker(QWidget):
         self.shape = None
         self.fixed_order = None
         self.agnostic = False
-        self.box = QComboBox()
+        self.box = QComboBox(objectName="order")
         self.box.addItems(ORDERS)
         self.box.currentTextChanged.connect(self._changed)
         self.note = QLabel("")
