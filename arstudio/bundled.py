@@ -26,7 +26,9 @@ class BundledModel:
     def title(self) -> str:
         m = self.metadata.get("metrics", {})
         bpd = m.get("test_bpd")
-        return f"{self.model} · {self.dataset}" + (f" · {bpd:.3f} bits/dim" if bpd is not None else "")
+        classes = (self.metadata.get("config") or {}).get("num_classes") or 0
+        conditional = f" · {classes} classes" if isinstance(classes, int) and classes > 0 else ""
+        return f"{self.model}{conditional} · {self.dataset}" + (f" · {bpd:.3f} bits/dim" if bpd is not None else "")
 
 
 def list_bundled(folder: Path | None = None, damaged: list | None = None) -> list[BundledModel]:

@@ -42,6 +42,7 @@ def main():
     panel.grab().save(str(OUT / "speed-meter-samples.png"))
     row = next(i for i, m in enumerate(panel.models) if m.key == "gated-pixelcnn-cond-mnist5k-binary")
     panel.count.setValue(30)
+    panel.speed.set_path("cached")
     panel.list.setCurrentRow(row)
     wait_for(panel.samples_ready)
     panel.speed.refresh()
@@ -59,8 +60,9 @@ def main():
     wait_for(complete.completed)
     complete._view_pixel(0, 12, 9)
     wait_for(complete.states_ready)
-    app.processEvents()
-    complete.grab().save(str(OUT / "states-complete.png"))
+    for _ in range(5):  # let the layouts settle
+        app.processEvents()
+    complete.states.grab().save(str(OUT / "states-complete.png"))  # the whole view, scrolled or not
     print("\n".join(str(p) for p in sorted(OUT.glob("*.png"))))
 
 

@@ -50,6 +50,7 @@ class SpeedMeterWidget(QWidget):
         self.rates = {p: QLabel(f"{p}: –") for p in PATHS}
         self.speedup = QLabel("speed-up –")
         self.same = QLabel("")
+        self.same.setMinimumWidth(160)
         self.same.setToolTip("both paths, same model, seed and settings: are the samples identical?")
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
@@ -108,11 +109,11 @@ class SpeedMeterWidget(QWidget):
         if same is None:
             self.same.setText("")
         elif same:
-            self.same.setText(f"{CHECK} identical samples")
             self.same.setStyleSheet("color: #1a8f2a; font-weight: bold")
+            self.same.setText(f"{CHECK} identical samples")
         else:
-            self.same.setText(f"{CROSS} samples differ")
             self.same.setStyleSheet("color: #c0392b; font-weight: bold")
+            self.same.setText(f"{CROSS} samples differ")
 
 
 class ClassPicker(QWidget):
@@ -303,19 +304,22 @@ class StatesView(QWidget):
         self.title.setText(f"Cached stepper at {where}: {len(maps)} state tensors, {kept} positions kept "
                            f"(blue), {now} computed for this pixel (red)")
         cols = 4
-        for k, m in enumerate(maps):
+        for k, m in enumerate(maps):  # the shapes are in the tooltips
             rgb = np.empty((*m.grid, 3), np.uint8)
             rgb[:] = _EMPTY
             rgb[m.kept] = _KEPT
             rgb[m.computed] = _NOW
             view = PixelView(min_cell=2)
             view.set_rgb(rgb)
+            view.setMinimumHeight(28 if m.grid[0] == 1 else 72)
             view.setMaximumHeight(120)
             cell = QWidget()
             v = QVBoxLayout(cell)
             v.setContentsMargins(0, 0, 0, 0)
-            name = QLabel(f"{m.name} {tuple(m.shape[1:])}")
+            name = QLabel(m.name)
+            name.setToolTip(f"{m.name}: a tensor of shape {tuple(m.shape)} (batch first)")
             name.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            cell.setToolTip(name.toolTip())
             v.addWidget(name)
             v.addWidget(view)
             self.grid.addWidget(cell, k // cols, k % cols)
