@@ -235,3 +235,17 @@ def test_fixed_order_models_show_their_own_order():
                                  ordering="zigzag")
     assert describe_order(snail.order.numpy(), (1, 6, 5)) == "zigzag"
     assert np.array_equal(snail.order.numpy(), make_order("zigzag", (1, 6, 5)))
+
+
+def test_states_follow_the_current_pixel_while_stepping(qtbot):
+    panel = _complete_panel(qtbot, PCNN)
+    panel.count.setValue(1)
+    panel.pause_button.setChecked(True)
+    panel.start_completion()
+    for _ in range(3):  # three single steps: pixels 0, 1, 2 in raster order
+        with qtbot.waitSignal(panel.states_ready, timeout=60_000):
+            panel._single_step()
+    assert "pixel (0, 2)" in panel.states.title.text()
+    m = next(m for m in panel.states.maps if m.name == "block_caches[0]")
+    assert m.computed.sum() == 1 and m.kept.sum() == 2  # pixels 0 and 1 kept, pixel 2 computed
+    panel.stop()

@@ -280,6 +280,9 @@ class CompletePanel(QWidget):
             self.frames = latest["x"]
             self._show_frames(latest["index"], latest["pending"])
             self.progress.setText(f"{latest['phase']}: step {latest['step'] + 1} of {latest['total']}")
+            if self.pause_button.isChecked() and latest["index"] >= 0 and latest["phase"] == "raster":
+                _, H, W = self.spec.shape  # stepping while paused: the states follow the current pixel
+                self.show_states(*divmod(latest["index"] % (H * W), W))
         if run.finished.is_set() and run.take_latest() is None:
             self.timer.stop()
             self.run = None
