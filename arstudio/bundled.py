@@ -26,7 +26,8 @@ class BundledModel:
     def title(self) -> str:
         m = self.metadata.get("metrics", {})
         bpd = m.get("test_bpd")
-        classes = (self.metadata.get("config") or {}).get("num_classes") or 0
+        config = self.metadata.get("config") or {}
+        classes = config.get("num_labels") or config.get("num_classes") or 0  # today's name, or the old one
         conditional = f" · {classes} classes" if isinstance(classes, int) and classes > 0 else ""
         return f"{self.model}{conditional} · {self.dataset}" + (f" · {bpd:.3f} bits/dim" if bpd is not None else "")
 
