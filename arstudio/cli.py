@@ -222,7 +222,8 @@ def _cmd_resume(args) -> int:
 
     def resume():
         try:
-            return resume_training(args.resume, steps=args.steps, on_event=on_event, device=args.device)
+            return resume_training(args.resume, steps=args.steps, on_event=on_event, device=args.device,
+                                   settings=_settings(args.train_set))
         except RunError as e:
             raise SystemExit(f"arstudio train --resume: {e}") from None
 
@@ -619,7 +620,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--model")
     t.add_argument("--data")
     t.add_argument("--resume", metavar="RUN", help="go on with a stopped, finished, failed or killed run "
-                   "in its folder (with --steps N: the new total)")
+                   "in its folder (with --steps N: the new total; its max_minutes budget starts afresh, "
+                   "--train-set max_minutes=M replaces it)")
     t.add_argument("--steps", type=int)
     t.add_argument("--epochs", type=float)
     t.add_argument("--batch-size", type=int)

@@ -29,7 +29,7 @@ class TrainConfig:
     device: str = "auto"  # "auto", "cpu", "cuda", "mps"
     bf16: bool = True  # bf16 autocast when on CUDA
     eval_batch_size: int = 256  # examples per batch when scoring validation and test
-    max_minutes: float | None = None  # wall-clock budget: stop early (and test) when it runs out
+    max_minutes: float | None = None  # wall-clock budget of this call (a resume gets it afresh): stop early (and test) when it runs out
     keep_best: bool = True  # end on the weights with the best validation NLL (early stopping)
     # sequences only: train on random windows this long (0 = whole sequences). WaveNet-style
     # models are length-agnostic, so short crops mean many more, cheaper steps; validation and

@@ -153,3 +153,31 @@ def test_ema_is_evaluated_saved_and_resumed(tmp_path):
     a, b = ema_straight.state_dict(), ema_resumed.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert [e for e in ev if isinstance(e, Eval)][-1].split == "test_ema"
+
+
+def test_a_resumed_run_gets_its_time_budget_afresh(tmp_path):
+    """A run that spent its max_minutes and is resumed trains on (the budget is per call),
+    and the resume can replace the budget."""
+    import dataclasses
+
+    data = load_dataset("digits-binary")
+    cfg = {**CFG, "steps": 20, "eval_every": 10, "checkpoint_every": 10, "sample_every": 0}
+    model = build_model("pixelcnn", data.spec, **SMALL)
+    events = list(train(model, data, TrainConfig(**cfg), control=_stop_after(10)))
+    state = [e.state for e in events if isinstance(e, Checkpoint)][-1]
+    spent = dataclasses.replace(state, elapsed=3600.0)  # an hour already spent, budget 1 minute
+    events = list(train(build_model("pixelcnn", data.spec, **SMALL), data,
+                        TrainConfig(**{**cfg, "max_minutes": 1.0}), resume=spent))
+    assert events[0].start_step == 10 and events[-1].step == 20 and not events[-1].stopped_early
+    assert events[-1].elapsed >= 3600.0  # the reported time still counts the first part
+
+    run = run_training("pixelcnn", "digits-binary", tmp_path / "run", SMALL,
+                       TrainConfig(**{**cfg, "max_minutes": 0.0}))  # its budget ends at once
+    assert [e for e in run.events()[0] if e["event"] == "done"][-1]["step"] < 20
+    resume_training(run.path)  # a fresh 0-minute budget: still stops at once
+    assert [e for e in run.events()[0] if e["event"] == "done"][-1]["step"] < 20
+    resume_training(run.path, settings={"max_minutes": None})  # the budget replaced: no limit
+    assert run.config()["train"]["max_minutes"] is None
+    assert [e for e in run.events()[0] if e["event"] == "done"][-1]["step"] == 20
+    with pytest.raises(Exception, match="not batch_size"):
+        resume_training(run.path, steps=30, settings={"batch_size": 8})

@@ -117,12 +117,17 @@ def _follow_along(model, dataset, train_config, resume=None) -> None:
         pass
 
 
+RESUME_SETTINGS = ("max_minutes",)  # trainer settings a resume may change (besides steps, device)
+
+
 def resume_training(path, steps: int | None = None, on_event: Callable | None = None,
-                    device: str | None = None) -> RunFolder:
+                    device: str | None = None, settings: dict | None = None) -> RunFolder:
     """Go on with a stopped, finished, failed or killed run in its own folder, from its
     resumable state (``checkpoints/train_state.safetensors``): same weights, optimizer,
     data order, RNG states and schedule position as if it had never stopped. ``steps``:
-    the run's new total number of steps (default: its own)."""
+    the run's new total number of steps (default: its own). The run's ``max_minutes``
+    budget starts afresh with the continuation; ``settings={"max_minutes": M}`` (None:
+    no budget) replaces it."""
     from arstudio.data import load_dataset
     from arstudio.models.registry import build_model
     from arstudio.runs.folder import RunError
@@ -142,6 +147,11 @@ def resume_training(path, steps: int | None = None, on_event: Callable | None = 
         train_kw.update(steps=int(steps), epochs=None)
     if device is not None:
         train_kw["device"] = device
+    settings = dict(settings or {})
+    if set(settings) - set(RESUME_SETTINGS):
+        raise RunError(f"a resume can change steps, device and {', '.join(RESUME_SETTINGS)}, "
+                       f"not {', '.join(sorted(set(settings) - set(RESUME_SETTINGS)))}")
+    train_kw.update(settings)
     train_config = TrainConfig(**train_kw)
     dataset = load_dataset(cfg["dataset"])
     if dataset.spec != DataSpec.from_dict(cfg["spec"]):
@@ -156,7 +166,7 @@ def resume_training(path, steps: int | None = None, on_event: Callable | None = 
     if not ddp.is_main:
         _follow_along(model, dataset, train_config, resume=state)
         return None
-    if steps is not None or device is not None or cfg.get("distributed") != ranks:
+    if steps is not None or device is not None or settings or cfg.get("distributed") != ranks:
         cfg["train"] = dataclasses.asdict(train_config)
         cfg.pop("distributed", None)
         if ranks is not None:  # the continuation's processes (their number may differ)

@@ -137,7 +137,8 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
         if resume.best.get("state") is not None:
             best = {"nats": resume.best["nats"], "step": resume.best["step"],
                     "state": {k: v.to(device) for k, v in resume.best["state"].items()}}
-    t0 = time.perf_counter() - elapsed_before  # elapsed and the time budget go on from the stop
+    t0 = time.perf_counter() - elapsed_before  # elapsed goes on from the stop
+    budget_t0 = time.perf_counter()  # max_minutes is this call's budget: a resumed run gets it afresh
     window_t, window_n = time.perf_counter(), 0
 
     def snapshot():
@@ -145,7 +146,7 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
                        ema)
 
     while step < total:
-        over = config.max_minutes is not None and time.perf_counter() - t0 > 60 * config.max_minutes
+        over = config.max_minutes is not None and time.perf_counter() - budget_t0 > 60 * config.max_minutes
         # several ranks: rank 0's request and time verdict, on every rank (one broadcast a step)
         action, over = ddp.agree(control() if control is not None else None, over)
         while action == "pause":
