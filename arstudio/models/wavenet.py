@@ -98,7 +98,11 @@ class WaveNet(ARModel):
         if c.local_channels:
             self.upsample = nn.ConvTranspose1d(c.local_channels, c.local_channels,
                                                c.local_hop, stride=c.local_hop)
-            self.local_proj = nn.Conv1d(c.local_channels, gates, 1)
+            with torch.no_grad():  # starts as "hold each frame for its hop" (learned on from there)
+                self.upsample.weight.zero_()
+                self.upsample.weight[range(c.local_channels), range(c.local_channels)] = 1.0
+                self.upsample.bias.zero_()
+            self.local_proj = nn.Conv1d(c.local_channels, gates, 1)  # every layer's gate bias
         self.head = nn.Sequential(nn.ReLU(), nn.Conv1d(c.skip_channels, c.skip_channels, 1),
                                   nn.ReLU(), nn.Conv1d(c.skip_channels, K, 1))
 
