@@ -166,9 +166,10 @@ def score_seconds(notes) -> float:
     return sum(d for _, d in notes) / FRAME_RATE
 
 
-def local_series(score, length: int | None = None, rate: int = RATE, hop: int = HOP) -> torch.Tensor:
+def local_series(score, length: int | None = None, rate: int = RATE, hop: int | None = None) -> torch.Tensor:
     """A score (text or note list) as the model's local series (CHANNELS, frames), padded
     with rest frames to cover ``length`` samples."""
+    hop = rate // FRAME_RATE if hop is None else hop
     if rate != hop * FRAME_RATE:
         raise ValueError(f"melody scores have {FRAME_RATE} frames a second: a {rate} Hz model "
                          f"needs a {rate // FRAME_RATE}-sample hop, not {hop}")

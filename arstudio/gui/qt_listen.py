@@ -97,6 +97,20 @@ class ListenPanel(QWidget):
         self.score.setToolTip("melody models: notes C4..C5 or - (a rest), each NOTE[:BEATS]; "
                               "one beat = 0.256 s. The clip lasts as long as the score.")
         self.score.setEnabled(False)
+        from arstudio.gui.piano_roll import PianoRoll
+
+        self.roll = PianoRoll()  # draws the same score: either one edits the melody
+        self.roll.set_score(self.score.text())
+        self.roll.changed.connect(self._roll_changed)
+        self.score.textChanged.connect(self._score_typed)
+        self._from_roll = False
+        self.roll_clear = QPushButton("Clear")
+        self.roll_clear.clicked.connect(self.roll.clear)
+        self.roll_box = QGroupBox("Melody: click or drag notes (half a beat a cell), click a note to erase it")
+        roll_row = QHBoxLayout(self.roll_box)
+        roll_row.addWidget(self.roll, 1)
+        roll_row.addWidget(self.roll_clear, 0, Qt.AlignmentFlag.AlignTop)
+        self.roll_box.setVisible(False)
         self.stream_play = QCheckBox("Play while generating")
         self.stream_play.setChecked(True)
         self.ready = False  # the chosen model is loaded and its generation path warmed up
@@ -210,6 +224,7 @@ class ListenPanel(QWidget):
         mulaw_row.addWidget(self.mulaw_plot, 1)
         mulaw_row.addWidget(self.hist_plot, 2)
         plots = QVBoxLayout()
+        plots.addWidget(self.roll_box)
         plots.addWidget(self.wave_plot, 1)
         plots.addWidget(self.spec_plot, 1)
         plots.addLayout(mulaw_row, 1)
@@ -308,6 +323,7 @@ class ListenPanel(QWidget):
         self.spec_plot.setLabel("left", "frequency", units="Hz")
         self.ready = False
         self.score.setEnabled(bool(s.local_channels))
+        self.roll_box.setVisible(bool(s.local_channels))
         self._update_buttons()
         self.data_hist.setData([], [])
         self.hist_bars.setOpts(x=[], height=[])
@@ -317,6 +333,21 @@ class ListenPanel(QWidget):
             run_job(data_code_histogram, s, on_done=self._alive(lambda h: self._data_histogram(s, h)))
         run_job(load_sound_model, s, on_done=self._alive(lambda _m: self._warmed(s)),
                 on_error=self._alive(lambda text: self.message.emit(f"cannot load {s.path.name}: {text}")))
+
+    def _roll_changed(self, text: str):
+        self._from_roll = True
+        try:
+            self.score.setText(text)
+        finally:
+            self._from_roll = False
+
+    def _score_typed(self, text: str):
+        if self._from_roll:
+            return
+        try:
+            self.roll.set_score(text)
+        except ValueError:
+            pass  # half-typed: the roll keeps the last melody that parsed
 
     def show_code_histogram(self, wave: np.ndarray):
         """The generated clip's codes as shares of samples per level (bars)."""
@@ -369,7 +400,7 @@ class ListenPanel(QWidget):
                 self.message.emit(f"score: {e}")
                 return
             self.seconds.setValue(min(self.seconds.maximum(), score_seconds(notes)))
-            local = local_series(notes, self.length_samples(), s.rate).numpy()[None]
+            local = local_series(notes, self.length_samples(), s.rate).numpy()[None]  # hop: rate / 125
         self.buffer = buffer = ClipBuffer(self.length_samples())
         self.rate = s.rate
         self._drawn = -1
