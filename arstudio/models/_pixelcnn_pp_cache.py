@@ -17,9 +17,14 @@ by node in forward order, exactly the positions whose map value is p - 1 (all
 they read has a map value <= p - 1: computed at this step or before). Step 0
 (positions depending on no data) runs at cache creation.
 
-Caches are position-major ``(n, (H_s+2) * (W_s+4), ch)`` with two rows of
-zeros above and two columns either side: the zeros a padded convolution would
-read, so window gathers need no bounds checks.
+Caches are position-major rings of rows, ``(n, (R+1) * (W_s+4), ch)``: row r
+of a node lives in slot r mod R, with two columns of zeros either side and one
+more row of zeros (slot R) for the rows above the image: the zeros a padded
+convolution would read, so window gathers need no bounds checks. R, per node,
+is the fewest rows such that no position is overwritten (by the row R below it)
+before the last step that reads it: :func:`ring_rows`, from the same ready maps.
+Most nodes need two or three rows, so the caches hold a few rows of every layer
+rather than every layer's whole map (``keep_all=True``: whole maps, R = H_s).
 """
 from __future__ import annotations
 
@@ -33,7 +38,7 @@ from arstudio.distributions import DiscretizedLogisticMixture
 from arstudio.models.steppers import RasterStepper
 from arstudio.nn import CausalConv2d, gated_linear
 
-PAD_TOP, PAD_SIDE = 2, 2  # enough for every kernel in the model (at most 3 wide, 3 high)
+PAD_SIDE = 2  # zero columns either side: enough for every kernel in the model (at most 3 wide)
 
 
 @dataclass(eq=False)
@@ -49,6 +54,23 @@ class Node:
     layer: nn.Module | None = None
 
 
+@dataclass(frozen=True)
+class Ring:
+    """Where a node's positions live in its cache: row r in slot r mod ``rows``, rows
+    above the image in the zero slot ``rows``; ``width`` + 2·PAD_SIDE entries a slot."""
+
+    rows: int
+    width: int
+
+    @property
+    def size(self) -> int:
+        return (self.rows + 1) * (self.width + 2 * PAD_SIDE)
+
+    def index(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+        slot = torch.where(rows < 0, self.rows, rows % self.rows)
+        return slot * (self.width + 2 * PAD_SIDE) + cols + PAD_SIDE
+
+
 @dataclass(eq=False)
 class Plan:
     """How a node is computed position by position (built once per sampler by :func:`_plan`).
@@ -61,14 +83,10 @@ class Plan:
     cols: list[int]
     pos: torch.Tensor  # (P,) padded flat index of each position in the node's cache
     gather: torch.Tensor | None = None  # conv: (P, taps) input indices; grow: (P,) source index
+    reads: list | None = None  # pointwise: each input's (P,) indices of these positions
     tap: torch.Tensor | None = None  # grow: which of the 2×2 taps each position uses
     matrix: torch.Tensor | None = None  # the layer's weight as an F.linear matrix
     bias: torch.Tensor | None = None
-
-
-def padded_index(rows: torch.Tensor, cols: torch.Tensor, width: int) -> torch.Tensor:
-    """Flat index of (rows, cols) in a padded position-major cache of that width."""
-    return (rows + PAD_TOP) * (width + 2 * PAD_SIDE) + cols + PAD_SIDE
 
 
 def conv_offsets(layer: CausalConv2d) -> list[tuple[int, int]]:
@@ -170,24 +188,77 @@ def _layer_matrix(node: Node) -> torch.Tensor:
     return layer.weight.flatten(1)  # 1×1 convolution: (Cout, Cin)
 
 
-def _plan(node: Node, device) -> Plan:
+def _stored(node: Node, fused: set) -> Node:
+    """The node whose cache holds ``node``'s values (a fused concat_elu reads its input's)."""
+    return node.inputs[0] if node in fused else node
+
+
+def _reads(node: Node, fused: set):
+    """What ``node`` reads, as (stored input, (H, W, k) rows, cols of it) per input; the
+    k positions read by each of node's positions (out-of-range ones: padding)."""
+    H, W = node.height, node.width
+    if node.kind == "conv":
+        src = node.inputs[0]
+        r_in, c_in = conv_window(node.layer, src.height, src.width)
+        return [(_stored(src, fused), r_in, c_in)]
+    rows = torch.arange(H).view(-1, 1, 1).expand(H, W, 1)
+    cols = torch.arange(W).view(1, -1, 1).expand(H, W, 1)
+    if node.kind == "grow":
+        return [(_stored(node.inputs[0], fused), rows // 2, cols // 2)]
+    return [(_stored(t, fused), rows, cols) for t in node.inputs]
+
+
+def ring_rows(nodes: list[Node], fused: set, steps: int) -> dict:
+    """The fewest rows R each stored node's ring needs: writing position (r, c) (at step
+    ready + 1) overwrites (r - R, c), which must not be read at that step or later.
+
+    ``steps``: the number of steps (pixels); positions computed at a later step are never
+    computed, and the output node is read by the head at each pixel's own step."""
+    last = {node: torch.full((node.height, node.width), -1) for node in nodes if node not in fused}
+    for node in nodes:
+        if node in fused or node.kind == "input":
+            continue
+        step = (node.ready + 1).unsqueeze(-1)  # (H, W, 1): when each position is computed
+        for src, r, c in _reads(node, fused):
+            inside = (r >= 0) & (c >= 0) & (r < src.height) & (c < src.width) & (step < steps)
+            flat = (r * src.width + c)[inside]
+            last[src].view(-1).scatter_reduce_(0, flat, step.expand_as(r)[inside], "amax")
+    out = nodes[-1]
+    last[out] = torch.maximum(last[out], torch.arange(out.height * out.width).view(out.height, out.width))
+    rings = {}
+    for node, read_until in last.items():
+        written = node.ready + 1  # (H, W)
+        R = 1
+        while R < node.height and any(  # row r shares its slot with rows r - R, r - 2R, ...
+                ((written[k * R:] < steps) & (written[k * R:] <= read_until[:-k * R])).any()
+                for k in range(1, -(-node.height // R))):
+            R += 1
+        rings[node] = Ring(R, node.width)
+    return rings
+
+
+def _plan(node: Node, device, rings: dict, fused: set) -> Plan:
     """Positions sorted by ready step, with what each one reads, and per-step bounds."""
     ready = node.ready.flatten()
     order = torch.argsort(ready, stable=True)
     rows, cols = order // node.width, order % node.width
     counts = torch.bincount(ready + 1)  # steps past the last value compute nothing here
+    own = rings[_stored(node, fused)]
     plan = Plan(bounds=[0] + torch.cumsum(counts, 0).tolist(),  # step q: ready == q - 1
                 busy_steps=torch.nonzero(counts).flatten().tolist(),
                 rows=rows.tolist(), cols=cols.tolist(),
-                pos=padded_index(rows, cols, node.width).to(device))
-    if node.kind == "conv":
-        src = node.inputs[0]
-        r_in, c_in = conv_window(node.layer, src.height, src.width)
-        plan.gather = padded_index(r_in, c_in, src.width).flatten(0, 1)[order].to(device)
+                pos=own.index(rows, cols).to(device))
+    if node.kind == "input" or node in fused:
+        pass
+    elif node.kind == "conv":
+        src, r_in, c_in = _reads(node, fused)[0]
+        plan.gather = rings[src].index(r_in, c_in).flatten(0, 1)[order].to(device)
     elif node.kind == "grow":
-        src = node.inputs[0]
-        plan.gather = padded_index(rows // 2, cols // 2, src.width).to(device)
+        src = _stored(node.inputs[0], fused)
+        plan.gather = rings[src].index(rows // 2, cols // 2).to(device)
         plan.tap = ((rows % 2) * 2 + cols % 2).to(device)
+    else:
+        plan.reads = [rings[_stored(t, fused)].index(rows, cols).to(device) for t in node.inputs]
     if node.layer is not None:
         plan.matrix = _layer_matrix(node).detach()
         bias = node.layer.bias
@@ -214,7 +285,7 @@ def _compute(node: Node, plan: Plan, read, a: int, b: int, model, x) -> torch.Te
         tap = plan.tap[a:b]
         out = every_tap[:, torch.arange(b - a, device=tap.device), tap]  # (n, P, Cout)
         return out if plan.bias is None else out + plan.bias
-    at = [read(t, plan.pos[a:b]) for t in inputs]  # (n, P, ch) each
+    at = [read(t, idx[a:b]) for t, idx in zip(inputs, plan.reads)]  # (n, P, ch) each
     if kind == "pointwise_conv":
         return F.linear(at[0], plan.matrix, plan.bias)
     if kind == "concat_elu":
@@ -259,16 +330,19 @@ class PixelCNNppStepper(RasterStepper):
 
     reads_own_pixel = False
 
-    def __init__(self, model, x: torch.Tensor):
+    def __init__(self, model, x: torch.Tensor, keep_all: bool = False):
         super().__init__(model)
         self.nodes = trace(model, self.H, self.W)
         self.fused = fusable(self.nodes)
-        self.plans = {node: _plan(node, x.device) for node in self.nodes}
+        if keep_all:  # every node's whole map (for inspection): rings as tall as the map
+            self.rings = {node: Ring(node.height, node.width) for node in self.nodes if node not in self.fused}
+        else:
+            self.rings = ring_rows(self.nodes, self.fused, self.H * self.W)
+        self.plans = {node: _plan(node, x.device, self.rings, self.fused) for node in self.nodes}
         n = x.shape[0]
-        self.caches = {node: x.new_zeros((n, (node.height + PAD_TOP)
-                                          * (node.width + 2 * PAD_SIDE), node.channels),
-                                         dtype=model.out.weight.dtype)
-                       for node in self.nodes if node not in self.fused}
+        self.caches = {node: x.new_zeros((n, ring.size, node.channels), dtype=model.out.weight.dtype)
+                       for node, ring in self.rings.items()}
+        self.head_index = self.rings[self.nodes[-1]].index  # where the head reads pixel (r, c)
         out = model.out
         self.head_weight, self.head_bias = out.weight.detach().flatten(1), out.bias.detach()
         self.schedule = self._schedule()
@@ -296,7 +370,7 @@ class PixelCNNppStepper(RasterStepper):
             a, b = plan.bounds[q], plan.bounds[q + 1]
             value = _compute(node, plan, self._read, a, b, self.model, x)
             self.caches[node].index_copy_(1, plan.pos[a:b], value)
-        pos = padded_index(torch.tensor([r]), torch.tensor([c]), self.W).to(x.device)
+        pos = self.head_index(torch.tensor([r]), torch.tensor([c])).to(x.device)
         h = self.caches[self.nodes[-1]].index_select(1, pos)[:, 0]  # (n, F)
         params = F.linear(h, self.head_weight, self.head_bias)  # (n, M·(1 + 2C + pairs))
         return params.view(x.shape[0], -1, self.model.config.mixtures)
