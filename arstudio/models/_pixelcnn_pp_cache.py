@@ -17,14 +17,16 @@ by node in forward order, exactly the positions whose map value is p - 1 (all
 they read has a map value <= p - 1: computed at this step or before). Step 0
 (positions depending on no data) runs at cache creation.
 
-Caches are position-major rings of rows, ``(n, (R+1) * (W_s+4), ch)``: row r
-of a node lives in slot r mod R, with two columns of zeros either side and one
-more row of zeros (slot R) for the rows above the image: the zeros a padded
-convolution would read, so window gathers need no bounds checks. R, per node,
-is the fewest rows such that no position is overwritten (by the row R below it)
-before the last step that reads it: :func:`ring_rows`, from the same ready maps.
-Most nodes need two or three rows, so the caches hold a few rows of every layer
-rather than every layer's whole map (``keep_all=True``: whole maps, R = H_s).
+Caches are position-major rings, ``(n, S + 1, ch)``: raster position p of a
+node lives in slot p mod S, and every position outside the image reads the one
+zero entry at the end: the zeros a padded convolution would read, so window
+gathers need no bounds checks. S, per node, is the fewest slots such that no
+position is overwritten (by position p + S) before the last step that reads it:
+:func:`ring_slots`, from the same ready maps. Most nodes need one to three rows'
+worth, so the caches hold a few rows of every layer rather than every layer's
+whole map (``keep_all=True``: whole maps, S = H_s·W_s). Nodes read only at the
+step that computes them, position by position (:func:`passed_on`), are stored
+nowhere: their values go straight to their readers.
 """
 from __future__ import annotations
 
@@ -38,7 +40,6 @@ from arstudio.distributions import DiscretizedLogisticMixture
 from arstudio.models.steppers import RasterStepper
 from arstudio.nn import CausalConv2d, gated_linear
 
-PAD_SIDE = 2  # zero columns either side: enough for every kernel in the model (at most 3 wide)
 
 
 @dataclass(eq=False)
@@ -56,19 +57,20 @@ class Node:
 
 @dataclass(frozen=True)
 class Ring:
-    """Where a node's positions live in its cache: row r in slot r mod ``rows``, rows
-    above the image in the zero slot ``rows``; ``width`` + 2·PAD_SIDE entries a slot."""
+    """Where a node's positions live in its cache: raster position p = r·width + c in slot
+    p mod ``slots``; every position outside the image (the padding a convolution reads)
+    is the one entry after the slots, which stays zero."""
 
-    rows: int
+    slots: int
     width: int
 
     @property
     def size(self) -> int:
-        return (self.rows + 1) * (self.width + 2 * PAD_SIDE)
+        return self.slots + 1
 
     def index(self, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
-        slot = torch.where(rows < 0, self.rows, rows % self.rows)
-        return slot * (self.width + 2 * PAD_SIDE) + cols + PAD_SIDE
+        outside = (rows < 0) | (cols < 0) | (cols >= self.width)
+        return torch.where(outside, self.slots, (rows * self.width + cols) % self.slots)
 
 
 @dataclass(eq=False)
@@ -208,32 +210,41 @@ def _reads(node: Node, fused: set):
     return [(_stored(t, fused), rows, cols) for t in node.inputs]
 
 
-def ring_rows(nodes: list[Node], fused: set, steps: int) -> dict:
-    """The fewest rows R each stored node's ring needs: writing position (r, c) (at step
-    ready + 1) overwrites (r - R, c), which must not be read at that step or later.
+def ring_slots(nodes: list[Node], fused: set, steps: int) -> dict:
+    """The fewest slots S each stored node's ring needs: writing position p (at step
+    ready + 1) overwrites p - S (and p - 2S, ...), which must not be read later: at a later
+    step, or at that step by a node after the writer in forward order.
 
     ``steps``: the number of steps (pixels); positions computed at a later step are never
-    computed, and the output node is read by the head at each pixel's own step."""
+    computed, and the output node is read by the head at each pixel's own step, last."""
+    N = len(nodes) + 1  # (step, node index) as one number: step·N + index; the head is N - 1
     last = {node: torch.full((node.height, node.width), -1) for node in nodes if node not in fused}
-    for node in nodes:
+    for i, node in enumerate(nodes):
         if node in fused or node.kind == "input":
             continue
         step = (node.ready + 1).unsqueeze(-1)  # (H, W, 1): when each position is computed
         for src, r, c in _reads(node, fused):
             inside = (r >= 0) & (c >= 0) & (r < src.height) & (c < src.width) & (step < steps)
             flat = (r * src.width + c)[inside]
-            last[src].view(-1).scatter_reduce_(0, flat, step.expand_as(r)[inside], "amax")
+            last[src].view(-1).scatter_reduce_(0, flat, (step * N + i).expand_as(r)[inside], "amax")
     out = nodes[-1]
-    last[out] = torch.maximum(last[out], torch.arange(out.height * out.width).view(out.height, out.width))
+    head = torch.arange(out.height * out.width).view(out.height, out.width) * N + N - 1
+    last[out] = torch.maximum(last[out], head)
     rings = {}
     for node, read_until in last.items():
-        written = node.ready + 1  # (H, W)
-        R = 1
-        while R < node.height and any(  # row r shares its slot with rows r - R, r - 2R, ...
-                ((written[k * R:] < steps) & (written[k * R:] <= read_until[:-k * R])).any()
-                for k in range(1, -(-node.height // R))):
-            R += 1
-        rings[node] = Ring(R, node.width)
+        step = (node.ready + 1).flatten()
+        written, read_until = step * N + nodes.index(node), read_until.flatten()
+        P = written.numel()
+        S = 1
+        while S < P:
+            # the latest read of any earlier position in p's slot (p - S, p - 2S, ...)
+            pad = -(-P // S) * S - P
+            earlier = F.pad(read_until, (0, pad), value=-1).view(-1, S).cummax(0).values
+            earlier = torch.cat([torch.full((1, S), -1), earlier[:-1]]).flatten()[:P]
+            if not ((step < steps) & (written < earlier)).any():
+                break
+            S += 1
+        rings[node] = Ring(S, node.width)
     return rings
 
 
@@ -317,6 +328,27 @@ def fusable(nodes: list[Node]) -> set[Node]:
             and all(r.kind in ("conv", "pointwise_conv") for r in readers[node])}
 
 
+POINTWISE = ("pointwise_conv", "concat_elu", "elu", "add", "cat", "gated_residual")
+
+
+def passed_on(nodes: list[Node], fused: set) -> set[Node]:
+    """Nodes stored nowhere: every reader reads them position by position and has the same
+    ready map (so the same positions at every step, in the same order). Their values go
+    straight from the step that computes them to the readers at that step."""
+    readers = {node: [] for node in nodes}
+    for node in nodes:
+        for source in node.inputs:
+            readers[source].append(node)
+    out = set()
+    for node in nodes[:-1]:  # the output is read by the head
+        rs = readers[node]
+        if (node not in fused and node.kind != "input" and rs
+                and all(r not in fused and r.kind in POINTWISE and torch.equal(r.ready, node.ready)
+                        for r in rs)):
+            out.add(node)
+    return out
+
+
 class PixelCNNppStepper(RasterStepper):
     """make_stepper of PixelCNN++: every layer computes only its newly computable positions.
 
@@ -335,13 +367,24 @@ class PixelCNNppStepper(RasterStepper):
         self.nodes = trace(model, self.H, self.W)
         self.fused = fusable(self.nodes)
         if keep_all:  # every node's whole map (for inspection): rings as tall as the map
-            self.rings = {node: Ring(node.height, node.width) for node in self.nodes if node not in self.fused}
+            self.passed = set()
+            self.rings = {node: Ring(node.height * node.width, node.width)
+                          for node in self.nodes if node not in self.fused}
         else:
-            self.rings = ring_rows(self.nodes, self.fused, self.H * self.W)
+            self.passed = passed_on(self.nodes, self.fused)
+            self.rings = ring_slots(self.nodes, self.fused, self.H * self.W)
+        self.step_values = {}  # the passed-on nodes' values at the current step
+        last_reader = {}
+        for i, node in enumerate(self.nodes):
+            for source in node.inputs:
+                last_reader[source] = i
+        self.done_after = {}  # node index -> passed-on values no later node reads
+        for node in self.passed:
+            self.done_after.setdefault(last_reader[node], []).append(node)
         self.plans = {node: _plan(node, x.device, self.rings, self.fused) for node in self.nodes}
         n = x.shape[0]
         self.caches = {node: x.new_zeros((n, ring.size, node.channels), dtype=model.out.weight.dtype)
-                       for node, ring in self.rings.items()}
+                       for node, ring in self.rings.items() if node not in self.passed}
         self.head_index = self.rings[self.nodes[-1]].index  # where the head reads pixel (r, c)
         out = model.out
         self.head_weight, self.head_bias = out.weight.detach().flatten(1), out.bias.detach()
@@ -369,7 +412,13 @@ class PixelCNNppStepper(RasterStepper):
             plan = self.plans[node]
             a, b = plan.bounds[q], plan.bounds[q + 1]
             value = _compute(node, plan, self._read, a, b, self.model, x)
-            self.caches[node].index_copy_(1, plan.pos[a:b], value)
+            if node in self.passed:
+                self.step_values[node] = value
+            else:
+                self.caches[node].index_copy_(1, plan.pos[a:b], value)
+            del value
+            for done in self.done_after.get(i, ()):  # freed as soon as its last reader ran
+                self.step_values.pop(done, None)
         pos = self.head_index(torch.tensor([r]), torch.tensor([c])).to(x.device)
         h = self.caches[self.nodes[-1]].index_select(1, pos)[:, 0]  # (n, F)
         params = F.linear(h, self.head_weight, self.head_bias)  # (n, M·(1 + 2C + pairs))
@@ -377,6 +426,8 @@ class PixelCNNppStepper(RasterStepper):
 
     def _read(self, node: Node, index: torch.Tensor) -> torch.Tensor:
         """``node``'s values at padded flat indices: (n, len(index), channels)."""
+        if node in self.passed:  # computed at this step, at the reader's own positions
+            return self.step_values[node]
         if node in self.fused:  # padding stays zero: concat_elu(0) = 0
             return concat_elu_last(self.caches[node.inputs[0]].index_select(1, index))
         return self.caches[node].index_select(1, index)
