@@ -172,8 +172,8 @@ PRESETS: dict[str, Preset] = {
     # (data vqcodes:KEY); the pair samples prior -> codes -> decoder. CPU recipes
     "vqvae-mnist5k": Preset(
         "vqvae", "mnist5k", {"channels": 32, "codes": 32, "code_dim": 8, "downsample": 2, "residuals": 1},
-        {"steps": 600, "batch_size": 32, "lr": 2e-3, "eval_every": 100, "sample_every": 0,
-         "checkpoint_every": 600, "max_minutes": 15}),
+        {"steps": 2000, "batch_size": 32, "lr": 2e-3, "eval_every": 200, "sample_every": 0,
+         "checkpoint_every": 2000, "max_minutes": 25}),
     "pixelcnn-vqvae-mnist5k": Preset(
         "pixelcnn", "vqcodes:vqvae-mnist5k", {"channels": 64, "layers": 5},
         {"steps": 800, "batch_size": 64, "lr": 1e-3, "eval_every": 100, "sample_every": 0,
