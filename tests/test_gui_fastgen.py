@@ -249,3 +249,21 @@ def test_states_follow_the_current_pixel_while_stepping(qtbot):
     m = next(m for m in panel.states.maps if m.name == "block_caches[0]")
     assert m.computed.sum() == 1 and m.kept.sum() == 2  # pixels 0 and 1 kept, pixel 2 computed
     panel.stop()
+
+
+def test_samples_of_the_order_agnostic_model_follow_the_chosen_order(qtbot):
+    from arstudio.sampling.orders import make_order
+
+    panel = _samples_panel(qtbot, "deepnade-digits-binary")
+    assert panel.order_box.isVisible() and panel.order_box.currentText() == "raster"
+    with qtbot.waitSignal(panel.samples_ready, timeout=120_000):
+        panel.order_box.setCurrentText("centre-out")
+    run = panel.speed.meter.timing("cached")
+    order = make_order("centre-out", (1, 8, 8))
+    assert run.key[5] == tuple(order.tolist())
+    model = load_checkpoint(DEEPNADE)
+    model.set_order(torch.as_tensor(order))
+    expect = model.sample(4, generator=torch.Generator().manual_seed(run.key[3]))
+    assert np.array_equal(expect.numpy(), run.samples)
+    other = _samples_panel(qtbot, "pixelcnn-digits")
+    assert not other.order_box.isVisible()  # a fixed-order model: no choice offered

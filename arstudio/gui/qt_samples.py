@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
@@ -23,6 +24,7 @@ from arstudio.bundled import BundledModel, list_bundled
 from arstudio.gui.qimage import pixmap_from_rgb
 from arstudio.gui.speed_widgets import ClassPicker, SpeedMeterWidget
 from arstudio.gui.workers import run_job
+from arstudio.sampling.orders import ORDERS, make_order
 from arstudio.sampling.speed import model_facts
 
 
@@ -122,6 +124,13 @@ class SamplesPanel(QWidget):
         self.classes = ClassPicker(allow_all=True)  # class-conditional models only
         self.classes.changed.connect(self.resample)
         controls.addWidget(self.classes)
+        self.order_box = QComboBox(objectName="order")  # order-agnostic models only
+        self.order_box.addItems([o for o in ORDERS if o != "painted"])  # painting is in Complete
+        self.order_box.setToolTip("the generation order of an order-agnostic model (DeepNADE, MADE over orderings)")
+        self.order_box.currentTextChanged.connect(lambda _t: self.resample())
+        self.order_label = QLabel("Order")
+        controls.addWidget(self.order_label)
+        controls.addWidget(self.order_box)
         controls.addStretch(1)
         controls.addWidget(self.button)
         self.speed = SpeedMeterWidget()  # naive / cached, live px/s, speed-up, identical samples
@@ -156,6 +165,8 @@ class SamplesPanel(QWidget):
         self._facts = None
         self.speed.reset()
         self.classes.set_classes(0)
+        for w in (self.order_label, self.order_box):
+            w.setVisible(False)
         if model is None:
             return
         run_job(model_facts, model.path, on_done=lambda f, p=model.path: self._facts_ready(p, f),
@@ -168,6 +179,8 @@ class SamplesPanel(QWidget):
         self._facts = facts
         self.speed.set_cached_available(facts["cached"] and not facts["prior"], facts["name"])
         self.classes.set_classes(facts["classes"])
+        for w in (self.order_label, self.order_box):
+            w.setVisible(bool(facts["agnostic"]))
         self.resample()
 
     def resample(self, seed: int | None = None, sampler: str | None = None):
@@ -182,10 +195,11 @@ class SamplesPanel(QWidget):
             seed = self._seed
         sampler = sampler or self.speed.path
         label = self.classes.label()
+        order = make_order(self.order_box.currentText(), self._facts["shape"]) if self._facts["agnostic"] else None
         self._last = (model.path, seed)
         self.message.emit(f"sampling {self.count.value()} images from {model.model} ({sampler})…")
         run_job(sample_grid, model.path, self.count.value(), self.temperature.value(), seed, sampler,
-                None if self._facts["prior"] else self.speed.meter, label,
+                None if self._facts["prior"] else self.speed.meter, label, order,
                 on_done=self._show, on_error=self._failed, owner=self)
 
     def rerun_other_path(self):
