@@ -116,6 +116,27 @@ def test_first_start_fits_the_screen_and_no_control_of_any_tab_is_clipped(window
         assert not found, "\n".join(found)
 
 
+def test_a_lesson_step_on_the_complete_tab_fits_1280x720_with_its_panel(window, qtbot):
+    """The lecture case: the lesson panel open under the tabs, a 28×28 model's pixel inspected."""
+    from arstudio.lessons import find_lesson
+
+    window.resize(1280, 720)
+    lesson = find_lesson("pixelcnn")
+    window.lessons.open(lesson)
+    while lesson.steps[window.lessons.index].title != "The blind spot":
+        window.lessons.next()
+    insp = window.complete.inspector
+    qtbot.waitUntil(lambda: window.lessons.settled() and insp.last is not None and "receptive" in insp.last,
+                    timeout=180_000)
+    qtbot.wait(100)
+    assert (window.width(), window.height()) == (1280, 720), "the lesson panel made the window grow"
+    found = problems(window, "Complete (lesson)", window.complete)
+    found += problems(window, "Lesson panel", window.lesson_dock)
+    text = window.lessons.panel.text
+    assert text.height() >= text.heightForWidth(text.width()), "the step's text is cut off"
+    assert not found, "\n".join(found)
+
+
 def test_first_size_leaves_room_on_every_common_screen():
     from arstudio.gui.main_window import first_size
 

@@ -151,6 +151,7 @@ class InspectorPanel(QWidget):
         self.channel = QSpinBox(minimum=0, maximum=0, prefix="channel ")
         self.channel.valueChanged.connect(lambda _v: self._request())
         self.bpd = QLabel(" ")
+        self.bpd.setWordWrap(True)  # long lines wrap: the panel stays narrow enough for 1280 px
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)

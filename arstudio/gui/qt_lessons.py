@@ -107,21 +107,22 @@ class LessonPanel(QWidget):
         self.text.setTextFormat(Qt.TextFormat.PlainText)
         self.text.setWordWrap(True)
         self.text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.text.setMinimumHeight(self.text.fontMetrics().lineSpacing() * 3)  # four sentences, wrapped
         self.position = QLabel()
         self.back_button = QPushButton("◀ Back", toolTip="the previous step (Page Up)")
         self.next_button = QPushButton("Next ▶", toolTip="the next step (Page Down)")
         self.close_button = QPushButton("Close lesson")
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.position)
-        buttons.addStretch(1)
+        top = QHBoxLayout()  # heading, position and buttons on one row: the panel stays low
+        top.addWidget(self.heading, 1)
+        top.addWidget(self.position)
         for b in (self.back_button, self.next_button, self.close_button):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the keys stay with the window's shortcuts
-            buttons.addWidget(b)
+            top.addWidget(b)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 4, 8, 4)
-        layout.addWidget(self.heading)
+        layout.setContentsMargins(8, 2, 8, 2)
+        layout.setSpacing(2)
+        layout.addLayout(top)
         layout.addWidget(self.text, 1)
-        layout.addLayout(buttons)
 
 
 class LessonPlayer(QObject):
@@ -174,6 +175,7 @@ class LessonPlayer(QObject):
         self.window.lesson_dock.setWindowTitle(f"Lesson: {lesson.title}")
         self.window.lesson_dock.show()
         self.show(0)
+        self.panel.text.setMinimumHeight(self.panel.text.fontMetrics().lineSpacing() * 3)  # the font may be larger now
 
     def open_path(self, name_or_path) -> bool:
         """Open by name or file; a lesson that cannot be used is one message in the status bar."""

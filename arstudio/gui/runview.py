@@ -72,7 +72,7 @@ class RunView(QWidget):
         self.image = QLabel("samples appear here as training goes")
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.image.setMinimumSize(200, 200)
+        self.image.setMinimumSize(160, 160)  # with a lesson panel open the window still fits 720 px
         self.timeline = QSlider(Qt.Orientation.Horizontal)
         self.timeline.setEnabled(False)
         self.timeline.valueChanged.connect(self._show_grid)

@@ -10,7 +10,7 @@ below the panel's minimum height.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QEvent, QSize
 from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 
 
@@ -33,8 +33,14 @@ class FitScrollArea(QScrollArea):
         layout.addWidget(panel)
         self.setWidget(holder)
         self.setWidgetResizable(True)
+        holder.installEventFilter(self)  # the panel's minimum width changed: tell the splitter
         if not frame:
             self.setFrameShape(QScrollArea.Shape.NoFrame)
+
+    def eventFilter(self, obj, event):
+        if obj is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()
+        return super().eventFilter(obj, event)
 
     def minimumSizeHint(self) -> QSize:
         inner = self.widget().minimumSizeHint().width() if self.widget() is not None else 0
