@@ -4,15 +4,17 @@
 :func:`arstudio.sampling.complete_steps` and leaves the latest NumPy
 snapshot (and at the end the result) for the GUI's timer; tensors never
 leave the thread. Speed, pause and single steps are honoured before each
-generated pixel. No Qt here.
+generated pixel (the loop is :class:`~arstudio.gui.stepped_run.SteppedRun`'s).
+No Qt here.
 """
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
+
+from arstudio.gui.stepped_run import SteppedRun
 
 MAX_SPEED = 11  # slider value meaning "as fast as the model goes"
 
@@ -22,7 +24,7 @@ def steps_per_second(slider_value: int) -> float:
     return float("inf") if slider_value >= MAX_SPEED else 10 ** ((slider_value - 1) / 3)
 
 
-class CompletionRun:
+class CompletionRun(SteppedRun):
     """Runs one completion in a thread; the GUI reads ``latest`` and ``result``."""
 
     def __init__(self, path: Path, known: np.ndarray, mask: np.ndarray, n: int, method: str,
@@ -33,106 +35,65 @@ class CompletionRun:
         self.meter = meter  # a SpeedMeter timing the generated pixels, or None
         self.label = label  # class id for a class-conditional model
         self.order = order  # a permutation for an order-agnostic model, or None
-        self.speed = speed  # steps per second; inf = no waiting
-        self.paused = threading.Event()
-        self.stopped = threading.Event()
-        self._tokens = 0  # single steps granted while paused
-        self._lock = threading.Lock()
-        self.latest: dict | None = None  # {"x", "index", "step", "total", "phase"} (NumPy)
-        self.result: dict | None = None
-        self.error: str | None = None
-        self.finished = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="arstudio-complete", daemon=True)
+        super().__init__(speed, "arstudio-complete")  # latest: {"x", "index", "step", "total", "phase", "pending"}
 
-    def start(self):
-        self.thread.start()
+    def _work(self):
+        import torch
 
-    def step_once(self):
-        with self._lock:
-            self._tokens += 1
+        from arstudio.checkpoint import load_checkpoint
+        from arstudio.sampling.completion import complete_steps
 
-    def take_latest(self) -> dict | None:
-        with self._lock:
-            latest, self.latest = self.latest, None
-            return latest
-
-    def _wait_turn(self, last_time: float) -> float:
-        while self.paused.is_set() and not self.stopped.is_set():
-            with self._lock:
-                if self._tokens:
-                    self._tokens -= 1
-                    return time.monotonic()
-            time.sleep(0.01)
-        if self.speed != float("inf"):
-            delay = 1.0 / self.speed - (time.monotonic() - last_time)
-            while delay > 0 and not self.stopped.is_set() and not self.paused.is_set():
-                time.sleep(min(delay, 0.02))
-                delay = 1.0 / self.speed - (time.monotonic() - last_time)
-        return time.monotonic()
-
-    def _run(self):
-        try:
-            import torch
-
-            from arstudio.checkpoint import load_checkpoint
-            from arstudio.sampling.completion import complete_steps
-
-            path, known, mask, n, method, temperature, seed = self.args
-            model = load_checkpoint(path)
-            generator = torch.Generator().manual_seed(seed)
-            painted = np.asarray(mask).reshape(-1)
-            drawn = painted.copy()  # entries with a value so far: painted or generated
-            label = self.label
-            if label is None and model.uses_labels:  # before the class picker knew of the model
-                label = 0
-            cond = {} if label is None else {"label": torch.tensor(int(label))}
-            if not model.has_cached_stepper:
-                self.sampler = "naive"  # there is no other path; the meter says so
-            candidates = max(64, 8 * n)
-            steps = iter(complete_steps(model, torch.as_tensor(known), torch.as_tensor(mask), n, method,
-                                        temperature, generator, candidates=candidates,
-                                        naive=self.sampler == "naive", order=self.order, **cond))
-            timing = self.meter is not None
-            if timing:
-                batch = candidates if method == "resample" else n
-                key = (str(path), hash(np.asarray(known).tobytes()), hash(painted.tobytes()), n, method,
-                       temperature, seed, self.label, None if self.order is None else tuple(np.asarray(self.order)))
-                self.meter.begin(self.sampler, key, batch * int((~painted).sum()))
-                pixels, elapsed = 0, 0.0  # generated pixels and the time spent generating them
-            last, need_turn = time.monotonic(), True
-            while True:
-                if need_turn:  # wait (speed, pause, single step) before drawing a pixel
-                    last = self._wait_turn(last)
-                if self.stopped.is_set():
-                    return
-                t0 = time.perf_counter()
-                s = next(steps, None)
-                if timing and s is not None and s.phase in ("raster", "candidates", "any-order") \
-                        and s.index >= 0 and not painted[s.index]:
-                    pixels += batch
-                    elapsed += time.perf_counter() - t0  # model time only: not the animation's waits
-                    self.meter.tick(self.sampler, pixels, elapsed)
-                if s is None:
-                    break
-                if s.result is not None:
-                    r = s.result
-                    if timing:
-                        self.meter.finish(self.sampler, r.samples.cpu().numpy())
-                    self.result = {"x": r.samples.cpu().numpy(), "method": r.method, "note": r.note,
-                                   "unseen": r.unseen.cpu().numpy(), "ess": r.effective_samples}
-                    break
-                if s.index >= 0:
-                    drawn[s.index] = True
-                snapshot = {"x": s.x[:n].cpu().numpy().copy(), "index": s.index, "step": s.step,
-                            "total": s.total, "phase": s.phase, "pending": ~drawn.reshape(mask.shape)}
-                with self._lock:
-                    self.latest = snapshot
-                # painted pixels are kept, not drawn: no waiting for them
-                need_turn = s.index >= 0 and not painted[s.index]
-        except Exception as e:  # noqa: BLE001 — reported in the panel; the window lives on
-            self.error = f"{type(e).__name__}: {e}"
-        finally:
-            self.finished.set()
+        path, known, mask, n, method, temperature, seed = self.args
+        model = load_checkpoint(path)
+        generator = torch.Generator().manual_seed(seed)
+        painted = np.asarray(mask).reshape(-1)
+        drawn = painted.copy()  # entries with a value so far: painted or generated
+        label = self.label
+        if label is None and model.uses_labels:  # before the class picker knew of the model
+            label = 0
+        cond = {} if label is None else {"label": torch.tensor(int(label))}
+        if not model.has_cached_stepper:
+            self.sampler = "naive"  # there is no other path; the meter says so
+        candidates = max(64, 8 * n)
+        steps = iter(complete_steps(model, torch.as_tensor(known), torch.as_tensor(mask), n, method,
+                                    temperature, generator, candidates=candidates,
+                                    naive=self.sampler == "naive", order=self.order, **cond))
+        timing = self.meter is not None
+        if timing:
+            batch = candidates if method == "resample" else n
+            key = (str(path), hash(np.asarray(known).tobytes()), hash(painted.tobytes()), n, method,
+                   temperature, seed, self.label, None if self.order is None else tuple(np.asarray(self.order)))
+            self.meter.begin(self.sampler, key, batch * int((~painted).sum()))
+            pixels, elapsed = 0, 0.0  # generated pixels and the time spent generating them
+        last, need_turn = time.monotonic(), True
+        while True:
+            if need_turn:  # wait (speed, pause, single step) before drawing a pixel
+                last = self._wait_turn(last)
+            if self.stopped.is_set():
+                return
+            t0 = time.perf_counter()
+            s = next(steps, None)
+            if timing and s is not None and s.phase in ("raster", "candidates", "any-order") \
+                    and s.index >= 0 and not painted[s.index]:
+                pixels += batch
+                elapsed += time.perf_counter() - t0  # model time only: not the animation's waits
+                self.meter.tick(self.sampler, pixels, elapsed)
+            if s is None:
+                break
+            if s.result is not None:
+                r = s.result
+                if timing:
+                    self.meter.finish(self.sampler, r.samples.cpu().numpy())
+                self.result = {"x": r.samples.cpu().numpy(), "method": r.method, "note": r.note,
+                               "unseen": r.unseen.cpu().numpy(), "ess": r.effective_samples}
+                break
+            if s.index >= 0:
+                drawn[s.index] = True
+            snapshot = {"x": s.x[:n].cpu().numpy().copy(), "index": s.index, "step": s.step,
+                        "total": s.total, "phase": s.phase, "pending": ~drawn.reshape(mask.shape)}
+            self._publish(snapshot)
+            # painted pixels are kept, not drawn: no waiting for them
+            need_turn = s.index >= 0 and not painted[s.index]
 
 
 def example_image(name: str, shape, levels: int, seed: int):
