@@ -14,7 +14,16 @@ import colorsys
 import numpy as np
 from PySide6.QtCore import QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from arstudio.gui.pixelview import UNKNOWN_RGB, PixelView, levels_to_rgb
 
@@ -228,3 +237,90 @@ class RunControls(QWidget):
                 self.failed.emit(run.error)
             elif run.result is not None:
                 self.done.emit(run.result)
+
+
+class LatentRunPanel(QWidget):
+    """What the Latent tab's Samples and Complete views share: the count and temperature of a
+    run, its button and :class:`RunControls`, and a grid of :class:`PairView` (one per run
+    member) that shows every snapshot; a click on a finished one asks for the code-grid
+    inspector (``inspect_requested``). Subclasses lay the pieces out and start runs with
+    :meth:`start_run`."""
+
+    message = Signal(str)
+    inspect_requested = Signal(object, object)  # image (C, H, W), codes (h, w): NumPy
+
+    def __init__(self, *, noun: str, most: int, count: int, columns: int, button: str, failed: str,
+                 parent=None):
+        super().__init__(parent)
+        self.noun = noun  # a run member's caption: "sample", "completion"
+        self.columns = columns
+        self.path = self.pair = None
+        self.views: list[PairView] = []
+        self.result: dict | None = None  # the last finished run's snapshot
+        self.frames = 0  # snapshots drawn (the animation's frames)
+        self._seed = 0
+        self.count = QSpinBox(minimum=1, maximum=most, value=count, prefix=f"{noun}s ")
+        self.temperature = QDoubleSpinBox(minimum=0.05, maximum=3.0, singleStep=0.1, value=1.0,
+                                          prefix="temperature ")
+        self.button = QPushButton(button)
+        self.controls = RunControls()
+        self.controls.frame.connect(self._frame)
+        self.controls.done.connect(self._finished_run)
+        self.controls.failed.connect(lambda text: self.message.emit(f"{failed}: {text}"))
+        self.progress = QLabel("")
+        self.grid = QGridLayout()
+
+    def _show_pair(self, path, pair):
+        """A new pair: any run stopped, no views until the next run."""
+        self.controls.stop_run()
+        self.path, self.pair = path, pair
+        self.result = None
+        self._make_views(0)
+
+    def _make_views(self, n: int):
+        for v in self.views:
+            self.grid.removeWidget(v)
+            v.deleteLater()
+        self.views = []
+        for i in range(n):
+            v = PairView()
+            v.chosen.connect(lambda i=i: self._chosen(i))
+            self.grid.addWidget(v, i // self.columns, i % self.columns)
+            self.views.append(v)
+
+    def start_run(self, kind: str, **inputs) -> int:
+        """Starts a :class:`~arstudio.gui.latent_run.LatentRun` of ``kind`` for the count
+        (fresh views, a new seed); returns the count."""
+        from arstudio.gui.latent_run import LatentRun
+
+        n = self.count.value()
+        self._make_views(n)
+        self.result = None
+        self.frames = 0
+        self._seed += 1
+        self.controls.start(LatentRun(self.path, kind, n, self.temperature.value(), self._seed,
+                                      self.controls.codes_per_second(), **inputs))
+        return n
+
+    def _frame(self, s: dict):
+        self.frames += 1
+        _h, w = self.pair.code_shape
+        current = divmod(s["index"], w)
+        k, levels, f = self.pair.vqvae.config.codes, self.pair.spec.levels, self.pair.factor
+        for i, v in enumerate(self.views[:len(s["codes"])]):
+            v.show_step(s["images"][i], levels, s["codes"][i], k, s["pending"], f, current)
+        self.progress.setText(f"code {s['step'] + 1} of {s['total']}")
+
+    def _finished_run(self, s: dict):
+        self.result = s
+        for i, v in enumerate(self.views):
+            v.grid.set_highlight(None)
+            v.caption.setText(f"{self.noun} {i + 1}")
+        self._done(s)
+
+    def _done(self, s: dict):
+        """Called once a run has finished and its views are captioned."""
+
+    def _chosen(self, i: int):
+        if self.result is not None:
+            self.inspect_requested.emit(np.array(self.result["images"][i]), np.array(self.result["codes"][i]))

@@ -12,52 +12,26 @@ from __future__ import annotations
 import numpy as np
 import torch
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (
-    QDoubleSpinBox,
-    QGridLayout,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QSpinBox,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout
 
-from arstudio.gui.latent_run import LatentRun
-from arstudio.gui.latent_views import CodeGridView, PairView, RunControls
-
-COLUMNS = 2
+from arstudio.gui.latent_views import CodeGridView, LatentRunPanel
 
 
-class LatentCompletePanel(QWidget):
-    message = Signal(str)
+class LatentCompletePanel(LatentRunPanel):
     completed = Signal()
-    inspect_requested = Signal(object, object)  # image (C, H, W), codes (h, w): NumPy
 
     def __init__(self, canvas_panel, parent=None):
-        super().__init__(parent)
+        super().__init__(noun="completion", most=8, count=4, columns=2, button="Complete codes",
+                         failed="completion failed", parent=parent)
         self.canvas_panel = canvas_panel
         self.canvas = canvas_panel.canvas
-        self.path = self.pair = self.test = None
-        self.views: list[PairView] = []
-        self.result: dict | None = None
-        self.frames = 0
-        self._seed = 0
+        self.test = None
         self._example = 0
 
         self.codes_view = CodeGridView(min_cell=12)
         self.codes_note = QLabel("")
         self.codes_note.setWordWrap(True)
-        self.count = QSpinBox(minimum=1, maximum=8, value=4, prefix="completions ")
-        self.temperature = QDoubleSpinBox(minimum=0.05, maximum=3.0, singleStep=0.1, value=1.0,
-                                          prefix="temperature ")
-        self.button = QPushButton("Complete codes")
         self.button.clicked.connect(self.complete)
-        self.controls = RunControls()
-        self.controls.frame.connect(self._frame)
-        self.controls.done.connect(self._done)
-        self.controls.failed.connect(lambda text: self.message.emit(f"completion failed: {text}"))
-        self.progress = QLabel("")
         self.canvas.changed.connect(self.show_canvas_codes)
         canvas_panel.load_example_requested.connect(self.load_example)
 
@@ -65,7 +39,6 @@ class LatentCompletePanel(QWidget):
         middle.addWidget(QLabel("The canvas's codes (magenta: unknown,\nthe prior fills them in)"))
         middle.addWidget(self.codes_view, 1)
         middle.addWidget(self.codes_note)
-        self.grid = QGridLayout()
         right = QVBoxLayout()
         row = QHBoxLayout()
         for w in (self.count, self.temperature, self.button):
@@ -81,10 +54,8 @@ class LatentCompletePanel(QWidget):
         layout.addLayout(right, 3)
 
     def set_pair(self, path, pair, test_images):
-        self.controls.stop_run()
-        self.path, self.pair, self.test = path, pair, test_images
-        self.result = None
-        self._make_views(0)
+        self._show_pair(path, pair)
+        self.test = test_images
         c, h, w = pair.spec.shape
         self.canvas_panel.set_shape(c, h, w, pair.spec.levels)
         self.load_example(unknown_rows=h // 2)
@@ -120,17 +91,6 @@ class LatentCompletePanel(QWidget):
         self.codes_note.setText(f"{int(pending.sum())} of {pending.size} codes unknown (each code is "
                                 f"{f}×{f} pixels; one unknown pixel makes its code unknown)")
 
-    def _make_views(self, n: int):
-        for v in self.views:
-            self.grid.removeWidget(v)
-            v.deleteLater()
-        self.views = []
-        for i in range(n):
-            v = PairView()
-            v.chosen.connect(lambda i=i: self._chosen(i))
-            self.grid.addWidget(v, i // COLUMNS, i % COLUMNS)
-            self.views.append(v)
-
     def complete(self):
         if self.pair is None:
             self.message.emit("no latent model loaded yet")
@@ -139,33 +99,9 @@ class LatentCompletePanel(QWidget):
         if known.all():
             self.message.emit("nothing to complete: paint some pixels 'unknown' first")
             return
-        n = self.count.value()
-        self._make_views(n)
-        self.result = None
-        self.frames = 0
-        self._seed += 1
-        run = LatentRun(self.path, "complete", n, self.temperature.value(), self._seed,
-                        self.controls.codes_per_second(), image=self.canvas.values.copy(), known=known.copy())
-        self.controls.start(run)
+        n = self.start_run("complete", image=self.canvas.values.copy(), known=known.copy())
         self.message.emit(f"completing {int(self.canvas_codes()[1].sum())} codes, {n} times…")
 
-    def _frame(self, s: dict):
-        self.frames += 1
-        _h, w = self.pair.code_shape
-        current = divmod(s["index"], w)
-        k, levels, f = self.pair.vqvae.config.codes, self.pair.spec.levels, self.pair.factor
-        for i, v in enumerate(self.views[:len(s["codes"])]):
-            v.show_step(s["images"][i], levels, s["codes"][i], k, s["pending"], f, current)
-        self.progress.setText(f"code {s['step'] + 1} of {s['total']}")
-
     def _done(self, s: dict):
-        self.result = s
-        for i, v in enumerate(self.views):
-            v.grid.set_highlight(None)
-            v.caption.setText(f"completion {i + 1}")
         self.message.emit(f"{len(self.views)} completions in code space")
         self.completed.emit()
-
-    def _chosen(self, i: int):
-        if self.result is not None:
-            self.inspect_requested.emit(np.array(self.result["images"][i]), np.array(self.result["codes"][i]))
