@@ -190,6 +190,8 @@ def cmd_train(args) -> int:
     train_kw.update(_settings(args.train_set))
     if args.tensorboard:
         train_kw["tensorboard"] = True
+    train_kw.update({k: v for k, v in dict(precision=args.precision, compile=args.compile,
+                                           channels_last=args.channels_last or None).items() if v is not None})
     config = train_config(train_kw)
     from arstudio.runs import torchrun
 
@@ -642,6 +644,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--tensorboard", action="store_true", help="also write TensorBoard event files into "
                    "RUN/tensorboard (needs: pip install -e .[tensorboard])")
     t.add_argument("--quiet", action="store_true")
+    a = t.add_argument_group("speed on a GPU (README: 'Mixed precision, compile, channels-last')")
+    a.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), help="training step's autocast: "
+                   "auto = bf16 on a CUDA GPU with bf16, fp16 + gradient scaler on an older one, fp32 on "
+                   "CPU/MPS (scores stay fp32)")
+    a.add_argument("--compile", nargs="?", const="default", metavar="MODE", help="torch.compile the training "
+                   "step (MODE: default, reduce-overhead, max-autotune; eager, aot_eager to debug)")
+    a.add_argument("--channels-last", action="store_true", help="channels-last memory for 2-D conv models "
+                   "(a no-op for others)")
     g = t.add_argument_group("distributed training under torchrun (README: 'Training on a cluster')")
     g.add_argument("--nproc-per-node", metavar="N", help="N processes on this node, DDP (Gloo on the CPU, "
                    "NCCL one GPU each; 'gpu': one per GPU); --batch-size stays the global batch")

@@ -27,7 +27,12 @@ class TrainConfig:
     num_samples: int = 16  # examples in each sample grid
     checkpoint_every: int = 500  # a checkpoint (and resumable state) every N steps
     device: str = "auto"  # "auto", "cpu", "cuda", "mps"
-    bf16: bool = True  # bf16 autocast when on CUDA
+    bf16: bool = True  # precision auto may use bf16 on CUDA (False: auto means fp32; older runs' setting)
+    # mixed precision of the training step (arstudio/training/amp.py): auto = bf16 on a CUDA GPU
+    # that has it, fp16 + gradient scaler on an older one, fp32 on CPU/MPS; or fp32, bf16, fp16
+    precision: str = "auto"
+    compile: str = "off"  # torch.compile the training step: off, default, reduce-overhead, max-autotune
+    channels_last: bool = False  # channels-last weights and batches for 2-D conv models (else no-op)
     eval_batch_size: int = 256  # examples per batch when scoring validation and test
     max_minutes: float | None = None  # wall-clock budget of this call (a resume gets it afresh): stop early (and test) when it runs out
     keep_best: bool = True  # end on the weights with the best validation NLL (early stopping)
@@ -62,6 +67,10 @@ class TrainConfig:
 SCHEDULES = ("cosine", "constant")
 OPTIMIZERS = ("adam", "adamw")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # arstudio/training/amp.py
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")  # torch.compile modes
+COMPILE_BACKENDS = ("eager", "aot_eager")  # cheap torch.compile backends, for tests and debugging
+COMPILES = ("off", *COMPILE_MODES, *COMPILE_BACKENDS)
 
 
 def _config_problems(c: TrainConfig) -> list[str]:
@@ -102,4 +111,10 @@ def _config_problems(c: TrainConfig) -> list[str]:
         out.append(f"unknown optimizer {c.optimizer!r}; use {' or '.join(map(repr, OPTIMIZERS))}")
     if not isinstance(c.device, str) or not (c.device in DEVICES or c.device.startswith("cuda:")):
         out.append(f"unknown device {c.device!r}; use auto, cpu, cuda, cuda:N or mps")
+    if c.precision not in PRECISIONS:
+        out.append(f"unknown precision {c.precision!r}; use {', '.join(PRECISIONS)}")
+    if c.compile not in COMPILES:
+        out.append(f"unknown compile {c.compile!r}; use {', '.join(COMPILES)}")
+    if not isinstance(c.channels_last, bool):
+        out.append(f"channels_last must be true or false, got {c.channels_last!r}")
     return out

@@ -30,11 +30,19 @@ def run_config(model_name, dataset_name, model, train_config: TrainConfig) -> di
         "dataset": dataset_name,
         "spec": model.spec.to_dict(),
         "train": dataclasses.asdict(train_config),
+        "speed": _speed(model, train_config),  # the precision, compile, channels-last this run uses
         "seed": train_config.seed,
         "parameters": model.num_parameters(),
         "versions": {"arstudio": arstudio.__version__, "torch": torch.__version__,
                      "python": platform.python_version()},
     }
+
+
+def _speed(model, train_config: TrainConfig) -> dict:
+    from arstudio.training import amp
+    from arstudio.training.distributed import current
+
+    return amp.resolve(train_config, model, current().device(train_config.device))
 
 
 def _control_from(run: RunFolder) -> Callable[[], str | None]:
@@ -168,6 +176,7 @@ def resume_training(path, steps: int | None = None, on_event: Callable | None = 
         return None
     if steps is not None or device is not None or settings or cfg.get("distributed") != ranks:
         cfg["train"] = dataclasses.asdict(train_config)
+        cfg["speed"] = _speed(model, train_config)  # a new device may mean a new precision
         cfg.pop("distributed", None)
         if ranks is not None:  # the continuation's processes (their number may differ)
             cfg["distributed"] = ranks

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 import torch
 
 from arstudio.devices import describe_device
+from arstudio.training import amp
 from arstudio.training.distributed import current as distributed
 from arstudio.training.distributed import is_comm_error, lost_peer
 from arstudio.training.events import Checkpoint, Done, Eval, Event, Samples, Started, Step, TrainingError
@@ -103,6 +104,8 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
                          "in one process")
     device = ddp.device(config.device)
     model.to(device).train()
+    speed = amp.resolve(config, model, device)  # precision, compile, channels-last as this run does them
+    amp.to_channels_last(model, speed)
     train_x = dataset.train
     train_y = dataset.labels.get("train")
     train_local = _local(dataset, "train")
@@ -113,8 +116,9 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
     ema = _ema_model(model, config)
     if ema is not None and resume is not None and resume.ema is not None:
         ema.load_state_dict(resume.ema)
-    autocast = config.bf16 and device.type == "cuda"
-    net = ddp.wrap(model)  # model.loss, or DDP around it; checkpoints keep the unwrapped model
+    scaler = amp.grad_scaler(speed, device)  # fp16 only
+    # model.loss, or DDP around it, perhaps compiled; checkpoints keep the unwrapped model
+    net = amp.compiled(ddp.wrap(model), speed)
     yield Started(model.registry_name, dataset.name, model.num_parameters(), ddp.device_text(describe_device(device)),
                   model.num_dims, total, resume.step if resume is not None else 0)
     if config.closed_form:
@@ -165,28 +169,37 @@ def train(model, dataset, config: TrainConfig = TrainConfig(),
         xb, lb, lc = _augment(model, config, xb, lb, shuffler, lc)
         n_global = len(xb)  # the whole batch drew from the shuffler; this rank keeps its shard
         xb, lb, lc = ddp.shard(xb), ddp.shard(lb), ddp.shard(lc)
-        xb = xb.to(device, non_blocking=True)
+        xb = amp.batch_layout(xb.to(device, non_blocking=True), speed)
         lb = lb.to(device) if lb is not None else None
         lc = lc.to(device) if lc is not None else None
         lr = lr_at(config, step, total)
         for group in opt.param_groups:
             group["lr"] = lr
         try:
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+            with amp.autocast(speed, device):
                 loss = net(xb, **_labels_kw(model, lb, lc))
+            loss = loss.float()
             loss_all = ddp.mean(loss.detach())  # over every rank's shard: the same verdict on each
             if not bool(loss_all.abs() <= DIVERGED_BPD * xb[0].numel() * math.log(2)):  # NaN fails too
                 raise TrainingError(f"the loss became {loss_all.item():.4g} at step {step + 1} (diverged); "
                                     "try a lower learning rate. The last checkpoint is kept.")
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            if scaler is None:
+                loss.backward()
+            else:  # fp16: a scaled loss, the true gradients back before clipping
+                scaler.scale(loss).backward()
+                scaler.unscale_(opt)
             # the gradient norm is checked with clipping off too: an infinite one would
             # otherwise turn every weight to NaN (or to 1e28) without a word
             norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip or math.inf)
-            if not torch.isfinite(norm):
+            if not torch.isfinite(norm) and scaler is None:  # the scaler skips such a step, lowers its scale
                 raise TrainingError(f"the gradient became {norm.item()} at step {step + 1} (diverged); "
                                     "try a lower learning rate or grad_clip. The last checkpoint is kept.")
-            opt.step()
+            if scaler is None:
+                opt.step()
+            else:
+                scaler.step(opt)
+                scaler.update()
             if ema is not None:
                 _update_ema(ema, model)
         except torch.OutOfMemoryError:
