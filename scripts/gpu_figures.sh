@@ -11,3 +11,9 @@ timeout 280 $PY -m arstudio bench sampling_audio --device cuda > "$OUT/bench_aud
 cat "$OUT/bench_audio_cuda.log"
 timeout 280 $PY -m arstudio bench sampling_images --device cuda > "$OUT/bench_images_cuda.log" 2>&1
 cat "$OUT/bench_images_cuda.log"
+# Training speed settings (issue 18): steps/s of a bundled preset through the real trainer,
+# fp32 vs bf16 (fp16 + scaler on a GPU without bf16), channels-last vs not, compile vs not,
+# with each row's ratio to fp32 side by side.
+timeout 400 $PY -m arstudio.bench.training_speed --device cuda --preset gated-pixelcnn-mnist5k-binary \
+    --steps 60 --batch 256 > "$OUT/train_speed_cuda.log" 2>&1
+cat "$OUT/train_speed_cuda.log"

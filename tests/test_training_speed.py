@@ -9,7 +9,7 @@ import torch
 
 from arstudio import build_model, load_checkpoint, load_dataset
 from arstudio.cli import main
-from arstudio.training import Checkpoint, Done, Step, TrainConfig, train
+from arstudio.training import Done, Step, TrainConfig, train
 from arstudio.training.amp import resolve
 
 SMALL = {"channels": 8, "layers": 1, "head_channels": 8}
