@@ -644,7 +644,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--tensorboard", action="store_true", help="also write TensorBoard event files into "
                    "RUN/tensorboard (needs: pip install -e .[tensorboard])")
     t.add_argument("--quiet", action="store_true")
-    a = t.add_argument_group("speed on a GPU (README: 'Mixed precision, compile, channels-last')")
+    a = t.add_argument_group("speed on a GPU (README: 'Training on a cluster', last point)")
     a.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), help="training step's autocast: "
                    "auto = bf16 on a CUDA GPU with bf16, fp16 + gradient scaler on an older one, fp32 on "
                    "CPU/MPS (scores stay fp32)")
