@@ -13,7 +13,6 @@ trains exactly what the preview showed.
 """
 from __future__ import annotations
 
-import dataclasses
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -33,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from arstudio.config_check import field_comments
+from arstudio.gui.dataclass_form import DataclassForm
 from arstudio.gui.qimage import pixmap_from_rgb
 from arstudio.gui.user_datasets import KINDS, entry_from_preview, preview, remember
 from arstudio.gui.workers import run_job
@@ -54,43 +53,28 @@ def user_message(text: str) -> str:
     return text.strip().strip('"')
 
 
-class OptionsForm(QWidget):
+class OptionsForm(DataclassForm):
     """One editor per field of a loader's options dataclass (the comment beside it is the tooltip)."""
 
-    changed = Signal()
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.layout_ = QFormLayout(self)
-        self.editors: dict[str, QWidget] = {}
-        self.defaults: dict = {}
+    object_prefix = "data_option_"
 
     def set_options(self, cls) -> None:
-        while self.layout_.rowCount():
-            self.layout_.removeRow(0)
-        self.editors, self.defaults = {}, {}
-        if cls is None:
+        if not self.set_fields(cls):
             self.layout_.addRow(QLabel("this kind has no options"))
-            return
-        comments = field_comments(cls)
-        for f in dataclasses.fields(cls):
-            default = f.default
-            if f.name in CHOICES:
-                w = QComboBox()
-                w.addItems(CHOICES[f.name])
-                w.setCurrentText(str(default))
-                w.currentTextChanged.connect(self.changed)
-            elif isinstance(default, int):
-                w = QSpinBox(minimum=0, maximum=1_000_000, value=default)
-                w.valueChanged.connect(self.changed)
-            else:
-                w = QLineEdit(str(default))
-                w.textChanged.connect(self.changed)
-            w.setObjectName(f"data_option_{f.name}")
-            w.setToolTip(comments.get(f.name, ""))
-            self.editors[f.name] = w
-            self.defaults[f.name] = default
-            self.layout_.addRow(f.name, w)
+
+    def _editor_for(self, name: str, default) -> QWidget:
+        if name in CHOICES:
+            w = QComboBox()
+            w.addItems(CHOICES[name])
+            w.setCurrentText(str(default))
+            w.currentTextChanged.connect(self.changed)
+        elif isinstance(default, int):
+            w = QSpinBox(minimum=0, maximum=1_000_000, value=default)
+            w.valueChanged.connect(self.changed)
+        else:
+            w = QLineEdit(str(default))
+            w.textChanged.connect(self.changed)
+        return w
 
     def set_value(self, name: str, value) -> None:
         w = self.editors[name]
@@ -111,7 +95,7 @@ class OptionsForm(QWidget):
 
     def options(self) -> dict:
         """The options that differ from the defaults (what the data name then records)."""
-        return {k: self.value(k) for k in self.editors if self.value(k) != self.defaults[k]}
+        return self.differing()
 
 
 class AddDatasetDialog(QDialog):

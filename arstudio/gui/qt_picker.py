@@ -8,7 +8,6 @@ presets from ``info.presets``. No model has code of its own here.
 """
 from __future__ import annotations
 
-import dataclasses
 import html
 
 from PySide6.QtCore import Signal
@@ -27,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from arstudio.config_check import field_comments
+from arstudio.gui.dataclass_form import DataclassForm
 from arstudio.gui.workers import run_job
 
 DEFAULTS = "defaults"
@@ -56,36 +55,20 @@ def parse_text(text: str):
     return parse_value(text)
 
 
-class ConfigForm(QWidget):
+class ConfigForm(DataclassForm):
     """One editor per field of a frozen Config dataclass, chosen by the default's type."""
 
-    changed = Signal()
+    object_prefix = "setting_"
 
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.layout_ = QFormLayout(self)
-        self.editors: dict[str, QWidget] = {}
-        self.defaults: dict = {}
+    def label_text(self, name: str) -> str:
+        return name.replace("_", " ")
 
     def set_config(self, config_cls) -> None:
-        while self.layout_.rowCount():
-            self.layout_.removeRow(0)
-        self.editors, self.defaults = {}, {}
-        comments = field_comments(config_cls)
-        for f in dataclasses.fields(config_cls):
-            default = f.default if f.default is not dataclasses.MISSING else (
-                f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
-            editor = self._editor_for(default)
-            editor.setToolTip(comments.get(f.name, ""))
-            editor.setObjectName(f"setting_{f.name}")
-            self.editors[f.name] = editor
-            self.defaults[f.name] = default
-            label = QLabel(f.name.replace("_", " "))
-            label.setToolTip(comments.get(f.name, ""))
-            self.layout_.addRow(label, editor)
-            self.set_value(f.name, default)
+        self.set_fields(config_cls)
+        for name, default in self.defaults.items():
+            self.set_value(name, default)
 
-    def _editor_for(self, default) -> QWidget:
+    def _editor_for(self, name: str, default) -> QWidget:
         if isinstance(default, bool):
             w = QCheckBox()
             w.toggled.connect(self.changed)
@@ -126,7 +109,7 @@ class ConfigForm(QWidget):
 
     def overrides(self) -> dict:
         """Only the settings that differ from the Config defaults."""
-        return {k: v for k, v in self.values().items() if v != self.defaults[k]}
+        return self.differing()
 
 
 class PickerPanel(QWidget):

@@ -1,0 +1,68 @@
+"""A form with one editor per field of a dataclass, shared by the model picker (a model's
+Config) and the Add dataset dialog (a loader's options).
+
+:class:`DataclassForm` lays out the rows: the field's name as the label, the comment
+beside the field in its source as the tooltip of both, an objectName per editor
+(``object_prefix`` + field name) and the defaults. Subclasses choose the editors
+(``_editor_for``) and read and write their values (``value``, ``set_value``).
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
+
+from arstudio.config_check import field_comments
+
+
+def field_default(f: dataclasses.Field):
+    """A dataclass field's default (its factory's value), None where it has none."""
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else None
+
+
+class DataclassForm(QWidget):
+    changed = Signal()
+    object_prefix = ""  # each editor's objectName: this + the field's name
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.layout_ = QFormLayout(self)
+        self.editors: dict[str, QWidget] = {}
+        self.defaults: dict = {}
+
+    def label_text(self, name: str) -> str:
+        return name
+
+    def _editor_for(self, name: str, default) -> QWidget:
+        raise NotImplementedError
+
+    def value(self, name: str):
+        raise NotImplementedError
+
+    def set_fields(self, cls) -> bool:
+        """One row per field of ``cls`` (none for None); False when there is no ``cls``."""
+        while self.layout_.rowCount():
+            self.layout_.removeRow(0)
+        self.editors, self.defaults = {}, {}
+        if cls is None:
+            return False
+        comments = field_comments(cls)
+        for f in dataclasses.fields(cls):
+            default = field_default(f)
+            editor = self._editor_for(f.name, default)
+            tip = comments.get(f.name, "")
+            editor.setToolTip(tip)
+            editor.setObjectName(f"{self.object_prefix}{f.name}")
+            self.editors[f.name] = editor
+            self.defaults[f.name] = default
+            label = QLabel(self.label_text(f.name))
+            label.setToolTip(tip)
+            self.layout_.addRow(label, editor)
+        return True
+
+    def differing(self) -> dict:
+        """The fields whose value differs from the default."""
+        return {k: v for k in self.editors if (v := self.value(k)) != self.defaults[k]}
