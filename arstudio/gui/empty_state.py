@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QStackedWidget, QWidget
+from PySide6.QtWidgets import QLabel, QLayout, QStackedWidget, QVBoxLayout, QWidget
 
 
 class EmptyOr(QStackedWidget):
@@ -33,3 +33,20 @@ class EmptyOr(QStackedWidget):
     @property
     def text(self) -> str:
         return self.empty.text()
+
+
+def fill_with_page(owner: QWidget, parts, text: str) -> EmptyOr:
+    """Lays ``owner`` out as one :class:`EmptyOr` (no margins) whose content stacks ``parts``
+    top to bottom: each a widget or a layout, or (widget or layout, stretch). Returns the page,
+    showing ``text`` until ``show_content()``."""
+    body = QWidget()
+    inner = QVBoxLayout(body)
+    inner.setContentsMargins(0, 0, 0, 0)
+    for part in parts:
+        item, stretch = part if isinstance(part, tuple) else (part, 0)
+        (inner.addLayout if isinstance(item, QLayout) else inner.addWidget)(item, stretch)
+    page = EmptyOr(body, text)
+    layout = QVBoxLayout(owner)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(page)
+    return page

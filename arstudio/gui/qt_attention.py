@@ -11,7 +11,7 @@ import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from arstudio.gui.empty_state import EmptyOr
+from arstudio.gui.empty_state import fill_with_page
 from arstudio.gui.pixelview import PixelView, levels_to_rgb
 from arstudio.gui.workers import run_job
 
@@ -66,7 +66,6 @@ class AttentionPanel(QWidget):
         self.heads = QGridLayout()
         self.head_views: list[PixelView] = []
         self.head_labels: list[QLabel] = []
-        body = QWidget()
         left = QVBoxLayout()
         left.addWidget(QLabel("the image (click a pixel)"))
         left.addWidget(self.image_view, 1)
@@ -79,15 +78,9 @@ class AttentionPanel(QWidget):
         row = QHBoxLayout()
         row.addLayout(left, 1)
         row.addLayout(right, 2)
-        inner = QVBoxLayout(body)
-        inner.setContentsMargins(0, 0, 0, 0)
-        inner.addWidget(self.caption)
-        inner.addLayout(row, 1)
-        self.page = EmptyOr(body, "pick an image model (Samples tab) or open a run; attention maps "
-                                  "need PixelSNAIL or the Image Transformer")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.page)
+        self.page = fill_with_page(self, [self.caption, (row, 1)],
+                                   "pick an image model (Samples tab) or open a run; attention maps "
+                                   "need PixelSNAIL or the Image Transformer")
 
     def set_model(self, path):
         self.path, self.pixel, self.result = path, None, None

@@ -15,7 +15,7 @@ from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from arstudio.gui.empty_state import EmptyOr
+from arstudio.gui.empty_state import fill_with_page
 from arstudio.gui.workers import run_job
 
 COLOURS = {1: QColor(70, 130, 220), 0: QColor(225, 225, 225), -1: QColor(255, 255, 255),
@@ -134,16 +134,9 @@ class ConvMaskPanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.holder)
-        body = QWidget()
-        inner = QVBoxLayout(body)
-        inner.setContentsMargins(0, 0, 0, 0)
-        inner.addWidget(self.legend)
-        inner.addWidget(scroll, 1)
-        self.page = EmptyOr(body, "pick an image model (Samples tab) or open a run to see its "
-                                  "convolution masks")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.page)
+        self.page = fill_with_page(self, [self.legend, (scroll, 1)],
+                                   "pick an image model (Samples tab) or open a run to see its "
+                                   "convolution masks")
 
     def set_model(self, path):
         self.path = path

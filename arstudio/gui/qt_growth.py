@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider,
                                QVBoxLayout, QWidget)
 
-from arstudio.gui.empty_state import EmptyOr
+from arstudio.gui.empty_state import EmptyOr, fill_with_page
 from arstudio.gui.pixelview import PixelView, field_overlay, levels_to_rgb
 from arstudio.gui.workers import run_job
 
@@ -155,18 +155,9 @@ class GrowthPanel(QWidget):
             grid.addWidget(col, 0, i)
             col.pixel_clicked.connect(self.select_pixel)
             col.picked.connect(self._request)
-        body = QWidget()
-        inner = QVBoxLayout(body)
-        inner.setContentsMargins(0, 0, 0, 0)
-        inner.addLayout(top)
-        inner.addWidget(self.hint)
-        inner.addLayout(grid, 1)
-        inner.addLayout(controls)
-        self.page = EmptyOr(body, "no bundled image model found: train one (Train tab) or open a run "
-                                  "of an image model (File → Open run)")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.page)
+        self.page = fill_with_page(self, [top, self.hint, (grid, 1), controls],
+                                   "no bundled image model found: train one (Train tab) or open a run "
+                                   "of an image model (File → Open run)")
         if models:
             self.page.show_content()
             first = next((i for i in range(1, self.pairs.count())), None)

@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QButtonGroup, QHBoxLayout, QLabel, QPushButton, QRadioButton, QSlider,
                                QVBoxLayout, QWidget)
 
-from arstudio.gui.empty_state import EmptyOr
+from arstudio.gui.empty_state import fill_with_page
 from arstudio.gui.pixelview import PixelView
 
 DONE, NOW, LATER, EMPTY = (70, 130, 220), (250, 210, 40), (60, 60, 60), (245, 245, 245)
@@ -58,7 +58,6 @@ class SkewPanel(QWidget):
                        "computes a whole column from the one before it (the pixel to the left and the "
                        "one above). Yellow: computed at this step; blue: done; dark: later.")
         intro.setWordWrap(True)
-        body = QWidget()
         views = QHBoxLayout()
         left, right = QVBoxLayout(), QVBoxLayout()
         self.image_title, self.skew_title = QLabel("image"), QLabel("skewed")
@@ -74,17 +73,9 @@ class SkewPanel(QWidget):
         controls.addWidget(self.play)
         controls.addWidget(self.forward)
         controls.addWidget(self.backward)
-        inner = QVBoxLayout(body)
-        inner.setContentsMargins(0, 0, 0, 0)
-        inner.addWidget(intro)
-        inner.addLayout(views, 1)
-        inner.addLayout(controls)
-        inner.addWidget(self.caption)
-        self.page = EmptyOr(body, "pick an image model (Samples tab) or open a run: the skew is "
-                                  "drawn for its image size")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.page)
+        self.page = fill_with_page(self, [intro, (views, 1), controls, self.caption],
+                                   "pick an image model (Samples tab) or open a run: the skew is "
+                                   "drawn for its image size")
 
     def set_shape(self, shape):
         """The image's (C, H, W); anything else shows what to do instead."""
