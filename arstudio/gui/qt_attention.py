@@ -12,6 +12,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from arstudio.gui.empty_state import fill_with_page
+from arstudio.gui.layouts import titled
 from arstudio.gui.pixelview import PixelView, levels_to_rgb
 from arstudio.gui.workers import run_job
 
@@ -66,9 +67,7 @@ class AttentionPanel(QWidget):
         self.heads = QGridLayout()
         self.head_views: list[PixelView] = []
         self.head_labels: list[QLabel] = []
-        left = QVBoxLayout()
-        left.addWidget(QLabel("the image (click a pixel)"))
-        left.addWidget(self.image_view, 1)
+        left = titled("the image (click a pixel)", self.image_view)
         right = QVBoxLayout()
         top = QHBoxLayout()
         top.addWidget(QLabel("layer"))

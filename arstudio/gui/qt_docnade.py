@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from arstudio.bundled import list_bundled
+from arstudio.gui.layouts import titled
 from arstudio.gui.workers import run_job
 
 
@@ -84,9 +85,7 @@ class DocNADEPanel(QWidget):
         top.addWidget(QLabel("Model"))
         top.addWidget(self.choice, 1)
         top.addWidget(self.reload)
-        left = QVBoxLayout()
-        left.addWidget(QLabel("Topics: each hidden unit's strongest words (input weights)"))
-        left.addWidget(self.topics, 1)
+        left = titled("Topics: each hidden unit's strongest words (input weights)", self.topics)
         mid = QVBoxLayout()
         row = QHBoxLayout()
         row.addWidget(QLabel("Test document"))

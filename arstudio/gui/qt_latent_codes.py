@@ -21,6 +21,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QSpinBox, QVBoxLayout, QWidget
 
 from arstudio.gui.latent_views import CodeGridView, RegionView, code_palette, image_rgb
+from arstudio.gui.layouts import titled
 from arstudio.gui.pixelview import PixelView
 from arstudio.gui.qimage import pixmap_from_rgb
 
@@ -74,20 +75,14 @@ class CodeInspectorPanel(QWidget):
         images = QHBoxLayout()
         for caption, view in (("image (the selected code's pixels framed)", self.picture),
                               ("reconstruction from the codes", self.recon)):
-            col = QVBoxLayout()
-            col.addWidget(QLabel(caption))
-            col.addWidget(view, 1)
-            images.addLayout(col, 1)
+            images.addLayout(titled(caption, view), 1)
         left = QVBoxLayout()
         left.addLayout(row)
         left.addLayout(images, 3)
         left.addWidget(QLabel("code grid (click a code)"))
         left.addWidget(self.grid, 3)
         left.addWidget(self.grid_bits)
-        entry = QVBoxLayout()
-        entry.addWidget(QLabel("its codebook entry decoded alone"))
-        entry.addWidget(self.entry, 1)
-        entry.addWidget(self.entry_note)
+        entry = titled("its codebook entry decoded alone", self.entry, self.entry_note)
         lower = QHBoxLayout()
         lower.addWidget(self.top, 3)
         lower.addLayout(entry, 2)

@@ -15,6 +15,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout
 
 from arstudio.gui.latent_views import CodeGridView, LatentRunPanel
+from arstudio.gui.layouts import titled
 
 
 class LatentCompletePanel(LatentRunPanel):
@@ -35,10 +36,8 @@ class LatentCompletePanel(LatentRunPanel):
         self.canvas.changed.connect(self.show_canvas_codes)
         canvas_panel.load_example_requested.connect(self.load_example)
 
-        middle = QVBoxLayout()
-        middle.addWidget(QLabel("The canvas's codes (magenta: unknown,\nthe prior fills them in)"))
-        middle.addWidget(self.codes_view, 1)
-        middle.addWidget(self.codes_note)
+        middle = titled("The canvas's codes (magenta: unknown,\nthe prior fills them in)", self.codes_view,
+                        self.codes_note)
         right = QVBoxLayout()
         row = QHBoxLayout()
         for w in (self.count, self.temperature, self.button):
