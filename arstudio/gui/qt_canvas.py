@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from arstudio.gui.layouts import left_row
 from arstudio.gui.pixelview import UNKNOWN_RGB, PixelView, levels_to_rgb
 
 TOOLS = ("brush", "eraser", "unknown", "fill", "inspect")
@@ -222,10 +223,7 @@ class CanvasPanel(QWidget):
         self.canvas.zoom_changed.connect(self.zoom.setValue)
         self.swatch = QLabel()
         self.swatch.setFixedSize(22, 22)
-        settings = QHBoxLayout()
-        for w in (self.brush, self.level, self.colour_button, self.swatch, self.zoom):
-            settings.addWidget(w)
-        settings.addStretch(1)
+        settings = left_row(self.brush, self.level, self.colour_button, self.swatch, self.zoom)
 
         actions = QHBoxLayout()
         self.clear_button = QPushButton("Clear", toolTip="make every pixel unknown")
@@ -242,10 +240,8 @@ class CanvasPanel(QWidget):
         for w in (self.clear_button, self.fill_unknown, self.example_button):
             actions.addWidget(w)
         actions.addStretch(1)
-        history = QHBoxLayout()  # a row of its own: the panel stays narrow enough for 1280 px
-        for w in (self.undo_button, self.redo_button):
-            history.addWidget(w)
-        history.addStretch(1)
+        # a row of its own: the panel stays narrow enough for 1280 px
+        history = left_row(self.undo_button, self.redo_button)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

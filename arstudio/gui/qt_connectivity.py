@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QLabel, QVBoxLayout, QWidget
 from shiboken6 import isValid
 
+from arstudio.gui.layouts import left_row
 from arstudio.gui.workers import run_job
 
 KEPT_RGB, CUT_RGB = (235, 235, 235), (30, 30, 40)
@@ -82,10 +83,7 @@ class ConnectivityPanel(QWidget):
         self.images: list[pg.ImageItem] = []
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
-        row = QHBoxLayout()
-        row.addWidget(self.in_order)
-        row.addWidget(self.sorted)
-        row.addStretch(1)
+        row = left_row(self.in_order, self.sorted)
         layout.addLayout(row)
         layout.addWidget(self.view, 1)
 

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from arstudio.bundled import list_bundled
-from arstudio.gui.layouts import titled
+from arstudio.gui.layouts import left_row, titled
 from arstudio.gui.workers import run_job
 
 
@@ -87,10 +87,7 @@ class DocNADEPanel(QWidget):
         top.addWidget(self.reload)
         left = titled("Topics: each hidden unit's strongest words (input weights)", self.topics)
         mid = QVBoxLayout()
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Test document"))
-        row.addWidget(self.doc_number)
-        row.addStretch(1)
+        row = left_row(QLabel("Test document"), self.doc_number)
         mid.addLayout(row)
         mid.addWidget(QLabel("Surprise of each word given the words before it (red: more bits)"))
         mid.addWidget(self.surprise, 1)

@@ -15,7 +15,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout
 
 from arstudio.gui.latent_views import CodeGridView, LatentRunPanel
-from arstudio.gui.layouts import titled
+from arstudio.gui.layouts import left_row, titled
 
 
 class LatentCompletePanel(LatentRunPanel):
@@ -39,10 +39,7 @@ class LatentCompletePanel(LatentRunPanel):
         middle = titled("The canvas's codes (magenta: unknown,\nthe prior fills them in)", self.codes_view,
                         self.codes_note)
         right = QVBoxLayout()
-        row = QHBoxLayout()
-        for w in (self.count, self.temperature, self.button):
-            row.addWidget(w)
-        row.addStretch(1)
+        row = left_row(self.count, self.temperature, self.button)
         right.addLayout(row)
         right.addWidget(self.controls)
         right.addLayout(self.grid, 1)

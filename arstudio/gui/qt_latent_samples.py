@@ -8,9 +8,10 @@ sample sends it to the code-grid inspector (``inspect_requested``).
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout
+from PySide6.QtWidgets import QLabel, QVBoxLayout
 
 from arstudio.gui.latent_views import LatentRunPanel
+from arstudio.gui.layouts import left_row
 
 
 class LatentSamplesPanel(LatentRunPanel):
@@ -20,10 +21,7 @@ class LatentSamplesPanel(LatentRunPanel):
         super().__init__(noun="sample", most=16, count=8, columns=4, button="Sample codes",
                          failed="sampling failed", parent=parent)
         self.button.clicked.connect(self.sample)
-        top = QHBoxLayout()
-        for w in (self.count, self.temperature, self.button, self.controls):
-            top.addWidget(w)
-        top.addStretch(1)
+        top = left_row(self.count, self.temperature, self.button, self.controls)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(QLabel("prior → code grid, code by code → decoder; click a sample to inspect its codes"))

@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 from shiboken6 import isValid
 
 from arstudio.gui.completion_run import example_image
+from arstudio.gui.layouts import left_row
 from arstudio.gui.workers import run_job
 
 FIELD_RGB = (0, 190, 230)
@@ -88,10 +89,7 @@ class SequenceInspectorPanel(QWidget):
         self.example_button.clicked.connect(self.load_example)
         self.step = QSpinBox(minimum=0, maximum=0, prefix="t = ")
         self.step.valueChanged.connect(self.select_step)
-        row = QHBoxLayout()
-        for w in (self.sample_button, self.example_button, self.step):
-            row.addWidget(w)
-        row.addStretch(1)
+        row = left_row(self.sample_button, self.example_button, self.step)
 
         self.timeline = pg.PlotWidget()
         self.timeline.setLabel("bottom", "time step")
