@@ -22,6 +22,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QSpinBox, QVBoxLayout, QWidget
 
+from arstudio.gui.conditional_chart import show_conditional
 from arstudio.gui.pixelview import PixelView, field_overlay, heat_map, levels_to_rgb
 
 
@@ -226,16 +227,7 @@ class InspectorPanel(QWidget):
         r, c = self.pixel
         self.title.setText(f"pixel (row {r}, col {c}), channel {self.channel.value()}: p(x_i | x_<i)")
         self._show_components(result)
-        if result["probs"] is not None:
-            probs = result["probs"]
-            self.bars.setOpts(x=np.arange(len(probs)), height=probs, width=0.8)
-            self.curve.setData([], [])
-            self.plot.setXRange(-0.6, len(probs) - 0.4, padding=0)
-            self.plot.setYRange(0, max(0.05, float(probs.max()) * 1.1), padding=0)
-        else:
-            self.bars.setOpts(x=np.arange(0), height=np.zeros(0))
-            self.curve.setData(result["grid"], result["density"])
-            self.plot.enableAutoRange()
+        show_conditional(self.plot, self.bars, self.curve, result)
         self.value_line.setValue(result["value"])
         bits = -result["log_prob"] / np.log(2.0)
         self.details.setText(f"value {result['value']:g}   p = {np.exp(result['log_prob']):.4f}   "

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidge
 from shiboken6 import isValid
 
 from arstudio.gui.completion_run import example_image
+from arstudio.gui.conditional_chart import show_conditional
 from arstudio.gui.layouts import left_row
 from arstudio.gui.workers import run_job
 
@@ -222,16 +223,7 @@ class SequenceInspectorPanel(QWidget):
             return  # a later click is on its way
         self.last = answer
         t = answer["t"]
-        if answer["probs"] is not None:
-            probs = answer["probs"]
-            self.bars.setOpts(x=np.arange(len(probs)), height=probs, width=0.8)
-            self.curve.setData([], [])
-            self.chart.setXRange(-0.6, len(probs) - 0.4, padding=0)
-            self.chart.setYRange(0, max(0.05, float(probs.max()) * 1.1), padding=0)
-        else:
-            self.bars.setOpts(x=np.arange(0), height=np.zeros(0))
-            self.curve.setData(answer["grid"], answer["density"])
-            self.chart.enableAutoRange()
+        show_conditional(self.chart, self.bars, self.curve, answer)
         self.value_line.setValue(answer["value"])
         self._show_field(answer)
         self._show_tree(answer["tree"])
