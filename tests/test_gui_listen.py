@@ -22,6 +22,9 @@ from arstudio.sampling.audio_stream import wave_to_codes
 
 WAVENET = BUNDLED_MODELS / "wavenet-tones.safetensors"
 RATE = 8000  # the bundled tones' sample rate
+# long enough that the fast path (tens of thousands of samples a second) spans several ~30 Hz
+# redraws on an idle machine: 2,000 samples were done within one redraw there
+FILL_LENGTH = 2 * RATE
 
 
 def make_panel(qtbot):
@@ -107,10 +110,10 @@ def test_generate_fills_the_waveform_as_it_goes_then_save_and_read_back(qtbot, t
     panel, _ = make_panel(qtbot)
     panel.seed.setValue(3)
     panel.temperature.setValue(1.0)
-    seen = generate(qtbot, panel, 2000)
+    seen = generate(qtbot, panel, FILL_LENGTH)
     xs, ys = panel.curve.xData, panel.curve.yData
-    assert len(xs) == len(ys) == 2000 and abs(xs[-1] - 1999 / RATE) < 1e-9
-    assert any(0 < n < 2000 for n in seen), f"the waveform never showed a partial clip: {seen[:20]}"
+    assert len(xs) == len(ys) == FILL_LENGTH and abs(xs[-1] - (FILL_LENGTH - 1) / RATE) < 1e-9
+    assert any(0 < n < FILL_LENGTH for n in seen), f"the waveform never showed a partial clip: {seen[:20]}"
     assert sorted(seen) == seen, "the drawn clip only grows"
     assert np.std(panel.clip) > 0.01 and np.abs(panel.clip).max() <= 1.0
     # the same seed and label through the shared sampler give the very same codes (a prefix, for time)
@@ -128,7 +131,7 @@ def test_generate_fills_the_waveform_as_it_goes_then_save_and_read_back(qtbot, t
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), "WAV (*.wav)"))
     qtbot.mouseClick(panel.save_button, Qt.MouseButton.LeftButton)
     with wave.open(str(target)) as w:
-        assert (w.getframerate(), w.getnchannels(), w.getsampwidth(), w.getnframes()) == (RATE, 1, 2, 2000)
+        assert (w.getframerate(), w.getnchannels(), w.getsampwidth(), w.getnframes()) == (RATE, 1, 2, FILL_LENGTH)
     back = audio.load_audio(target, RATE)
     assert np.abs(back - panel.clip).max() < 1.0 / 16000
 
