@@ -20,6 +20,10 @@ class Preset:
     published: str = ""  # a literature figure for orientation, with its data set
 
 
+# the CPU WaveNets share their widths; only depth and conditioning differ
+WAVENET_WIDTHS = {"residual_channels": 24, "dilation_channels": 24, "skip_channels": 48}
+WAVENET_PUBLISHED = "WaveNet: no figure on this data (speech/music MOS in the paper)"
+
 PRESETS: dict[str, Preset] = {
     "pixelcnn-digits": Preset(
         "pixelcnn", "digits", {"channels": 32, "layers": 4},
@@ -125,32 +129,29 @@ PRESETS: dict[str, Preset] = {
     # sequence family (issue 5): short CPU recipes. Audio sets are 0.256 s mu-law chunks; the
     # length-agnostic sound models train on random windows (crop) and are tested on whole chunks
     "wavenet-tones": Preset(
-        "wavenet", "tones", {"residual_channels": 24, "dilation_channels": 24, "skip_channels": 48,
-                             "layers_per_stack": 5, "stacks": 2, "num_labels": 12},
+        "wavenet", "tones", {**WAVENET_WIDTHS, "layers_per_stack": 5, "stacks": 2, "num_labels": 12},
         {"steps": 1500, "batch_size": 8, "crop": 256, "lr": 3e-3, "label_dropout": 0.1,
          "eval_every": 500, "sample_every": 1500, "num_samples": 4, "checkpoint_every": 1500},
-        published="WaveNet: no figure on this data (speech/music MOS in the paper)"),
+        published=WAVENET_PUBLISHED),
     "wavenet-melodies": Preset(
         # 16 kHz, conditioned on the score (local: 10 channels at 125 Hz, upsampled 128×
         # by a transposed convolution) and the instrument (global); dilations 1..32 twice
         # see 128 samples, two periods of C4. A CPU recipe: 12 minutes of one thread.
-        "wavenet", "melodies", {"residual_channels": 24, "dilation_channels": 24, "skip_channels": 48,
-                                "layers_per_stack": 6, "stacks": 2, "num_labels": 3,
+        "wavenet", "melodies", {**WAVENET_WIDTHS, "layers_per_stack": 6, "stacks": 2, "num_labels": 3,
                                 "local_channels": 10, "local_hop": 128},
         {"steps": 4000, "max_minutes": 12, "batch_size": 8, "crop": 512, "lr": 3e-3,
          "label_dropout": 0.1, "eval_every": 200, "sample_every": 0, "checkpoint_every": 200},
-        published="WaveNet: no figure on this data (speech/music MOS in the paper)"),
+        published=WAVENET_PUBLISHED),
     "wavenet-melodies-8k": Preset(
-        # the bundled melody model: a smaller problem than wavenet-melodies (8 kHz, flute and
+        # a smaller problem than wavenet-melodies (8 kHz, flute and
         # clarinet, 125 Hz score upsampled 64× into every layer's gate). Dilations 1..16 twice
         # see 63 samples, two periods of C4; short crops start in silence, so the score is
         # what tells the pitch. A CPU recipe: under half an hour of one thread.
-        "wavenet", "melodies-8k", {"residual_channels": 24, "dilation_channels": 24, "skip_channels": 48,
-                                   "layers_per_stack": 5, "stacks": 2, "num_labels": 2,
+        "wavenet", "melodies-8k", {**WAVENET_WIDTHS, "layers_per_stack": 5, "stacks": 2, "num_labels": 2,
                                    "local_channels": 10, "local_hop": 64},
         {"steps": 2000, "max_minutes": 32, "batch_size": 16, "crop": 512, "lr": 3e-3,
          "label_dropout": 0.1, "eval_every": 250, "sample_every": 0, "checkpoint_every": 250},
-        published="WaveNet: no figure on this data (speech/music MOS in the paper)"),
+        published=WAVENET_PUBLISHED),
     "causal-conv-arm-tones": Preset(
         "causal-conv-arm", "tones", {"channels": 64, "layers": 5, "kernel": 3, "dilation_growth": 2},
         {"steps": 1000, "batch_size": 8, "crop": 512, "lr": 2e-3, "eval_every": 500,
