@@ -12,7 +12,9 @@ def test_models_folder_is_small_and_carded():
     from arstudio.paths import BUNDLED_MODELS
 
     total = sum(p.stat().st_size for p in BUNDLED_MODELS.iterdir())
-    assert total <= 40 * 1024 * 1024, f"models/ is {total / 1e6:.1f} MB"
+    # 40 MiB held 32 bundles; the lecture's small bundles (8x8 digits models of issue 14, the
+    # melody WaveNet of issue 17: a few hundred KB each) get 2 MiB more. The wheel stays small.
+    assert total <= 42 * 1024 * 1024, f"models/ is {total / 1e6:.1f} MB"
     for b in BUNDLED:
         assert (BUNDLED_MODELS / f"{b.key}.md").is_file(), f"{b.key} has no model card"
         assert b.key in PRESETS, f"{b.key} has no training preset to reproduce it"
