@@ -25,11 +25,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from arstudio.distributions import Categorical, DiscretizedLogisticMixture
-from arstudio.models.steppers import RasterStepper
+from arstudio.models.base import ARModel
+from arstudio.models.steppers import RasterStepper, raster_order
 from arstudio.nn import CausalConv2d
 from arstudio.nn.causal_conv2d import masked_weights
 
-__all__ = ["OUTPUTS", "PIXEL_HEAD_RENAMES", "PIXEL_RNN_PAPER", "RASTER_FACTORISATION", "InputStepper", "PixelHead", "grouped_width", "input_pixels",
+__all__ = ["OUTPUTS", "PIXEL_HEAD_RENAMES", "PIXEL_RNN_PAPER", "RASTER_FACTORISATION", "InputStepper", "PixelHead", "RasterModel", "grouped_width", "input_pixels",
            "masked_weights", "refresh_input"]
 
 OUTPUTS = ("softmax", "dmol")
@@ -37,6 +38,15 @@ OUTPUTS = ("softmax", "dmol")
 PIXEL_RNN_PAPER = "van den Oord, Kalchbrenner, Kavukcuoglu, Pixel Recurrent Neural Networks, ICML 2016"
 #: the factorisation of the models that generate in :func:`~arstudio.models.steppers.raster_order`
 RASTER_FACTORISATION = "p(x) = prod over pixels (raster) and channels (R,G,B) of p(x_i | x_<i)"
+
+
+class RasterModel(ARModel):
+    """An image model that generates pixels in raster order, channels inner
+    (:func:`~arstudio.models.steppers.raster_order`, the order of a ``RasterStepper``)."""
+
+    @property
+    def order(self):
+        return raster_order(self.spec.shape)
 
 
 def grouped_width(channels: int, data_channels: int, minimum_per_group: int = 1) -> int:

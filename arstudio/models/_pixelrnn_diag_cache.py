@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from arstudio.models._pixel_common import InputStepper
-from arstudio.models.pixelrnn_row import lstm_update
+from arstudio.models._pixelrnn import lstm_update
 
 
 def phantom_edge(direction, n: int, height: int, like: torch.Tensor):

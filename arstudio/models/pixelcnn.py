@@ -25,10 +25,9 @@ from arstudio.models._pixel_common import (
     RASTER_FACTORISATION,
     InputStepper,
     PixelHead,
+    RasterModel,
 )
-from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
-from arstudio.models.steppers import raster_order
 from arstudio.nn import CausalConv2d
 from arstudio.nn.causal_conv2d import square_to_causal
 
@@ -60,7 +59,7 @@ class ResidualBlock(nn.Module):
     presets={"tiny": {"channels": 16, "layers": 1, "first_kernel": 3, "head_channels": 16},
              "quick demo": {"channels": 32, "layers": 4}, "quality": {"channels": 128, "layers": 12}},
 )
-class PixelCNN(ARModel):
+class PixelCNN(RasterModel):
     # checkpoints of the nn.Sequential blocks and head
     config_renames = {"blocks": "layers"}  # checkpoints before the shared names
     state_renames = ((r"^blocks\.(\d+)\.net\.1\.", r"blocks.\1.reduce."),
@@ -84,10 +83,6 @@ class PixelCNN(ARModel):
         self.input = CausalConv2d.square(C, ch, config.first_kernel, "A", C)
         self.blocks = nn.Sequential(*[ResidualBlock(ch, config.kernel, C) for _ in range(config.layers)])
         self.head = PixelHead(ch, config.head_channels, spec, config.output, config.mixtures)
-
-    @property
-    def order(self):
-        return raster_order(self.spec.shape)
 
     def conditionals(self, x, **cond):
         h = self.blocks(self.input(self.scale_input(x)))  # (B, ch, H, W)

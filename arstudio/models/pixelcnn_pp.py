@@ -28,10 +28,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from arstudio.distributions import DiscretizedLogisticMixture
+from arstudio.models._pixel_common import RasterModel
 from arstudio.models._pixelcnn_pp_cache import PixelCNNppStepper
-from arstudio.models.base import ARModel
 from arstudio.models.registry import register_model
-from arstudio.models.steppers import raster_order
 from arstudio.nn import CausalConv2d, gated_linear
 
 
@@ -101,7 +100,7 @@ class GatedResnet(nn.Module):
              "quick demo": {"channels": 32, "resnets": 1},
              "quality": {"channels": 96, "resnets": 3, "mixtures": 10}},
 )
-class PixelCNNpp(ARModel):
+class PixelCNNpp(RasterModel):
     @dataclass(frozen=True)
     class Config:
         channels: int = 64  # filters in both streams
@@ -139,10 +138,6 @@ class PixelCNNpp(ARModel):
         self.pairs = [(g, j) for g in range(C) for j in range(g)]  # coupling coefficients
         M = config.mixtures
         self.out = nn.Conv2d(F_, M * (1 + 2 * C + len(self.pairs)), 1)
-
-    @property
-    def order(self):
-        return raster_order(self.spec.shape)
 
     def make_stepper(self, x, **cond):
         """Cached generation through the whole U-net (see _pixelcnn_pp_cache)."""

@@ -25,18 +25,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from arstudio.models._pixel_common import (
-    PIXEL_HEAD_RENAMES,
-    PIXEL_RNN_PAPER,
-    RASTER_FACTORISATION,
-    PixelHead,
-    grouped_width,
-)
+from arstudio.models._pixel_common import PIXEL_RNN_PAPER, RASTER_FACTORISATION
+from arstudio.models._pixelrnn import PixelRNN, lstm_update
 from arstudio.models._pixelrnn_diag_cache import DiagonalBiLSTMStepper
-from arstudio.models.base import ARModel
-from arstudio.models.pixelrnn_row import lstm_update
 from arstudio.models.registry import register_model
-from arstudio.models.steppers import raster_order
 from arstudio.nn import CausalConv2d, channel_groups
 
 
@@ -101,8 +93,8 @@ class DiagonalBiLSTM(nn.Module):
              "quick demo": {"hidden": 32, "layers": 2},
              "quality": {"hidden": 64, "layers": 7}},
 )
-class PixelRNNDiag(ARModel):
-    state_renames = PIXEL_HEAD_RENAMES  # checkpoints of the nn.Sequential head
+class PixelRNNDiag(PixelRNN):
+    layer_name = "Diagonal BiLSTM"
 
     @dataclass(frozen=True)
     class Config:
@@ -113,18 +105,10 @@ class PixelRNNDiag(ARModel):
         output: str = "softmax"  # "softmax" or "dmol"
         mixtures: int = 5  # logistic components when output="dmol"
 
-    def __init__(self, spec, config: Config):
-        super().__init__(spec, config)
-        C = spec.shape[0]
-        h, k = grouped_width(config.hidden, C), config.first_kernel
-        self.input = CausalConv2d(C, h, (k // 2 + 1, k), k // 2, "A", C)
+    def make_layers(self, h, C):
+        k = self.config.first_kernel
         self.input_rows = CausalConv2d(C, h, (k // 2 + 1, k), k // 2, "rows")  # backward dir only
-        self.layers = nn.ModuleList(DiagonalBiLSTM(h, C) for _ in range(config.layers))
-        self.head = PixelHead(h, config.head_channels, spec, config.output, config.mixtures)
-
-    @property
-    def order(self):
-        return raster_order(self.spec.shape)
+        return nn.ModuleList(DiagonalBiLSTM(h, C) for _ in range(self.config.layers))
 
     def conditionals(self, x, **cond):
         s = self.scale_input(x)
@@ -132,11 +116,6 @@ class PixelRNNDiag(ARModel):
         for layer in self.layers:
             h, back = layer(h, back), None
         return self.head(F.relu(h))
-
-    def feature_layers(self):
-        return [("mask A input", self.input, None)] + [
-            (f"Diagonal BiLSTM {i + 1}", L, None) for i, L in enumerate(self.layers)]
-
 
     def make_stepper(self, x, **cond):
         return DiagonalBiLSTMStepper(self, x)

@@ -24,25 +24,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from arstudio.models._pixel_common import (
-    PIXEL_HEAD_RENAMES,
-    PIXEL_RNN_PAPER,
-    RASTER_FACTORISATION,
-    InputStepper,
-    PixelHead,
-    grouped_width,
-)
-from arstudio.models.base import ARModel
+from arstudio.models._pixel_common import PIXEL_RNN_PAPER, RASTER_FACTORISATION, InputStepper
+from arstudio.models._pixelrnn import PixelRNN, lstm_update
 from arstudio.models.registry import register_model
-from arstudio.models.steppers import raster_order
 from arstudio.nn import CausalConv2d, channel_groups
-
-
-def lstm_update(gates, c_prev):
-    """gates (B, 4h, ...) as [i, f, o, g] -> new (h, c)."""
-    i, f, o, g = gates.chunk(4, 1)
-    c = torch.sigmoid(f) * c_prev + torch.sigmoid(i) * torch.tanh(g)
-    return torch.sigmoid(o) * torch.tanh(c), c
 
 
 class RowLSTM(nn.Module):
@@ -79,8 +64,8 @@ class RowLSTM(nn.Module):
              "quick demo": {"hidden": 32, "layers": 2},
              "quality": {"hidden": 64, "layers": 6}},
 )
-class PixelRNNRow(ARModel):
-    state_renames = PIXEL_HEAD_RENAMES  # checkpoints of the nn.Sequential head
+class PixelRNNRow(PixelRNN):
+    layer_name = "Row LSTM"
 
     @dataclass(frozen=True)
     class Config:
@@ -92,24 +77,11 @@ class PixelRNNRow(ARModel):
         output: str = "softmax"  # "softmax" or "dmol"
         mixtures: int = 5  # logistic components when output="dmol"
 
-    def __init__(self, spec, config: Config):
-        super().__init__(spec, config)
-        C = spec.shape[0]
-        h, k = grouped_width(config.hidden, C), config.first_kernel
-        self.input = CausalConv2d(C, h, (k // 2 + 1, k), k // 2, "A", C)
-        self.layers = nn.Sequential(*[RowLSTM(h, config.kernel, C) for _ in range(config.layers)])
-        self.head = PixelHead(h, config.head_channels, spec, config.output, config.mixtures)
-
-    @property
-    def order(self):
-        return raster_order(self.spec.shape)
+    def make_layers(self, h, C):
+        return nn.Sequential(*[RowLSTM(h, self.config.kernel, C) for _ in range(self.config.layers)])
 
     def conditionals(self, x, **cond):
         return self.head(F.relu(self.layers(self.input(self.scale_input(x)))))
-
-    def feature_layers(self):
-        return [("mask A input", self.input, None)] + [
-            (f"Row LSTM {i + 1}", L, None) for i, L in enumerate(self.layers)]
 
     def make_stepper(self, x, **cond):
         return RowLSTMStepper(self, x)
