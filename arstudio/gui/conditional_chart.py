@@ -1,8 +1,37 @@
 """Drawing one conditional p(x_i | x_<i) on a pyqtgraph chart, shared by the image and the
-sequence inspectors: bars for a categorical, a density curve for a continuous one."""
+sequence inspectors (and the code inspector's chart): bars for a categorical, a density
+curve for a continuous one."""
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
+
+BAR_RGB = (90, 150, 230)
+
+
+def conditional_plot(x_label: str = "level", min_height: int = 0) -> pg.PlotWidget:
+    """An empty chart for one conditional: probability over ``x_label`` (levels, codes),
+    a fixed view (no mouse pan or zoom), plain numbers on the probability axis."""
+    plot = pg.PlotWidget()
+    if min_height:
+        plot.setMinimumHeight(min_height)
+    plot.setLabel("left", "probability")
+    plot.setLabel("bottom", x_label)
+    plot.getAxis("left").enableAutoSIPrefix(False)  # show 0.25, not 250 (×0.001)
+    plot.setMouseEnabled(x=False, y=False)
+    return plot
+
+
+def conditional_items(plot, value_rgb, levels: int = 0):
+    """(bars, curve, value_line) added to ``plot``: the bars of a categorical (``levels``
+    empty ones to begin with), the curve of a density and the line at the chosen value;
+    :func:`show_conditional` fills the first two."""
+    bars = pg.BarGraphItem(x=np.arange(levels), height=np.zeros(levels), width=0.8, brush=BAR_RGB)
+    curve = pg.PlotDataItem(pen=pg.mkPen(BAR_RGB, width=2))
+    value_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(value_rgb, width=2))
+    for item in (bars, curve, value_line):
+        plot.addItem(item)
+    return bars, curve, value_line
 
 
 def show_conditional(plot, bars, curve, answer: dict) -> None:

@@ -22,7 +22,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QSpinBox, QVBoxLayout, QWidget
 
-from arstudio.gui.conditional_chart import show_conditional
+from arstudio.gui.conditional_chart import conditional_items, conditional_plot, show_conditional
 from arstudio.gui.pixelview import PixelView, field_overlay, heat_map, levels_to_rgb
 
 
@@ -117,17 +117,8 @@ class InspectorPanel(QWidget):
 
         self.title = QLabel("click a pixel to see its conditional")
         self.title.setWordWrap(True)
-        self.plot = pg.PlotWidget()
-        self.plot.setMinimumHeight(180)
-        self.plot.setLabel("left", "probability")
-        self.plot.setLabel("bottom", "level")
-        self.plot.getAxis("left").enableAutoSIPrefix(False)  # show 0.25, not 250 (×0.001)
-        self.plot.setMouseEnabled(x=False, y=False)
-        self.bars = pg.BarGraphItem(x=np.arange(2), height=np.zeros(2), width=0.8, brush=(90, 150, 230))
-        self.curve = pg.PlotDataItem(pen=pg.mkPen((90, 150, 230), width=2))
-        self.value_line = pg.InfiniteLine(angle=90, pen=pg.mkPen((255, 200, 0), width=2))
-        for item in (self.bars, self.curve, self.value_line):
-            self.plot.addItem(item)
+        self.plot = conditional_plot("level", min_height=180)
+        self.bars, self.curve, self.value_line = conditional_items(self.plot, (255, 200, 0), levels=2)
         # a discretized logistic mixture's components, π_m · P_m(level), one dashed curve each
         # (created once; as many as the largest mixture shown so far)
         self.component_curves: list = []

@@ -20,6 +20,7 @@ from PySide6.QtCore import QSize, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QSpinBox, QVBoxLayout, QWidget
 
+from arstudio.gui.conditional_chart import BAR_RGB, conditional_plot
 from arstudio.gui.latent_views import CodeGridView, RegionView, code_palette, image_rgb
 from arstudio.gui.layouts import titled
 from arstudio.gui.pixelview import PixelView
@@ -55,13 +56,8 @@ class CodeInspectorPanel(QWidget):
 
         self.title = QLabel("click a code (or a pixel) to see its conditional over the codebook")
         self.title.setWordWrap(True)
-        self.plot = pg.PlotWidget()
-        self.plot.setMinimumHeight(150)
-        self.plot.setLabel("left", "probability")
-        self.plot.setLabel("bottom", "code")
-        self.plot.getAxis("left").enableAutoSIPrefix(False)
-        self.plot.setMouseEnabled(x=False, y=False)
-        self.bars = pg.BarGraphItem(x=np.arange(2), height=np.zeros(2), width=0.8, brushes=[(90, 150, 230)] * 2)
+        self.plot = conditional_plot("code", min_height=150)
+        self.bars = pg.BarGraphItem(x=np.arange(2), height=np.zeros(2), width=0.8, brushes=[BAR_RGB] * 2)
         self.plot.addItem(self.bars)
         self.top = QListWidget()
         self.top.setIconSize(QSize(40, 40))

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidge
 from shiboken6 import isValid
 
 from arstudio.gui.completion_run import example_image
-from arstudio.gui.conditional_chart import show_conditional
+from arstudio.gui.conditional_chart import conditional_items, conditional_plot, show_conditional
 from arstudio.gui.layouts import left_row
 from arstudio.gui.workers import run_job
 
@@ -117,16 +117,8 @@ class SequenceInspectorPanel(QWidget):
         for plot in (self.timeline, self.tree_plot):  # same axis width: time steps line up
             plot.getAxis("left").setWidth(110)
 
-        self.chart = pg.PlotWidget()
-        self.chart.setLabel("left", "probability")
-        self.chart.setLabel("bottom", "level")
-        self.chart.getAxis("left").enableAutoSIPrefix(False)
-        self.chart.setMouseEnabled(x=False, y=False)
-        self.bars = pg.BarGraphItem(x=np.arange(0), height=np.zeros(0), width=0.8, brush=(90, 150, 230))
-        self.curve = pg.PlotDataItem(pen=pg.mkPen((90, 150, 230), width=2))
-        self.value_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(STEP_RGB, width=2))
-        for item in (self.bars, self.curve, self.value_line):
-            self.chart.addItem(item)
+        self.chart = conditional_plot("level")
+        self.bars, self.curve, self.value_line = conditional_items(self.chart, STEP_RGB)
         self.details = QLabel(" ")
         self.details.setWordWrap(True)
 
