@@ -3,15 +3,25 @@ Config) and the Add dataset dialog (a loader's options).
 
 :class:`DataclassForm` lays out the rows: the field's name as the label, the comment
 beside the field in its source as the tooltip of both, an objectName per editor
-(``object_prefix`` + field name) and the defaults. Subclasses choose the editors
-(``_editor_for``) and read and write their values (``value``, ``set_value``).
+(``object_prefix`` + field name) and the defaults, and reads and writes the editors'
+values (``value``, ``set_value``: check box, drop-down, spin boxes, free text).
+Subclasses choose the editors (``_editor_for``) and how free text is written and read
+(``text_of``, ``read_text``).
 """
 from __future__ import annotations
 
 import dataclasses
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QSpinBox,
+    QWidget,
+)
 
 from arstudio.config_check import field_comments
 
@@ -39,8 +49,36 @@ class DataclassForm(QWidget):
     def _editor_for(self, name: str, default) -> QWidget:
         raise NotImplementedError
 
+    def text_of(self, value) -> str:
+        """A value as a free-text editor shows it."""
+        return str(value)
+
+    def read_text(self, name: str, text: str):
+        """A free-text editor's value."""
+        return text.strip()
+
     def value(self, name: str):
-        raise NotImplementedError
+        w = self.editors[name]
+        if isinstance(w, QCheckBox):
+            return w.isChecked()
+        if isinstance(w, QComboBox):
+            return w.currentText()
+        if isinstance(w, (QSpinBox, QDoubleSpinBox)):
+            return w.value()
+        return self.read_text(name, w.text())
+
+    def set_value(self, name: str, value) -> None:
+        w = self.editors[name]
+        if isinstance(w, QCheckBox):
+            w.setChecked(bool(value))
+        elif isinstance(w, QComboBox):
+            w.setCurrentText(str(value))
+        elif isinstance(w, QSpinBox):
+            w.setValue(int(value))
+        elif isinstance(w, QDoubleSpinBox):
+            w.setValue(float(value))
+        else:
+            w.setText(self.text_of(value))
 
     def set_fields(self, cls) -> bool:
         """One row per field of ``cls`` (none for None); False when there is no ``cls``."""

@@ -76,23 +76,6 @@ class OptionsForm(DataclassForm):
             w.textChanged.connect(self.changed)
         return w
 
-    def set_value(self, name: str, value) -> None:
-        w = self.editors[name]
-        if isinstance(w, QComboBox):
-            w.setCurrentText(str(value))
-        elif isinstance(w, QSpinBox):
-            w.setValue(int(value))
-        else:
-            w.setText(str(value))
-
-    def value(self, name: str):
-        w = self.editors[name]
-        if isinstance(w, QComboBox):
-            return w.currentText()
-        if isinstance(w, QSpinBox):
-            return w.value()
-        return w.text().strip()
-
     def options(self) -> dict:
         """The options that differ from the defaults (what the data name then records)."""
         return self.differing()

@@ -83,26 +83,13 @@ class ConfigForm(DataclassForm):
             w.editingFinished.connect(self.changed)
         return w
 
-    def set_value(self, name: str, value) -> None:
-        w = self.editors[name]
-        if isinstance(w, QCheckBox):
-            w.setChecked(bool(value))
-        elif isinstance(w, QSpinBox):
-            w.setValue(int(value))
-        elif isinstance(w, QDoubleSpinBox):
-            w.setValue(float(value))
-        else:
-            w.setText("none" if value is None else str(value))
+    def text_of(self, value) -> str:
+        return "none" if value is None else str(value)
 
-    def value(self, name: str):
-        w = self.editors[name]
-        if isinstance(w, QCheckBox):
-            return w.isChecked()
-        if isinstance(w, (QSpinBox, QDoubleSpinBox)):
-            return w.value()
+    def read_text(self, name: str, text: str):
         if isinstance(self.defaults.get(name), str):  # a word setting stays a word: "none" is not None
-            return w.text().strip()
-        return parse_text(w.text())
+            return text.strip()
+        return parse_text(text)  # numbers, bools, none: as the CLI reads --set
 
     def values(self) -> dict:
         return {name: self.value(name) for name in self.editors}
