@@ -28,7 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from arstudio.bundled import list_bundled
+from arstudio.gui.bundle_box import BundledModelBox, discrete_image
+from arstudio.gui.layouts import left_row
 from arstudio.gui.pixelview import levels_to_rgb
 from arstudio.gui.qimage import pixmap_from_rgb
 from arstudio.gui.workers import run_job
@@ -76,13 +77,9 @@ class AnomalyPanel(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.models = [b for b in list_bundled() if len(b.metadata["spec"]["shape"]) == 3
-                       and b.metadata["spec"].get("levels")]
         self.result: dict | None = None
         self._busy = False
-        self.model_box = QComboBox()
-        for b in self.models:
-            self.model_box.addItem(b.title, b.key)
+        self.model_box = BundledModelBox(discrete_image)
         self.out_box = QComboBox(editable=True)
         self.out_box.addItems(OUT_SETS)
         self.folder_button = QPushButton("Folder…")
@@ -92,11 +89,8 @@ class AnomalyPanel(QWidget):
         self.bg_steps.setToolTip("steps of the background model for the likelihood ratio (0: leave it out)")
         self.button = QPushButton("Score")
         self.button.clicked.connect(self.start)
-        top = QHBoxLayout()
-        for w in (QLabel("Model"), self.model_box, QLabel("other data"), self.out_box, self.folder_button,
-                  QLabel("examples"), self.count, QLabel("background steps"), self.bg_steps, self.button):
-            top.addWidget(w)
-        top.addStretch(1)
+        top = left_row(QLabel("Model"), self.model_box, QLabel("other data"), self.out_box, self.folder_button,
+                       QLabel("examples"), self.count, QLabel("background steps"), self.bg_steps, self.button)
 
         self.hist = pg.PlotWidget(title="bits/dim: test set vs other data")
         self.hist.setLabel("bottom", "bits/dim")
@@ -131,17 +125,13 @@ class AnomalyPanel(QWidget):
         layout.addWidget(self.verdict)
         layout.addLayout(grid)
 
-    def current(self):
-        i = self.model_box.currentIndex()
-        return self.models[i] if 0 <= i < len(self.models) else None
-
     def _pick_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "A folder of images to score")
         if folder:
             self.out_box.setCurrentText(folder)
 
     def start(self) -> None:
-        b = self.current()
+        b = self.model_box.current()
         if b is None or self._busy:
             return
         self._busy = True

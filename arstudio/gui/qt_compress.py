@@ -17,7 +17,6 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -26,7 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from arstudio.bundled import list_bundled
+from arstudio.gui.bundle_box import BundledModelBox, discrete_image
+from arstudio.gui.layouts import left_row
 from arstudio.gui.pixelview import levels_to_rgb
 from arstudio.gui.workers import Job, run_job
 
@@ -60,8 +60,6 @@ class CompressPanel(QWidget):
 
     def __init__(self, parent=None, canvas_source: Callable[[], np.ndarray | None] | None = None):
         super().__init__(parent)
-        self.models = [b for b in list_bundled() if len(b.metadata["spec"]["shape"]) == 3
-                       and b.metadata["spec"].get("levels")]
         self.canvas_source = canvas_source  # the window wires the Complete tab's canvas here
         self.result: dict | None = None
         self.identical: bool | None = None
@@ -69,21 +67,15 @@ class CompressPanel(QWidget):
         self._shown_partial = None
         self._job: Job | None = None
 
-        self.model_box = QComboBox()
-        for b in self.models:
-            self.model_box.addItem(b.title, b.key)
+        self.model_box = BundledModelBox(discrete_image)
         self.count = QSpinBox(minimum=1, maximum=16, value=6)
         self.first = QSpinBox(minimum=0, maximum=400, value=0)  # the first test image to code
         self.button = QPushButton("Compress test images")
         self.canvas_button = QPushButton("Compress the canvas")
         self.button.clicked.connect(lambda: self.start(canvas=False))
         self.canvas_button.clicked.connect(lambda: self.start(canvas=True))
-        top = QHBoxLayout()
-        for w in (QLabel("Model"), self.model_box, QLabel("test images from"), self.first, QLabel("count"),
-                  self.count, self.button,
-                  self.canvas_button):
-            top.addWidget(w)
-        top.addStretch(1)
+        top = left_row(QLabel("Model"), self.model_box, QLabel("test images from"), self.first, QLabel("count"),
+                       self.count, self.button, self.canvas_button)
 
         self.bars = pg.PlotWidget(title="bytes per image")
         self.bars.setLabel("left", "bytes")
@@ -122,12 +114,8 @@ class CompressPanel(QWidget):
         self.timer.start()
 
     # --- actions ----------------------------------------------------------------------
-    def current(self):
-        i = self.model_box.currentIndex()
-        return self.models[i] if 0 <= i < len(self.models) else None
-
     def start(self, canvas: bool = False) -> None:
-        b = self.current()
+        b = self.model_box.current()
         if b is None or self._job is not None:
             return
         image = None
