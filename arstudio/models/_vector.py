@@ -55,6 +55,11 @@ def categorical_head(logits: torch.Tensor, spec) -> Categorical:
     return Categorical(dist.logits.reshape(B, *spec.shape, dist.logits.shape[-1]))
 
 
+def categorical_one(logits: torch.Tensor, spec) -> Categorical:
+    """(n, 1, O) logits of one dimension (a stepper's) -> Categorical with batch shape (n,)."""
+    return categorical_head(logits, type(spec)((1,), spec.levels, "vector")).at(0)
+
+
 def ranks_of(order: torch.Tensor) -> torch.Tensor:
     """rank[d] = position of flattened dimension d in ``order``."""
     ranks = torch.empty_like(order)

@@ -24,6 +24,7 @@ from torch import nn
 from arstudio.models._vector import (
     VECTOR_MODALITIES,
     categorical_head,
+    categorical_one,
     encode,
     encode_input,
     input_features,
@@ -83,6 +84,4 @@ class _WindowStepper(Stepper):
         lo = max(0, index - k)
         u = encode(flat[:, lo:index], m.spec) if index > lo else flat.new_zeros(n, 0, m.fin).float()
         u = F.pad(u, (0, 0, k - (index - lo), 0))  # (n, k, F), zero-padded at the start
-        logits = m.mlp(u.reshape(n, 1, k * m.fin))  # (n, 1, O)
-        one = type(m.spec)((1,), m.spec.levels, "vector")
-        return categorical_head(logits, one).at(0)
+        return categorical_one(m.mlp(u.reshape(n, 1, k * m.fin)), m.spec)  # logits (n, 1, O)

@@ -24,6 +24,7 @@ from torch import nn
 from arstudio.models._vector import (
     VECTOR_MODALITIES,
     categorical_head,
+    categorical_one,
     encode,
     encode_input,
     input_features,
@@ -75,9 +76,7 @@ class NADE(ARModel):
 
     def _head(self, a: torch.Tensor, i: int):
         """(n, H) running sum at dimension i -> Conditionals with batch (n,)."""
-        logits = self._logits(a.unsqueeze(1), slice(i, i + 1))  # (n, 1, O)
-        one = type(self.spec)((1,), self.spec.levels, "vector")
-        return categorical_head(logits, one).at(0)
+        return categorical_one(self._logits(a.unsqueeze(1), slice(i, i + 1)), self.spec)
 
     def make_stepper(self, x, **cond):
         return NADEStepper(self, x.shape[0])
