@@ -186,12 +186,13 @@ def _sampling_seconds(model, data, n: int) -> float:
 
 
 def _labels(model, data, n) -> dict:
-    """Conditional models sample one example per class in turn, like the trainer's grid."""
-    if not model.uses_labels:
-        return {}
+    """Conditional models sample one example per class in turn, like the trainer's grid;
+    models with local conditioning take the validation examples' series or maps."""
     import torch
 
-    kw = {"label": torch.arange(n, device=model.device) % int(data.extras.get("classes", 1))}
+    kw = {}
+    if model.uses_labels:
+        kw["label"] = torch.arange(n, device=model.device) % int(data.extras.get("classes", 1))
     local = data.extras.get("local", {}).get("val")
     if local is not None and model.uses_local:  # melodies: the validation examples' notes
         kw["local"] = local[torch.arange(n) % len(local)].to(model.device)

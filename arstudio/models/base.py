@@ -58,8 +58,14 @@ class ARModel(nn.Module):
     any_length: bool = False
 
     #: Local conditioning: the trainer passes the data's slow series
-    #: (``Dataset.extras["local"][split]``, (N, C, frames)) as ``local=`` (WaveNet).
+    #: (``Dataset.extras["local"][split]``, (N, C, frames)) as ``local=`` (WaveNet), or
+    #: for an image model its spatial maps (N, *local_map) (see :attr:`local_map`).
     uses_local: bool = False
+
+    #: Spatial conditioning of an image model: the (channels, H, W) of the map ``local=``
+    #: takes per example (Gated PixelCNN with ``local_channels``: where the digit should
+    #: go; the Samples and Complete tabs let the user paint it); None without one.
+    local_map: tuple[int, int, int] | None = None
 
     @dataclass(frozen=True)
     class Config:

@@ -13,7 +13,11 @@ Here the vertical stack's first layer already reads strictly earlier rows
 (``mode="above"``), which plays the role of the paper's down-shift. The
 conditional variant adds, per layer, a class-dependent bias V h (h one-hot
 of ``label=``) and a location-dependent bias V s with s = deconv(h), a map
-over the image.
+over the image. With ``local_channels`` the model also takes a spatial map
+``local=`` (B, local_channels, H, W), e.g. where the digit should go: the map
+and a small unmasked convolution of it (it is given, not generated, so it may
+see the whole map) enter every layer's gates through 1×1 convolutions, the
+paper's conditioning on a spatial representation.
 """
 from __future__ import annotations
 
@@ -99,6 +103,9 @@ class GatedPixelCNN(ARModel):
         mixtures: int = 5  # logistic components per sub-pixel when output="dmol"
         num_labels: int = 0  # > 0: conditional on label= (class + location bias)
         location_channels: int = 8  # channels of s = deconv(one-hot label)
+        local_channels: int = 0  # > 0: conditional on a map local= (B, local_channels, H, W)
+        local_features: int = 8  # channels of tanh(conv(map)), each pixel's view of the map around it
+        local_kernel: int = 7  # odd; that convolution's kernel (it sees the painted region's extent)
 
     def __init__(self, spec, config: Config):
         super().__init__(spec, config)
@@ -112,6 +119,12 @@ class GatedPixelCNN(ARModel):
             cond_ch = config.location_channels + config.num_labels
             # s = deconv(h): a (location_channels, H, W) map per class
             self.location = nn.ConvTranspose2d(config.num_labels, config.location_channels, (H, W))
+        if config.local_channels > 0:
+            if config.local_kernel % 2 == 0:
+                raise ValueError("local_kernel must be odd")
+            cond_ch += config.local_channels + config.local_features
+            self.local_net = nn.Conv2d(config.local_channels, config.local_features,
+                                       config.local_kernel, padding=config.local_kernel // 2)
         self.layers = nn.ModuleList(
             GatedLayer(C if i == 0 else h, h, config.kernel, C, i == 0, skip, cond_ch)
             for i in range(config.layers))
@@ -122,24 +135,45 @@ class GatedPixelCNN(ARModel):
         return self.config.num_labels
 
     @property
+    def uses_local(self) -> bool:
+        return self.config.local_channels > 0
+
+    @property
+    def local_map(self):
+        if not self.uses_local:
+            return None
+        return (self.config.local_channels, *self.spec.shape[1:])
+
+    @property
     def order(self):
         return raster_order(self.spec.shape)
 
-    def condition_map(self, label, n):
-        """(n, num_labels + location_channels, H, W): one-hot h and s = deconv(h), or None."""
-        if self.config.num_labels == 0:
-            return None
-        if label is None:
-            raise ValueError("this model is class-conditional: pass label=")
+    def condition_map(self, label, n, local=None):
+        """(n, cond_ch, H, W): the class part (one-hot h and s = deconv(h)) and the spatial
+        part (the map and tanh(conv(map))) side by side; None for an unconditional model."""
+        parts = []
         _, H, W = self.spec.shape
-        label = torch.as_tensor(label, device=self.device).long().expand(n)
-        onehot = F.one_hot(label, self.config.num_labels).float()  # (n, classes)
-        s = self.location(onehot[:, :, None, None])  # (n, loc, H, W)
-        return torch.cat([onehot[:, :, None, None].expand(-1, -1, H, W), s], 1)
+        if self.config.num_labels > 0:
+            if label is None:
+                raise ValueError("this model is class-conditional: pass label=")
+            label = torch.as_tensor(label, device=self.device).long().expand(n)
+            onehot = F.one_hot(label, self.config.num_labels).float()  # (n, classes)
+            s = self.location(onehot[:, :, None, None])  # (n, loc, H, W)
+            parts += [onehot[:, :, None, None].expand(-1, -1, H, W), s]
+        if self.uses_local:
+            want = (self.config.local_channels, H, W)
+            if local is None:
+                raise ValueError(f"this model is conditioned on a map: pass local= (n, {want})")
+            local = torch.as_tensor(local, device=self.device).float()
+            if tuple(local.shape[-3:]) != want:
+                raise ValueError(f"local= must be (n, {want}), not {tuple(local.shape)}")
+            local = local.expand(n, *want)  # (n, local_channels, H, W)
+            parts += [local, torch.tanh(self.local_net(local))]
+        return torch.cat(parts, 1) if parts else None
 
-    def conditionals(self, x, label=None, **cond):
+    def conditionals(self, x, label=None, local=None, **cond):
         s = self.scale_input(x)  # (B, C, H, W)
-        c_map = self.condition_map(label, x.shape[0])
+        c_map = self.condition_map(label, x.shape[0], local)
         v, h, skip = s, s, 0
         for layer in self.layers:
             v, h, sk = layer(v, h, c_map)
@@ -150,19 +184,19 @@ class GatedPixelCNN(ARModel):
         # part 1: the horizontal stack, which also carries the vertical one through the link
         return [(f"layer {i + 1}", L, 1) for i, L in enumerate(self.layers)]
 
-    def make_stepper(self, x, label=None, **cond):
-        return GatedPixelCNNStepper(self, x, label)
+    def make_stepper(self, x, label=None, local=None, **cond):
+        return GatedPixelCNNStepper(self, x, label, local)
 
 
 class GatedPixelCNNStepper(RasterStepper):
     """The vertical stack once per row (it reads only earlier rows), the horizontal
     stack one pixel per layer per step."""
 
-    def __init__(self, model: GatedPixelCNN, x, label=None):
+    def __init__(self, model: GatedPixelCNN, x, label=None, local=None):
         super().__init__(model)
         n, like, H, W = x.shape[0], x.float(), self.H, self.W
         self.weights = masked_weights(model)
-        self.cond = model.condition_map(label, n)  # (n, cond_ch, H, W) or None
+        self.cond = model.condition_map(label, n, local)  # (n, cond_ch, H, W) or None
         self.v_in = [L.v.new_cache(n, H, W, like) for L in model.layers]  # vertical inputs
         self.h_in = [L.h.new_cache(n, H, W, like) for L in model.layers]  # horizontal inputs
         self.v_pre = [None] * len(model.layers)  # (n, 2h, W) of the current row
