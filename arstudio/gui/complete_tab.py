@@ -38,22 +38,21 @@ from arstudio.gui.pixelview import UNKNOWN_RGB, PixelView, levels_to_rgb
 from arstudio.gui.qt_canvas import CanvasPanel
 from arstudio.gui.qt_density import DensityPanel
 from arstudio.gui.qt_inspector import InspectorPanel
-from arstudio.gui.speed_widgets import ClassPicker, OrderPicker, SpeedMeterWidget, StatesView
 from arstudio.gui.scrolling import fit_scroll
+from arstudio.gui.speed_widgets import ClassPicker, LocationPicker, OrderPicker, SpeedMeterWidget, StatesView
 from arstudio.gui.workers import run_job
 from arstudio.sampling.completion import METHODS, NOTES
 from arstudio.sampling.speed import model_facts
 
 
-def stepper_states_job(path, image, index, label):
+def stepper_states_job(path, image, index, label, location=None):
     """Runs in a worker: the cached stepper's kept / computed states at ``index`` (NumPy out)."""
-    import torch
-
     from arstudio.checkpoint import load_checkpoint
+    from arstudio.sampling.conditioning import conditioning
     from arstudio.sampling.states import stepper_states
 
     model = load_checkpoint(path)
-    cond = {} if label is None else {"label": torch.tensor(int(label))}
+    cond = conditioning(model, label, location)
     return stepper_states(model, image, index, **cond)
 
 
@@ -113,6 +112,8 @@ class CompletePanel(QWidget):
         self.speed_meter.rerun_requested.connect(self.rerun_other_path)
         self.classes = ClassPicker(allow_all=False)  # class-conditional models: which class
         self.classes.changed.connect(self._class_changed)
+        self.location = LocationPicker()  # models conditioned on a map: where the digit goes
+        self.location.changed.connect(self._location_changed)
         self.order_picker = OrderPicker()  # order-agnostic models: which order; others: their own
         self.states = StatesView()  # the cached stepper's states at a clicked pixel
 
@@ -138,6 +139,7 @@ class CompletePanel(QWidget):
         mid.addWidget(self.model_label)
         mid.addLayout(controls)
         mid.addWidget(self.classes)
+        mid.addWidget(self.location)
         mid.addLayout(buttons)
         mid.addWidget(self.speed_meter)
         mid.addWidget(self.views_box, 1)
@@ -208,6 +210,8 @@ class CompletePanel(QWidget):
         self.speed_meter.set_cached_available(facts["cached"], facts["name"])
         self.classes.set_classes(facts["classes"])
         self.inspector.label = self.classes.label()
+        self.location.set_map(facts["local_map"])
+        self.inspector.location = self.location.location()
         self.order_picker.set_model(facts["shape"], facts["order"], facts["agnostic"])
         self.facts_ready.emit()
 
@@ -248,7 +252,8 @@ class CompletePanel(QWidget):
         sampler = sampler or self.speed_meter.path
         self.run = CompletionRun(self.path, known, mask, n, self.method.currentText(),
                                  self.temperature.value(), seed, steps_per_second(self.speed.value()),
-                                 sampler, self.speed_meter.meter, self.classes.label(), self.order_picker.order())
+                                 sampler, self.speed_meter.meter, self.classes.label(), self.order_picker.order(),
+                                 self.location.location())
         if self.pause_button.isChecked():
             self.run.paused.set()
         self.run.start()
@@ -357,6 +362,11 @@ class CompletePanel(QWidget):
         self.inspector.label = self.classes.label()  # the inspector conditions on the same class
         self.inspector._request()
 
+    def _location_changed(self):
+        """A new painted map: the inspector conditions on it; Complete uses it on the next run."""
+        self.inspector.location = self.location.location()
+        self.inspector._request()
+
     def rerun_other_path(self):
         """The last completion again, same seed and canvas, on the other sampling path."""
         if self._last_seed is None or self.run is not None:
@@ -379,6 +389,7 @@ class CompletePanel(QWidget):
         index, path = row * W + col, self.path
         where = f"pixel ({row}, {col})"
         run_job(stepper_states_job, path, np.asarray(image), index, self.classes.label(),
+                self.location.location(),
                 on_done=lambda maps: self._states_ready(path, maps, where),
                 on_error=lambda t: self.states.show_message(f"states: {t}"), owner=self)
 

@@ -29,12 +29,13 @@ class CompletionRun(SteppedRun):
 
     def __init__(self, path: Path, known: np.ndarray, mask: np.ndarray, n: int, method: str,
                  temperature: float, seed: int, speed: float, sampler: str = "cached", meter=None,
-                 label: int | None = None, order=None):
+                 label: int | None = None, order=None, location=None):
         self.args = (path, known, mask, n, method, temperature, seed)
         self.sampler = sampler  # "cached" (the model's stepper) or "naive" (full recompute)
         self.meter = meter  # a SpeedMeter timing the generated pixels, or None
         self.label = label  # class id for a class-conditional model
         self.order = order  # a permutation for an order-agnostic model, or None
+        self.location = location  # (C, H, W) where the digit goes, for a map-conditioned model
         super().__init__(speed, "arstudio-complete")  # latest: {"x", "index", "step", "total", "phase", "pending"}
 
     def _work(self):
@@ -42,16 +43,15 @@ class CompletionRun(SteppedRun):
 
         from arstudio.checkpoint import load_checkpoint
         from arstudio.sampling.completion import complete_steps
+        from arstudio.sampling.conditioning import conditioning
 
         path, known, mask, n, method, temperature, seed = self.args
         model = load_checkpoint(path)
         generator = torch.Generator().manual_seed(seed)
         painted = np.asarray(mask).reshape(-1)
         drawn = painted.copy()  # entries with a value so far: painted or generated
-        label = self.label
-        if label is None and model.uses_labels:  # before the class picker knew of the model
-            label = 0
-        cond = {} if label is None else {"label": torch.tensor(int(label))}
+        # class 0 / the centred box when the pickers did not know the model yet
+        cond = conditioning(model, self.label, self.location)
         if not model.has_cached_stepper:
             self.sampler = "naive"  # there is no other path; the meter says so
         candidates = max(64, 8 * n)
@@ -62,7 +62,8 @@ class CompletionRun(SteppedRun):
         if timing:
             batch = candidates if method == "resample" else n
             key = (str(path), hash(np.asarray(known).tobytes()), hash(painted.tobytes()), n, method,
-                   temperature, seed, self.label, None if self.order is None else tuple(np.asarray(self.order)))
+                   temperature, seed, self.label, None if self.order is None else tuple(np.asarray(self.order)),
+                   None if self.location is None else hash(np.asarray(self.location).tobytes()))
             self.meter.begin(self.sampler, key, batch * int((~painted).sum()))
             pixels, elapsed = 0, 0.0  # generated pixels and the time spent generating them
         last, need_turn = time.monotonic(), True

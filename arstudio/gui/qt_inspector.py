@@ -72,21 +72,21 @@ class InspectorEngine:
             with self._lock:
                 self._result = result
 
-    def _compute(self, path, x, index, receptive=False, surprise=False, serial=0, label=None):
+    def _compute(self, path, x, index, receptive=False, surprise=False, serial=0, label=None,
+                 location=None):
         import torch
 
         from arstudio.checkpoint import load_checkpoint
         from arstudio.inspect.conditionals import nll_map, pixel_conditional
         from arstudio.inspect.receptive_field import receptive_field
+        from arstudio.sampling.conditioning import conditioning
 
         if self._model_path != path:
             self._model, self._model_path = load_checkpoint(path), path
         model = self._model
         dtype = torch.long if model.spec.discrete else torch.float32
         xt = torch.as_tensor(np.asarray(x)).to(dtype)
-        cond = {}
-        if model.uses_labels and model.spec.modality == "image":  # a class-conditional image model
-            cond["label"] = torch.tensor(0 if label is None else int(label))
+        cond = conditioning(model, label, location)  # the class and the painted map, if it takes them
         c = pixel_conditional(model, xt, index, **cond)
         out = {"serial": serial, "index": index, "value": c.value, "log_prob": c.log_prob,
                "probs": c.probs, "grid": c.grid, "density": c.density,
@@ -162,6 +162,7 @@ class InspectorPanel(QWidget):
 
     # --- inputs --------------------------------------------------------------------------------
     label: int | None = None  # the class a class-conditional model is inspected under
+    location: np.ndarray | None = None  # the painted map a map-conditioned model is inspected under
 
     def set_model(self, path: Path | None, levels: int | None, channels: int):
         self.path, self.levels = path, levels
@@ -204,7 +205,7 @@ class InspectorPanel(QWidget):
         mode = self.overlay_mode()
         self.engine.submit(path=self.path, x=self.image.copy(), index=self.flat_index(),
                            receptive=mode == "receptive field", surprise=mode == "surprise",
-                           serial=self._serial, label=self.label)
+                           serial=self._serial, label=self.label, location=self.location)
 
     # --- output --------------------------------------------------------------------------------
     def _poll(self):

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from arstudio.bundled import BundledModel, list_bundled
 from arstudio.gui.qimage import pixmap_from_rgb
-from arstudio.gui.speed_widgets import ClassPicker, SpeedMeterWidget
+from arstudio.gui.speed_widgets import ClassPicker, LocationPicker, SpeedMeterWidget
 from arstudio.gui.workers import run_job
 from arstudio.sampling.orders import ORDERS, make_order
 from arstudio.sampling.speed import model_facts
@@ -40,13 +40,14 @@ def class_labels(classes: int, n: int, label: int | None):
 
 
 def sample_grid(path, n: int, temperature: float, seed: int, sampler: str = "cached", meter=None,
-                label: int | None = None, order=None) -> np.ndarray:
+                label: int | None = None, order=None, location=None) -> np.ndarray:
     """Runs in a worker thread: checkpoint -> samples -> RGB grid (NumPy only out).
 
     ``sampler``: the "cached" stepper or the "naive" path, timed into ``meter``
     (a :class:`~arstudio.sampling.speed.SpeedMeter`) when given. Class-conditional
     image models draw class ``label``, or one row per class when it is None;
-    order-agnostic models generate in ``order`` when given."""
+    order-agnostic models generate in ``order`` when given; a model conditioned on a map
+    (``local_map``) puts every sample where ``location`` (C, H, W) is painted."""
     import torch
 
     from arstudio.checkpoint import load_checkpoint
@@ -66,12 +67,17 @@ def sample_grid(path, n: int, temperature: float, seed: int, sampler: str = "cac
     if image and model.uses_labels:
         labels, cols = class_labels(model.num_labels, n, label)
         n, cond["label"] = len(labels), labels
+    if image and model.local_map is not None:
+        from arstudio.sampling.conditioning import conditioning
+
+        cond["local"] = conditioning(model, location=location)["local"]
     if order is not None and model.order_agnostic:
         model.set_order(torch.as_tensor(np.asarray(order)))
     if meter is None:
         x = model.sample(n, temperature=temperature, generator=generator, naive=sampler == "naive", **cond)
     else:
-        key = (str(path), n, temperature, seed, label, None if order is None else tuple(np.asarray(order).tolist()))
+        key = (str(path), n, temperature, seed, label, None if order is None else tuple(np.asarray(order).tolist()),
+               None if location is None else hash(np.asarray(location).tobytes()))
         x = torch.as_tensor(timed_sample(model, n, sampler, meter, key, temperature, generator, **cond))
     if not image:
         x = x.view(n, 1, 1, -1)
@@ -124,6 +130,9 @@ class SamplesPanel(QWidget):
         self.classes = ClassPicker(allow_all=True)  # class-conditional models only
         self.classes.changed.connect(self.resample)
         controls.addWidget(self.classes)
+        self.location = LocationPicker()  # models conditioned on a map: where the digit goes
+        self.location.changed.connect(self._location_changed)
+        self._repaint_pending = False  # painted while a grid was being drawn: draw again after
         self.order_box = QComboBox(objectName="order")  # order-agnostic models only
         self.order_box.addItems([o for o in ORDERS if o != "painted"])  # painting is in Complete
         self.order_box.setToolTip("the generation order of an order-agnostic model (DeepNADE, MADE over orderings)")
@@ -136,7 +145,10 @@ class SamplesPanel(QWidget):
         self.speed = SpeedMeterWidget()  # naive / cached, live px/s, speed-up, identical samples
         self.speed.rerun_requested.connect(self.rerun_other_path)
         right = QVBoxLayout()
-        right.addWidget(self.image, 1)
+        top = QHBoxLayout()
+        top.addWidget(self.image, 1)
+        top.addWidget(self.location, 0, Qt.AlignmentFlag.AlignTop)
+        right.addLayout(top, 1)
         right.addLayout(controls)
         right.addWidget(self.speed)
         layout = QHBoxLayout(self)
@@ -165,6 +177,7 @@ class SamplesPanel(QWidget):
         self._facts = None
         self.speed.reset()
         self.classes.set_classes(0)
+        self.location.set_map(None)
         for w in (self.order_label, self.order_box):
             w.setVisible(False)
         if model is None:
@@ -179,6 +192,7 @@ class SamplesPanel(QWidget):
         self._facts = facts
         self.speed.set_cached_available(facts["cached"] and not facts["prior"], facts["name"])
         self.classes.set_classes(facts["classes"])
+        self.location.set_map(facts["local_map"])
         for w in (self.order_label, self.order_box):
             w.setVisible(bool(facts["agnostic"]))
         self.resample()
@@ -199,8 +213,14 @@ class SamplesPanel(QWidget):
         self._last = (model.path, seed)
         self.message.emit(f"sampling {self.count.value()} images from {model.model} ({sampler})…")
         run_job(sample_grid, model.path, self.count.value(), self.temperature.value(), seed, sampler,
-                None if self._facts["prior"] else self.speed.meter, label, order,
+                None if self._facts["prior"] else self.speed.meter, label, order, self.location.location(),
                 on_done=self._show, on_error=self._failed, owner=self)
+
+    def _location_changed(self):
+        if self._busy:
+            self._repaint_pending = True
+        else:
+            self.resample()
 
     def rerun_other_path(self):
         """The last grid again on the other path with the same seed: the meter then shows
@@ -220,6 +240,9 @@ class SamplesPanel(QWidget):
         self._redraw()
         self.message.emit("ready")
         self.samples_ready.emit()
+        if self._repaint_pending:
+            self._repaint_pending = False
+            self.resample()
 
     def _failed(self, text):
         self._busy = False

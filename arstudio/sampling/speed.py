@@ -129,5 +129,6 @@ def model_facts(path) -> dict:
     return {"name": model.registry_name, "cached": model.has_cached_stepper,
             "classes": model.num_labels if image else 0,
             "agnostic": model.order_agnostic, "order": model.order.cpu().numpy(),
+            "local_map": model.local_map if image else None,  # a map to paint (where the digit goes)
             "shape": tuple(model.spec.shape), "image": image, "prior": str(
                 model.checkpoint_meta.get("dataset", "")).startswith("vqcodes:")}
