@@ -29,6 +29,8 @@ class BundledModel:
         config = self.metadata.get("config") or {}
         classes = config.get("num_labels") or config.get("num_classes") or 0  # today's name, or the old one
         conditional = f" · {classes} classes" if isinstance(classes, int) and classes > 0 else ""
+        if config.get("local_channels") and self.metadata.get("spec", {}).get("modality") == "image":
+            conditional += " · painted place"  # conditioned on a map of where the digit goes
         return f"{self.model}{conditional} · {self.dataset}" + (f" · {bpd:.3f} bits/dim" if bpd is not None else "")
 
 

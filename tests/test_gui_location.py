@@ -47,6 +47,9 @@ def _paint_and_sample(qtbot, panel, box):
     picker = panel.location
     with qtbot.waitSignal(panel.samples_ready, timeout=120_000):
         picker.clear_button.click()  # a blank map: the next stroke alone says where
+    assert not picker.location().any()
+    blank = panel.speed.meter.timing("cached").samples
+    assert _inside(blank, np.zeros((16, 16), bool))[1] < 2  # nothing painted: (almost) no digit
     with qtbot.waitSignal(panel.samples_ready, timeout=120_000):
         _drag(qtbot, picker, _box_stroke(*box))  # releasing the mouse samples again
     return picker.location()[0] > 0, panel.speed.meter.timing("cached")

@@ -81,7 +81,12 @@ def sample_grid(path, n: int, temperature: float, seed: int, sampler: str = "cac
         x = torch.as_tensor(timed_sample(model, n, sampler, meter, key, temperature, generator, **cond))
     if not image:
         x = x.view(n, 1, 1, -1)
-    return grid(x.cpu(), model.spec.levels, cols=cols)
+    out = grid(x.cpu(), model.spec.levels, cols=cols)
+    if "local" in cond:  # the painted place, dim orange under each sample's black pixels
+        where = grid(cond["local"].cpu().amax(1, keepdim=True).expand(n, 1, -1, -1).gt(0).long(), 2, cols=cols)
+        out = np.where((where == 255).all(-1, keepdims=True) & (out == 0).all(-1, keepdims=True),
+                       np.array([70, 44, 10], np.uint8), out)
+    return out
 
 
 class SamplesPanel(QWidget):
