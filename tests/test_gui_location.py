@@ -5,6 +5,8 @@ import numpy as np
 import torch
 from PySide6.QtCore import Qt
 
+from test_gui_layout import problems  # the layout test's check: every control inside, none cut
+
 from arstudio.checkpoint import load_checkpoint
 from arstudio.paths import BUNDLED_MODELS
 
@@ -69,6 +71,8 @@ def test_samples_appear_where_the_digit_is_painted(qtbot):
     picker = panel.location
     assert picker.isVisible() and picker.location().shape == (1, 16, 16)
     assert not panel.classes.isVisible()  # conditioned on the map only
+    qtbot.wait(30)
+    assert not problems(panel, "Samples at 1280×720", panel)  # the paint area clips nothing
     model = load_checkpoint(WHERE)
 
     region, run = _paint_and_sample(qtbot, panel, (1, 1, 6, 6))  # the top-left corner
@@ -104,6 +108,8 @@ def test_complete_draws_the_digit_where_it_is_painted(qtbot):
     panel.speed.setValue(panel.speed.maximum())  # no animation delay
     picker = panel.location
     assert picker.isVisible() and not panel.classes.isVisible()
+    qtbot.wait(30)
+    assert not problems(panel, "Complete at 1280×720", panel)
     picker.clear_button.click()
     _drag(qtbot, picker, _box_stroke(1, 9, 6, 14))  # the top-right corner
     region = picker.location()[0] > 0
