@@ -62,7 +62,7 @@ def test_samples_appear_where_the_digit_is_painted(qtbot):
 
     panel = SamplesPanel()
     qtbot.addWidget(panel)
-    panel.count.setValue(6)
+    panel.count.setValue(4)
     panel.resize(1280, 720)
     panel.show()
     row = next(i for i, m in enumerate(panel.models) if m.key == KEY)
@@ -78,7 +78,7 @@ def test_samples_appear_where_the_digit_is_painted(qtbot):
     region, run = _paint_and_sample(qtbot, panel, (1, 1, 6, 6))  # the top-left corner
     assert region[:8, :8].all() and region.sum() == 64  # the brush painted exactly that 8×8 box
     seed = run.key[3]
-    expect = model.sample(6, generator=torch.Generator().manual_seed(seed),
+    expect = model.sample(4, generator=torch.Generator().manual_seed(seed),
                           local=torch.as_tensor(region, dtype=torch.float32)[None, None])
     assert np.array_equal(expect.numpy(), run.samples)  # the grid is the model's, under that map
     inside, per = _inside(run.samples, region)
@@ -131,3 +131,15 @@ def test_complete_draws_the_digit_where_it_is_painted(qtbot):
         panel._view_pixel(0, 3, 11)
     want = pixel_conditional(model, torch.as_tensor(panel.results[0]), 3 * 16 + 11, local=local)
     assert np.allclose(panel.inspector.last["probs"], want.probs)
+
+
+def test_inspect_growth_of_the_map_conditioned_model():
+    """Inspect's receptive-field growth runs on it too (under the centred map): the output's
+    field at the centre is the whole raster past, as for every Gated PixelCNN."""
+    from arstudio.gui.qt_growth import growth_job
+
+    r = growth_job(WHERE, None)
+    assert r["pixel"] == (8, 8) and r["names"][-1] == "output"
+    seen = r["fields"][-1] > 0  # (16, 16)
+    past = np.arange(256).reshape(16, 16) < 8 * 16 + 8
+    assert not seen[~past].any() and seen[past].mean() > 0.5

@@ -34,13 +34,15 @@ def growth_job(path, pixel: tuple[int, int] | None) -> dict:
 
     from arstudio.gui.inspect_models import with_model
     from arstudio.inspect.layers import layer_fields
+    from arstudio.sampling.conditioning import conditioning
 
     def work(model, example):
         if not model.feature_layers():
             return {"path": path, "none": True, "model": model.registry_name}
         _, H, W = model.spec.shape
         p = (H // 2, W // 2) if pixel is None else (min(pixel[0], H - 1), min(pixel[1], W - 1))
-        fields = layer_fields(model, torch.as_tensor(example), p)
+        # a conditional model under class 0 / the centred map (the fields' shape does not depend on it)
+        fields = layer_fields(model, torch.as_tensor(example), p, **conditioning(model))
         return {"path": path, "pixel": p, "names": [f.name for f in fields],
                 "fields": np.stack([f.field for f in fields]), "image": example,
                 "levels": model.spec.levels or 2, "model": model.registry_name}
