@@ -41,7 +41,6 @@ from arstudio.models.steppers import RasterStepper
 from arstudio.nn import CausalConv2d, gated_linear
 
 
-
 @dataclass(eq=False)
 class Node:
     """One intermediate tensor of ``features``: (n, channels, height, width)."""

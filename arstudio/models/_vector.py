@@ -15,8 +15,6 @@ import torch.nn.functional as F
 
 from arstudio.distributions import Categorical
 
-VECTOR_MODALITIES = ("vector", "sequence", "image")
-
 
 def input_features(spec) -> int:
     """Features per dimension fed to the network."""

@@ -18,15 +18,14 @@ from torch import nn
 
 from arstudio.distributions import Categorical
 from arstudio.models.base import ARModel
-from arstudio.models.registry import register_model
+from arstudio.models.registry import SEQUENCE_MODELS, register_model
 from arstudio.models.steppers import SequenceStepper
 from arstudio.nn import CausalConv1d
 
 
 @register_model(
     "causal-conv-arm",
-    family="Sequence models",
-    modalities=("sequence", "vector"),
+    family=SEQUENCE_MODELS,
     paper="Tomczak, Deep Generative Modeling, Springer 2022 (ch. 2, ARMs with causal convolutions)",
     summary=("Causal 1-D convolutions: the first (type A) hides the current value, the "
              "rest (type B) keep the past-only view; LeakyReLU and a softmax over the "

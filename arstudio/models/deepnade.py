@@ -28,7 +28,6 @@ import torch
 from torch import nn
 
 from arstudio.models._vector import (
-    VECTOR_MODALITIES,
     categorical_head,
     encode,
     encode_input,
@@ -38,7 +37,7 @@ from arstudio.models._vector import (
     ranks_of,
 )
 from arstudio.models.base import ARModel
-from arstudio.models.registry import register_model
+from arstudio.models.registry import VECTOR_MODELS, register_model
 from arstudio.models.steppers import Stepper
 
 ROWS_PER_PASS = 8192  # rows (example, prefix) per network call when evaluating all prefixes
@@ -46,8 +45,7 @@ ROWS_PER_PASS = 8192  # rows (example, prefix) per network call when evaluating 
 
 @register_model(
     "deepnade",
-    family="Fully-visible vector models",
-    modalities=VECTOR_MODALITIES,
+    family=VECTOR_MODELS,
     paper="Uria, Côté, Gregor, Murray, Larochelle, Neural Autoregressive Distribution "
           "Estimation, JMLR 2016",
     summary=("Order-agnostic NADE: an MLP fed the masked data and the mask gives p(x_i | x_S) "

@@ -32,7 +32,7 @@ from torch import nn
 
 from arstudio.distributions import Categorical
 from arstudio.models.base import ARModel
-from arstudio.models.registry import register_model
+from arstudio.models.registry import DOCUMENT_MODELS, register_model
 
 
 def tree_paths(vocab: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -57,8 +57,7 @@ def tree_paths(vocab: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 
 @register_model(
     "docnade",
-    family="Document models",
-    modalities=("sequence",),
+    family=DOCUMENT_MODELS,
     paper="Larochelle and Lauly, A Neural Autoregressive Topic Model, NeurIPS 2012",
     summary=("NADE for documents: each word's distribution given the words before it comes "
              "from a hidden layer over the running sum of their embeddings, so reading a "

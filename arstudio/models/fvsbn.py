@@ -18,21 +18,19 @@ from dataclasses import dataclass
 import torch
 
 from arstudio.models._vector import (
-    VECTOR_MODALITIES,
     categorical_head,
     encode_input,
     input_features,
     output_logits,
 )
 from arstudio.models.base import ARModel
-from arstudio.models.registry import register_model
+from arstudio.models.registry import VECTOR_MODELS, register_model
 from arstudio.nn import MaskedLinear, degree_mask, free_parameters
 
 
 @register_model(
     "fvsbn",
-    family="Fully-visible vector models",
-    modalities=VECTOR_MODALITIES,
+    family=VECTOR_MODELS,
     paper="Frey, Graphical Models for Machine Learning and Digital Communication, MIT Press 1998",
     summary=("Fully-visible sigmoid belief network: each dimension is a logistic regression "
              "(softmax for K levels) on all earlier ones. One masked linear layer with a "

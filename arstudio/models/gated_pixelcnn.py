@@ -35,7 +35,7 @@ from arstudio.models._pixel_common import (
     refresh_input,
 )
 from arstudio.models.base import ARModel
-from arstudio.models.registry import register_model
+from arstudio.models.registry import PIXELCNN_FAMILY, register_model
 from arstudio.models.steppers import RasterStepper, raster_order
 from arstudio.nn import CausalConv2d, channel_groups, gated_tanh
 
@@ -73,8 +73,7 @@ class GatedLayer(nn.Module):
 
 @register_model(
     "gated-pixelcnn",
-    family="PixelCNN family",
-    modalities=("image",),
+    family=PIXELCNN_FAMILY,
     paper=("van den Oord, Kalchbrenner, Vinyals, Espeholt, Graves, Kavukcuoglu, Conditional "
            "Image Generation with PixelCNN Decoders, NeurIPS 2016"),
     summary=("PixelCNN with a vertical stack (rows above) and a horizontal stack (pixels to "

@@ -20,15 +20,14 @@ from torch import nn
 
 from arstudio.distributions import Categorical
 from arstudio.models.base import ARModel
-from arstudio.models.registry import register_model
+from arstudio.models.registry import ATTENTION_MODELS, register_model
 from arstudio.models.steppers import SequenceStepper, raster_order
 from arstudio.nn.attention import TransformerBlock
 
 
 @register_model(
     "image-transformer",
-    family="Attention models",
-    modalities=("image",),
+    family=ATTENTION_MODELS,
     paper=("Parmar, Vaswani, Uszkoreit, Kaiser, Shazeer, Ku, Tran, Image Transformer, "
            "ICML 2018"),
     summary=("A decoder-only Transformer: each sub-pixel is a token that attends to every "

@@ -25,7 +25,7 @@ from torch import nn
 
 from arstudio.distributions import Categorical, GaussianMixture, mu_law_decode
 from arstudio.models.base import ARModel
-from arstudio.models.registry import register_model
+from arstudio.models.registry import SEQUENCE_MODELS, register_model
 from arstudio.models.steppers import Stepper
 
 
@@ -53,8 +53,7 @@ def discretised_gaussian_logits(mean, log_std, edges):
 
 @register_model(
     "linear-ar",
-    family="Sequence models",
-    modalities=("sequence", "vector"),
+    family=SEQUENCE_MODELS,
     paper="Yule, On a Method of Investigating Periodicities in Disturbed Series, Phil. Trans. 1927",
     summary=("The classical autoregression: each value is a fixed linear combination of "
              "the previous p values plus Gaussian noise, fitted by least squares. The "

@@ -34,7 +34,6 @@ from torch import nn
 
 from arstudio.distributions import Categorical
 from arstudio.models._vector import (
-    VECTOR_MODALITIES,
     categorical_head,
     encode,
     encode_input,
@@ -44,15 +43,14 @@ from arstudio.models._vector import (
     ranks_of,
 )
 from arstudio.models.base import ARModel
-from arstudio.models.registry import register_model
+from arstudio.models.registry import VECTOR_MODELS, register_model
 from arstudio.models.steppers import SequenceStepper
 from arstudio.nn import MaskedLinear, degree_mask, free_parameters, hidden_degrees
 
 
 @register_model(
     "made",
-    family="Fully-visible vector models",
-    modalities=VECTOR_MODALITIES,
+    family=VECTOR_MODELS,
     paper="Germain, Gregor, Murray, Larochelle, MADE: Masked Autoencoder for Distribution "
           "Estimation, ICML 2015",
     summary=("An MLP autoencoder whose weights are masked so that output i sees only inputs "

@@ -33,7 +33,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from arstudio.models._vector import (
-    VECTOR_MODALITIES,
     categorical_head,
     encode_input,
     hidden_widths,
@@ -41,7 +40,7 @@ from arstudio.models._vector import (
     output_logits,
 )
 from arstudio.models.base import ARModel
-from arstudio.models.registry import register_model
+from arstudio.models.registry import VECTOR_MODELS, register_model
 from arstudio.nn import MaskedLinear, free_parameters
 
 
@@ -69,8 +68,7 @@ def subset_mask(inner: torch.Tensor, outer: torch.Tensor) -> torch.Tensor:
 
 @register_model(
     "masde",
-    family="Fully-visible vector models",
-    modalities=VECTOR_MODALITIES,
+    family=VECTOR_MODELS,
     paper="Khajenezhad, Madani, Beigy, Masked autoencoder for distribution estimation on small "
           "structured data sets, IEEE TNNLS 2021",
     summary=("MADE whose masks follow a known dependency structure: each dimension depends only "

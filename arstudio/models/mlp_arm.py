@@ -22,7 +22,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from arstudio.models._vector import (
-    VECTOR_MODALITIES,
     categorical_head,
     categorical_one,
     encode,
@@ -31,14 +30,13 @@ from arstudio.models._vector import (
     output_logits,
 )
 from arstudio.models.base import ARModel
-from arstudio.models.registry import register_model
+from arstudio.models.registry import VECTOR_MODELS, register_model
 from arstudio.models.steppers import Stepper
 
 
 @register_model(
     "mlp-arm",
-    family="Fully-visible vector models",
-    modalities=VECTOR_MODALITIES,
+    family=VECTOR_MODELS,
     paper="Tomczak, Deep Generative Modeling, Springer 2022 (ch. 2, ARMs with finite memory)",
     summary=("One small MLP shared by all positions, fed only the previous k values: few "
              "weights and a parallel training pass, but a memory of exactly k steps."),

@@ -22,7 +22,6 @@ import torch
 from torch import nn
 
 from arstudio.models._vector import (
-    VECTOR_MODALITIES,
     categorical_head,
     categorical_one,
     encode,
@@ -31,15 +30,14 @@ from arstudio.models._vector import (
     output_logits,
 )
 from arstudio.models.base import ARModel
-from arstudio.models.registry import register_model
+from arstudio.models.registry import VECTOR_MODELS, register_model
 from arstudio.models.steppers import SequenceStepper
 from arstudio.nn.nade_hidden import NADEHidden, RunningSum, nade_logits
 
 
 @register_model(
     "nade",
-    family="Fully-visible vector models",
-    modalities=VECTOR_MODALITIES,
+    family=VECTOR_MODELS,
     paper="Larochelle, Murray, The Neural Autoregressive Distribution Estimator, AISTATS 2011",
     summary=("One sigmoid hidden layer shared by all conditionals: h_i = sigmoid(c + W x_<i). "
              "All hidden states come from one running sum in O(DH), and sampling updates "

@@ -27,7 +27,7 @@ from arstudio.models._pixel_common import (
     PixelHead,
     RasterModel,
 )
-from arstudio.models.registry import register_model
+from arstudio.models.registry import PIXELCNN_FAMILY, register_model
 from arstudio.nn import CausalConv2d
 from arstudio.nn.causal_conv2d import square_to_causal
 
@@ -48,8 +48,7 @@ class ResidualBlock(nn.Module):
 
 @register_model(
     "pixelcnn",
-    family="PixelCNN family",
-    modalities=("image",),
+    family=PIXELCNN_FAMILY,
     paper=PIXEL_RNN_PAPER,
     summary=("A stack of masked convolutions: the first (mask A) hides the current pixel, "
              "later ones (mask B) keep the raster order. All conditionals are computed in "

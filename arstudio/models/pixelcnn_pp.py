@@ -30,7 +30,7 @@ from torch import nn
 from arstudio.distributions import DiscretizedLogisticMixture
 from arstudio.models._pixel_common import RasterModel
 from arstudio.models._pixelcnn_pp_cache import PixelCNNppStepper
-from arstudio.models.registry import register_model
+from arstudio.models.registry import PIXELCNN_FAMILY, register_model
 from arstudio.nn import CausalConv2d, gated_linear
 
 
@@ -87,8 +87,7 @@ class GatedResnet(nn.Module):
 
 @register_model(
     "pixelcnn++",
-    family="PixelCNN family",
-    modalities=("image",),
+    family=PIXELCNN_FAMILY,
     paper=("Salimans, Karpathy, Chen, Kingma, PixelCNN++: Improving the PixelCNN with "
            "Discretized Logistic Mixture Likelihood and Other Modifications, ICLR 2017"),
     summary=("Down-shifted and down-right-shifted streams (no blind spot), gated resnets "

@@ -28,7 +28,7 @@ from torch import nn
 from arstudio.models._pixel_common import PIXEL_RNN_PAPER, RASTER_FACTORISATION
 from arstudio.models._pixelrnn import PixelRNN, lstm_update
 from arstudio.models._pixelrnn_diag_cache import DiagonalBiLSTMStepper
-from arstudio.models.registry import register_model
+from arstudio.models.registry import PIXELRNN_FAMILY, register_model
 from arstudio.nn import CausalConv2d, channel_groups
 
 
@@ -82,8 +82,7 @@ class DiagonalBiLSTM(nn.Module):
 
 @register_model(
     "pixelrnn-diag",
-    family="PixelRNN family",
-    modalities=("image",),
+    family=PIXELRNN_FAMILY,
     paper=PIXEL_RNN_PAPER,
     summary=("Diagonal BiLSTM: the image is skewed so that diagonals become columns; two "
              "LSTMs (left-to-right and mirrored, shifted down a row) sweep them with a 2×1 "

@@ -26,7 +26,7 @@ from torch import nn
 
 from arstudio.models._pixel_common import PIXEL_RNN_PAPER, RASTER_FACTORISATION, InputStepper
 from arstudio.models._pixelrnn import PixelRNN, lstm_update
-from arstudio.models.registry import register_model
+from arstudio.models.registry import PIXELRNN_FAMILY, register_model
 from arstudio.nn import CausalConv2d, channel_groups
 
 
@@ -53,8 +53,7 @@ class RowLSTM(nn.Module):
 
 @register_model(
     "pixelrnn-row",
-    family="PixelRNN family",
-    modalities=("image",),
+    family=PIXELRNN_FAMILY,
     paper=PIXEL_RNN_PAPER,
     summary=("Row LSTM: an LSTM over the rows of the image. Each row's gates come from a "
              "masked 1×k convolution along the row and a 1×k convolution of the previous "

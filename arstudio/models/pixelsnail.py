@@ -33,7 +33,7 @@ from arstudio.models._pixel_common import (
     grouped_width,
 )
 from arstudio.models.base import ARModel
-from arstudio.models.registry import register_model
+from arstudio.models.registry import ATTENTION_MODELS, register_model
 from arstudio.nn import CausalConv2d, channel_groups, gated_tanh
 from arstudio.nn.attention import KVCache, RecordsAttention, split_heads
 
@@ -111,8 +111,7 @@ class CausalAttention(RecordsAttention):
 
 @register_model(
     "pixelsnail",
-    family="Attention models",
-    modalities=("image",),
+    family=ATTENTION_MODELS,
     paper=("Chen, Mishra, Rohaninejad, Abbeel, PixelSNAIL: An Improved Autoregressive "
            "Generative Model, ICML 2018"),
     summary=("Gated residual causal convolutions for local detail, interleaved with causal "

@@ -17,6 +17,26 @@ _NOT_MODELS = {"registry", "base", "steppers"}
 
 
 @dataclass(frozen=True)
+class Family:
+    """A group of models in the picker, with the data its members build on (a member may
+    narrow or widen that with its own ``modalities``)."""
+
+    name: str
+    modalities: tuple[str, ...]
+
+
+# one declaration per family: a model names its family object, so a family's name and data
+# kinds cannot drift apart between its members
+VECTOR_MODELS = Family("Fully-visible vector models", ("vector", "sequence", "image"))
+PIXELCNN_FAMILY = Family("PixelCNN family", ("image",))
+PIXELRNN_FAMILY = Family("PixelRNN family", ("image",))
+ATTENTION_MODELS = Family("Attention models", ("image",))
+LATENT_MODELS = Family("Latent models", ("image",))
+SEQUENCE_MODELS = Family("Sequence models", ("sequence", "vector"))
+DOCUMENT_MODELS = Family("Document models", ("sequence",))
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     name: str
     family: str  # e.g. "PixelCNN family", "Fully-visible vector models"
@@ -39,14 +59,16 @@ class ModelInfo:
         return build_model(self.name, spec, **config)
 
 
-def register_model(name, *, family, modalities, paper, summary="", factorisation="",
+def register_model(name, *, family: Family, paper, modalities=None, summary="", factorisation="",
                    discrete=True, presets=None):
-    """Class decorator: the class must define a nested frozen dataclass ``Config``."""
+    """Class decorator: the class must define a nested frozen dataclass ``Config``.
+    ``modalities`` defaults to the family's."""
 
     def deco(cls):
         if name in MODELS:
             raise ValueError(f"model {name!r} registered twice")
-        MODELS[name] = ModelInfo(name, family, cls, cls.Config, tuple(modalities), paper,
+        kinds = tuple(family.modalities if modalities is None else modalities)
+        MODELS[name] = ModelInfo(name, family.name, cls, cls.Config, kinds, paper,
                                  summary, factorisation, discrete, dict(presets or {}))
         cls.registry_name = name
         return cls

@@ -23,10 +23,10 @@ import torch
 from torch import nn
 
 from arstudio.distributions import GaussianMixture
-from arstudio.models._vector import VECTOR_MODALITIES, encode_input
+from arstudio.models._vector import encode_input
 from arstudio.models.base import ARModel
 from arstudio.models.nade import NADEStepper
-from arstudio.models.registry import register_model
+from arstudio.models.registry import VECTOR_MODELS, register_model
 from arstudio.nn.nade_hidden import NADEHidden
 
 LOG_STD_RANGE = (-7.0, 5.0)  # keeps a component from collapsing onto one point
@@ -34,8 +34,7 @@ LOG_STD_RANGE = (-7.0, 5.0)  # keeps a component from collapsing onto one point
 
 @register_model(
     "rnade",
-    family="Fully-visible vector models",
-    modalities=VECTOR_MODALITIES,
+    family=VECTOR_MODELS,
     paper="Uria, Murray, Larochelle, RNADE: The real-valued neural autoregressive "
           "density-estimator, NeurIPS 2013",
     summary=("NADE for real-valued vectors: the shared running-sum hidden layer outputs, for "

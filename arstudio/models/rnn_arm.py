@@ -16,14 +16,13 @@ from torch import nn
 
 from arstudio.distributions import Categorical
 from arstudio.models.base import ARModel
-from arstudio.models.registry import register_model
+from arstudio.models.registry import SEQUENCE_MODELS, register_model
 from arstudio.models.steppers import SequenceStepper
 
 
 @register_model(
     "rnn-arm",
-    family="Sequence models",
-    modalities=("sequence", "vector"),
+    family=SEQUENCE_MODELS,
     paper="Graves, Generating Sequences With Recurrent Neural Networks, arXiv 2013",
     summary=("An LSTM (or GRU) reads the sequence left to right; its hidden state "
              "summarises the whole past, so the context is unbounded. Training is one "

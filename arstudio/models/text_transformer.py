@@ -18,7 +18,7 @@ from torch import nn
 
 from arstudio.distributions import Categorical
 from arstudio.models.base import ARModel
-from arstudio.models.registry import register_model
+from arstudio.models.registry import SEQUENCE_MODELS, register_model
 from arstudio.models.steppers import SequenceStepper
 from arstudio.nn.attention import TransformerBlock
 
@@ -33,7 +33,7 @@ def keep_top_k(logits: torch.Tensor, top_k: int | None) -> torch.Tensor:
 
 @register_model(
     "text-transformer",
-    family="Sequence models",
+    family=SEQUENCE_MODELS,
     modalities=("sequence",),
     paper="Vaswani et al., Attention Is All You Need, NeurIPS 2017 (decoder-only, char-level)",
     summary=("A small GPT-style Transformer: causal self-attention sees the whole prefix. "

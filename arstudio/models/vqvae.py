@@ -34,7 +34,7 @@ from torch import nn
 
 from arstudio.distributions import Categorical
 from arstudio.models.base import ARModel, SampleStep
-from arstudio.models.registry import register_model
+from arstudio.models.registry import LATENT_MODELS, register_model
 
 
 class _Residual(nn.Module):
@@ -49,8 +49,7 @@ class _Residual(nn.Module):
 
 @register_model(
     "vqvae",
-    family="Latent models",
-    modalities=("image",),
+    family=LATENT_MODELS,
     paper="van den Oord, Vinyals & Kavukcuoglu, Neural Discrete Representation Learning, NeurIPS 2017",
     summary=("A convolutional autoencoder whose latent is a small grid of codebook indices "
              "(EMA codebook, dead codes restarted, commitment loss). Train it first; then any "

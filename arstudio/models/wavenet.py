@@ -28,7 +28,7 @@ from torch import nn
 
 from arstudio.distributions import Categorical
 from arstudio.models.base import ARModel
-from arstudio.models.registry import register_model
+from arstudio.models.registry import SEQUENCE_MODELS, register_model
 from arstudio.nn import CausalConv1d, gated_tanh
 
 
@@ -51,7 +51,7 @@ class GatedResidualLayer(nn.Module):
 
 @register_model(
     "wavenet",
-    family="Sequence models",
+    family=SEQUENCE_MODELS,
     modalities=("sequence",),
     paper="van den Oord et al., WaveNet: A Generative Model for Raw Audio, arXiv 2016",
     summary=("Dilated causal convolutions (dilations 1, 2, 4, ... per stack) with gated "
