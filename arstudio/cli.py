@@ -260,10 +260,11 @@ def cmd_sample(args) -> int:
     if text_out and not is_text_model(model):
         raise SystemExit(f"{model.registry_name} does not model text ({model.spec.describe()}); "
                          "use --out x.png (or x.wav for sound)")
+    where = _where(model, args.where)
     t0 = time.perf_counter()
     bar = progress(model.num_dims, unit="dim", desc="sampling")
     x = None
-    for s in model.sample_steps(args.n, temperature=args.temperature, generator=gen):  # as sample()
+    for s in model.sample_steps(args.n, temperature=args.temperature, generator=gen, **where):  # as sample()
         x = s.x
         bar.update(1)
     bar.close()
@@ -304,6 +305,7 @@ def cmd_complete(args) -> int:
         if label is None:
             raise SystemExit(f"{model.registry_name} is class-conditional: pass --label K")
         cond["label"] = torch.full((args.n,), int(label), dtype=torch.long, device=model.device)
+    cond.update(_where(model, args.where))
     gen = torch.Generator().manual_seed(args.seed)
     cols = None  # the same square-ish grid as the PNG
     flat_known = mask.reshape(-1).tolist()  # frames only where a pixel is generated
@@ -596,6 +598,33 @@ def _add_model(p, name: str = "target", device: str = "auto", **kw) -> None:
     p.add_argument("--device", default=device, help=f"auto|cpu|cuda|mps (default {device})")
 
 
+def _where(model, path) -> dict:
+    """``--where MASK.png``: a map-conditioned image model's ``local=`` (the mask's non-zero
+    pixels are where the digit goes; without one, a centred box); {} for other models."""
+    if model.local_map is None:
+        if path:
+            raise SystemExit(f"{model.registry_name} takes no map: --where is for map-conditioned models")
+        return {}
+    import numpy as np
+
+    from arstudio.exports import unknown_mask
+    from arstudio.sampling.conditioning import conditioning
+
+    where = None
+    if path:
+        try:
+            painted = ~unknown_mask(path, model.spec)[0].numpy()  # (H, W): the mask's non-zero pixels
+        except ValueError as e:
+            raise SystemExit(str(e).replace("so nothing is unknown", "so no place is painted")) from None
+        where = np.broadcast_to(painted, model.local_map).astype(np.float32)
+    return {"local": conditioning(model, location=where)["local"]}
+
+
+def _add_where(p) -> None:
+    p.add_argument("--where", metavar="MASK.png", help="models conditioned on a map (gated-pixelcnn-where-"
+                   "digits): where the digit goes, the mask's non-zero pixels (default: a centred box)")
+
+
 def _add_drawing(p) -> None:
     """How a command draws values: the temperature and the seed."""
     p.add_argument("--temperature", type=float, default=1.0)
@@ -668,6 +697,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seconds", type=float, help="sound models: seconds of audio (any length) into --out x.wav")
     s.add_argument("--label", help="sound models with labels: the label's name or id (e.g. A3, flute)")
     s.add_argument("--notes", help="melody models: the notes, e.g. 'C4 D4 E4/2 -' (see arstudio/data/melodies.py)")
+    _add_where(s)
     s.set_defaults(func=cmd_sample)
 
     cp = sub.add_parser("complete", help="complete an image: keep its known pixels, generate the rest")
@@ -684,6 +714,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--candidates", type=int, help="resample: raster candidates (default max(64, 8n))")
     cp.add_argument("--sweeps", type=int, default=1, help="gibbs: passes over the unknown pixels")
     cp.add_argument("--label", type=int, help="class for a class-conditional model")
+    _add_where(cp)
     _add_drawing(cp)
     cp.set_defaults(func=cmd_complete)
 

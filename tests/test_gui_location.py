@@ -143,3 +143,25 @@ def test_inspect_growth_of_the_map_conditioned_model():
     seen = r["fields"][-1] > 0  # (16, 16)
     past = np.arange(256).reshape(16, 16) < 8 * 16 + 8
     assert not seen[~past].any() and seen[past].mean() > 0.5
+
+
+def test_command_line_samples_where_a_mask_image_says(tmp_path):
+    """``arstudio sample KEY --where MASK.png``: the grid is the model's samples under that map."""
+    from PIL import Image
+
+    from arstudio.cli import main
+    from arstudio.imaging import grid
+
+    region = np.zeros((16, 16), bool)
+    region[8:, :8] = True  # the bottom-left corner
+    Image.fromarray(region.astype(np.uint8) * 255).save(tmp_path / "where.png")
+    out = tmp_path / "s.png"
+    assert main(["sample", KEY, "--n", "4", "--seed", "3", "--where", str(tmp_path / "where.png"),
+                 "--out", str(out)]) == 0
+    model = load_checkpoint(WHERE)
+    x = model.sample(4, generator=torch.Generator().manual_seed(3),
+                     local=torch.as_tensor(region, dtype=torch.float32)[None, None])
+    with Image.open(out) as im:
+        assert np.array_equal(np.asarray(im.convert("RGB")), grid(x, 2, scale=8))
+    inside, per = _inside(x.numpy(), region)
+    assert inside >= 0.85 and per >= 8, (inside, per)
