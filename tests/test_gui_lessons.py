@@ -58,6 +58,17 @@ def _check_step(w, qtbot, lesson, i):
         assert tabs.currentIndex() == k and tabs.isTabEnabled(k), where
     for name, value in step.settings.items():
         assert control_value(find_control(root, name)) == value, f"{where}: {name}"
+    if step.label is not None:  # the class picker shows the class, and what is drawn is of it
+        from arstudio.lessons import ALL_CLASSES
+
+        assert find_control(root, "class").currentText() == str(step.label), where
+        if root is w.samples:
+            qtbot.waitUntil(w.samples.button.isEnabled, timeout=180_000)
+            run = w.samples.speed.meter.timing(w.samples.speed.path)
+            assert run.key[0] == str(w.state.get("checkpoint")), where
+            assert run.key[4] == (None if step.label == ALL_CLASSES else step.label), where
+        else:
+            assert w.complete.inspector.label == step.label, where
     if step.highlight is not None and root is w.complete:
         insp = w.complete.inspector
         assert insp.pixel == step.highlight, where
@@ -151,15 +162,31 @@ def test_lessons_menu_lists_shipped_and_user_lessons_and_opens_them(lesson_windo
     assert not w.lessons.open_path(bad)
     assert w.lessons.problem == (f"{bad}:8: step 1: 'method' has no entry 'zigzag' "
                                  "(entries: raster, resample, any-order, gibbs)")
+    bad = mine / "bad-class-tab.toml"  # a class where there is no class picker
+    bad.write_text('title = "x"\n[[steps]]\ntitle = "a"\ntext = "b"\nmodel = "pixelcnn-digits"\n'
+                   'tab = "Inspect"\nclass = 3\n')
+    assert not w.lessons.open_path(bad)
+    assert w.lessons.problem == f"{bad}:7: step 1: the Inspect tab has no class picker (Samples and Complete have one)"
+    bad = mine / "bad-class.toml"  # a class the model does not have: the step says so
+    bad.write_text('title = "x"\n[[steps]]\ntitle = "a"\ntext = "b"\nmodel = "pixelcnn-digits"\n'
+                   'tab = "Complete"\nclass = 3\n')
+    assert w.lessons.open_path(bad)
+    qtbot.waitUntil(w.lessons.settled, timeout=60_000)
+    assert w.lessons.problem == "pixelcnn-digits has no class 3 (classes: none: not a class-conditional model)"
+    w.lessons.close()
 
 
 @pytest.mark.parametrize("body, line, reason", [
     ('title = "x"\n[[steps]]\ntitle = "a"\ntext = "b"\nmodel = "pixelcnn-digitz"\n', 5,
      "step 1: no bundled model 'pixelcnn-digitz' (bundled: pixelcnn-digits, "),
     ('title = "x"\n[[steps]]\ntitle = "a"\ntext = "b"\n[[steps]]\ntitle = "c"\ncolour = 3\ntext = "d"\n', 7,
-     "step 2: unknown key 'colour' (a step takes: title, text, model, tab, view, highlight, set)"),
+     "step 2: unknown key 'colour' (a step takes: title, text, model, tab, view, highlight, set, class)"),
     ('title = "x"\n[[steps]]\ntitle = "a"\ntext = "b"\nhighlight = [1, "2"]\n', 5,
      "step 1: highlight is a pixel [row, col] or a time step t"),
+    ('title = "x"\n[[steps]]\ntitle = "a"\ntext = "b"\nmodel = "pixelcnn-digits"\ntab = "Samples"\n'
+     'class = -1\n', 7, "step 1: class is a class id (a whole number ≥ 0) or \"one row per class\""),
+    ('title = "x"\n[[steps]]\ntitle = "a"\ntext = "b"\nclass = 2\n', 5,
+     "step 1: a class is chosen for a class-conditional model in a tab's class picker"),
     ('title = "x"\n\n[[steps]\ntitle = "a"\n', 3, "not valid TOML: "),
     ('summary = "no title"\n[[steps]]\ntitle = "a"\ntext = "b"\n', 1, "needs a title"),
     ('title = "x"\n[[steps]]\ntitle = "a"\n', 2, "step 1: needs text"),

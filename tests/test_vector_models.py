@@ -94,6 +94,28 @@ def test_made_order_agnostic_samples_in_any_given_order(gen):
     assert steps == order
 
 
+def test_made_fresh_orders_trains_each_step_in_a_new_ordering_and_keeps_its_own(gen):
+    spec = DataSpec((5,), 2, "vector")
+    model = build_model("made", spec, hidden=(16,), masks=2, order_agnostic=True, fresh_orders=True)
+    assert model.order_agnostic
+    x = torch.randint(0, 2, (4, 5), generator=gen)
+    orders = model.orders.clone()
+    masks = [layer.masks.clone() for layer in model.layers]
+    model.train()
+    torch.manual_seed(3)
+    loss = model.loss(x)
+    torch.manual_seed(3)  # the same draws: the mask, then the ordering
+    m, order = int(torch.randint(2, ())), torch.randperm(5)
+    twin = build_model("made", spec, hidden=(16,), masks=2, order_agnostic=True)
+    twin.load_state_dict(model.state_dict())
+    twin.use_mask(m)
+    twin.set_order(order)
+    torch.testing.assert_close(loss, -twin.log_prob_mask(x, m).mean())
+    # the step's ordering is undone: the model's own orderings and masks are as they were
+    assert torch.equal(model.orders, orders) and model.active == 0
+    assert all(torch.equal(layer.masks, k) for layer, k in zip(model.layers, masks))
+
+
 def test_made_counts_only_unmasked_weights():
     model = build_model("made", DataSpec((1, 8, 8), 2), hidden=(100,))
     raw = sum(p.numel() for p in model.parameters())

@@ -208,7 +208,7 @@ class CompletePanel(QWidget):
             return  # another model was chosen meanwhile
         self.facts = facts
         self.speed_meter.set_cached_available(facts["cached"], facts["name"])
-        self.classes.set_classes(facts["classes"])
+        self.classes.set_classes(facts["classes"], source=path)
         self.inspector.label = self.classes.label()
         self.location.set_map(facts["local_map"])
         self.inspector.location = self.location.location()

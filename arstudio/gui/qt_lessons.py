@@ -159,6 +159,9 @@ class LessonPlayer(QObject):
                 pages = [_plain(t.tabText(i)) for t in root.findChildren(QTabWidget) for i in range(t.count())]
                 raise lesson.error(step, "view", f"the {step.tab} tab has no page {step.view!r}"
                                    + (f" (pages: {', '.join(pages)})" if pages else " (it has no pages)"))
+            if step.label is not None and find_control(root, "class") is None:
+                raise lesson.error(step, "class", f"the {step.tab} tab has no class picker "
+                                   "(Samples and Complete have one)")
             for name, value in step.settings.items():
                 control = find_control(root, name)
                 if control is None:
@@ -254,10 +257,12 @@ class LessonPlayer(QObject):
                 set_control(control, value)
             except (TypeError, ValueError) as e:
                 raise ValueError(f"{name} {e}") from None
+        if step.label is not None:  # the picker is filled once the model's facts are read
+            self._wait("the class picker", lambda: self._set_class(root, step))
         if step.view is not None:
             self._wait(f"the page {step.view!r}", lambda: self._show_page(root, step.view))
-        if step.highlight is not None:
-            self._wait("the highlight", lambda: self._highlight(root, step))
+        if step.highlight is not None:  # after the class: the inspector conditions on it
+            self._wait("the highlight", lambda: self._class_set(step) and self._highlight(root, step))
 
     def _set_model(self, key: str, tab: str | None):
         w = self.window
@@ -270,7 +275,30 @@ class LessonPlayer(QObject):
             w.samples.list.blockSignals(False)
             w._bundled_chosen(rows[0])
             if tab is not None and tab.strip().lower() == "samples":  # a grid of this model, once the last one is in
-                self._wait("the samples", lambda: w.samples.button.isEnabled() and (w.samples.resample() or True))
+                self._wait("the samples", lambda: w.samples.button.isEnabled() and (w.samples.refresh_model() or True))
+
+    def _class_set(self, step: Step) -> bool:
+        return step.label is None or not any(what == "the class picker" for what, _ in self._pending)
+
+    def _set_class(self, root, step: Step) -> bool:
+        """Choose the step's class once the picker holds the current model's classes (and, on
+        Samples, once the grid that reading them started is in: the class draws a new one)."""
+        from pathlib import Path
+
+        box = find_control(root, "class")
+        picker = box.parentWidget()
+        current = self.window.state.get("checkpoint")
+        if current is None or getattr(picker, "source", None) is None or Path(picker.source) != Path(current):
+            return False
+        samples = getattr(self.window, "samples", None)
+        if samples is not None and root is samples and not samples.button.isEnabled():
+            return False
+        text = str(step.label)
+        if box.findText(text) < 0:
+            entries = ", ".join(box.itemText(k) for k in range(box.count())) or "none: not a class-conditional model"
+            raise ValueError(f"{step.model} has no class {step.label!r} (classes: {entries})")
+        set_control(box, text)
+        return True
 
     def _show_page(self, root, view: str) -> bool:
         tabs, i = find_page(root, view)

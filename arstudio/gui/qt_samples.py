@@ -176,6 +176,10 @@ class SamplesPanel(QWidget):
         row = self.list.currentRow()
         return self.models[row] if 0 <= row < len(self.models) else None
 
+    def refresh_model(self):
+        """Learn the current model's facts again and sample (after the list was set silently)."""
+        self._model_changed(self.list.currentRow())
+
     def _model_changed(self, _row):
         """A new model: learn what it can do (off the GUI thread), then sample."""
         model = self.current()
@@ -196,7 +200,7 @@ class SamplesPanel(QWidget):
             return  # another model was chosen meanwhile
         self._facts = facts
         self.speed.set_cached_available(facts["cached"] and not facts["prior"], facts["name"])
-        self.classes.set_classes(facts["classes"])
+        self.classes.set_classes(facts["classes"], source=path)
         self.location.set_map(facts["local_map"])
         for w in (self.order_label, self.order_box):
             w.setVisible(bool(facts["agnostic"]))

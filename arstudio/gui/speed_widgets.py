@@ -133,7 +133,9 @@ class ClassPicker(QWidget):
         layout.addWidget(self.box)
         self.set_classes(0)
 
-    def set_classes(self, num_classes: int, names=None) -> None:
+    def set_classes(self, num_classes: int, names=None, source=None) -> None:
+        """``source``: the checkpoint these classes are of (what a lesson waits for)."""
+        self.source = source
         self.box.blockSignals(True)
         self.box.clear()
         if num_classes > 0:

@@ -29,7 +29,9 @@ LESSON_KEYS = {"title": "the lesson's title", "summary": "one line for the list"
                "the lecture (lessons are listed by it)", "steps": "the steps, as [[steps]] tables"}
 STEP_KEYS = {"title": "the step's heading", "text": "what to say (two to four sentences)",
              "model": "a bundled model's name", "tab": "a tab's title", "view": "a page inside the tab",
-             "highlight": "a pixel [row, col] or a time step t", "set": "control name = value"}
+             "highlight": "a pixel [row, col] or a time step t", "set": "control name = value",
+             "class": "a class-conditional model's class (a number; on Samples also \"one row per class\")"}
+ALL_CLASSES = "one row per class"  # the Samples tab's class entry that draws every class
 
 
 class LessonError(ValueError):
@@ -51,6 +53,7 @@ class Step:
     settings: dict = field(default_factory=dict)  # objectName of a control -> value
     line: int = 1  # the line of its [[steps]] header
     lines: dict = field(default_factory=dict, compare=False)  # key -> line, for messages
+    label: int | str | None = None  # `class`: a conditional model's class id, or ALL_CLASSES
 
 
 @dataclass(frozen=True)
@@ -175,12 +178,19 @@ def read_lesson(path, source: str = "user", models: set[str] | None = None) -> L
                     all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in cells)):
                 raise bad("highlight", "highlight is a pixel [row, col] or a time step t (whole numbers ≥ 0)")
             highlight = tuple(cells)
+        label = s.get("class")
+        if label is not None and not (isinstance(label, int) and not isinstance(label, bool) and label >= 0
+                                      or label == ALL_CLASSES):
+            raise bad("class", f"class is a class id (a whole number ≥ 0) or \"{ALL_CLASSES}\"")
+        if label is not None and ("model" not in s or "tab" not in s):
+            raise bad("class", "a class is chosen for a class-conditional model in a tab's class picker: "
+                               "give the model and the tab (Samples or Complete) too")
         settings = s.get("set", {})
         if not isinstance(settings, dict) or not all(
                 isinstance(v, (bool, int, float, str)) for v in settings.values()):
             raise bad("set", "[steps.set] holds control = value pairs (numbers, text, true/false)")
         steps.append(Step(" ".join(s["title"].split()), " ".join(s["text"].split()), s.get("model"),
-                          s.get("tab"), s.get("view"), highlight, dict(settings), line, dict(lines)))
+                          s.get("tab"), s.get("view"), highlight, dict(settings), line, dict(lines), label))
     return Lesson(path.stem, path, " ".join(title.split()), " ".join(summary.split()), order, tuple(steps), source)
 
 

@@ -8,7 +8,9 @@ the ordering: all D conditionals in one pass.
 
 Connectivity-agnostic training: the model holds ``masks`` different masks
 (fresh hidden degrees; with ``order_agnostic`` also a fresh input ordering)
-and each training step uses one drawn at random. At test time the first
+and each training step uses one drawn at random. With ``fresh_orders`` the
+step also gives that mask a new random input ordering (``set_order``, undone
+after the step), so the model learns every ordering, not only its masks' own. At test time the first
 ``ensemble`` masks are averaged as a mixture — probabilities, not logits:
 
     log p(x) = logsumexp_m log p_m(x) - log M
@@ -67,6 +69,7 @@ class MADE(ARModel):
         hidden: tuple = (500,)  # hidden-layer widths (one layer of 500 in the paper); CLI: hidden=500,500
         masks: int = 1  # connectivity masks drawn from during training (32 in the paper's best)
         order_agnostic: bool = False  # masks after the first also get a random input ordering
+        fresh_orders: bool = False  # every training step also draws a new input ordering (any order)
         ensemble: int = 1  # masks averaged at test time (probabilities, not logits)
         seed: int = 0  # seeds the mask degrees and orderings, so a config rebuilds them
 
@@ -98,8 +101,9 @@ class MADE(ARModel):
 
     @property
     def order_agnostic(self) -> bool:
-        """Trained with random orderings (``config.order_agnostic``): any order is exact."""
-        return self.config.order_agnostic
+        """Trained with random orderings (``config.order_agnostic`` or ``fresh_orders``): any
+        order is exact."""
+        return self.config.order_agnostic or self.config.fresh_orders
 
     @property
     def order(self):
@@ -190,6 +194,16 @@ class MADE(ARModel):
         return torch.logsumexp(lps, 0) - math.log(n)
 
     def loss(self, x, **cond):
+        if self.training and self.config.fresh_orders:  # a mask with an ordering drawn afresh
+            m = int(torch.randint(self.config.masks, ())) if self.config.masks > 1 else 0
+            active, saved = self.active, self.orders[m].clone()
+            self.active = m
+            self.set_order(torch.randperm(self.num_dims))
+            try:
+                return -self.log_prob_mask(x, m).mean()
+            finally:
+                self.set_order(saved)
+                self.active = active
         if self.training and self.config.masks > 1:
             m = int(torch.randint(self.config.masks, ()))  # connectivity-agnostic step
             return -self.log_prob_mask(x, m).mean()
