@@ -143,6 +143,7 @@ class LessonPlayer(QObject):
         self.problem: str | None = None  # the last step's failure, shown in the panel
         self._pending: list = []  # (what, try-it) callables that return True once done
         self._deadline = 0.0
+        self._class_read = False  # a `class` step: the picker holds the current model's classes
         self.timer = QTimer(self, interval=100)
         self.timer.timeout.connect(self._retry)
 
@@ -258,6 +259,7 @@ class LessonPlayer(QObject):
             except (TypeError, ValueError) as e:
                 raise ValueError(f"{name} {e}") from None
         if step.label is not None:  # the picker is filled once the model's facts are read
+            self._class_read = False
             self._wait("the class picker", lambda: self._set_class(root, step))
         if step.view is not None:
             self._wait(f"the page {step.view!r}", lambda: self._show_page(root, step.view))
@@ -292,6 +294,9 @@ class LessonPlayer(QObject):
             return False
         samples = getattr(self.window, "samples", None)
         if samples is not None and root is samples and not samples.button.isEnabled():
+            if not self._class_read:  # the facts are in (behind other panels' jobs): the grid gets its own time
+                self._class_read = True
+                self._deadline = time.monotonic() + PENDING_S
             return False
         text = str(step.label)
         if box.findText(text) < 0:

@@ -1,0 +1,65 @@
+"""Screenshots of generation orders for the README (offscreen, QWidget.grab()): the Complete
+tab half-way through a completion by the MADE trained over orderings (centre-out, chosen
+in the order picker) and by the zigzag PixelSNAIL (its own fixed order, shown greyed).
+Magenta pixels are not generated yet; the order map runs blue (first) to red (last).
+
+    QT_QPA_PLATFORM=offscreen OMP_NUM_THREADS=1 python scripts/screenshot_orders.py
+"""
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtWidgets import QApplication
+
+OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+def settle(app, seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def half_way(app, key, order, out):
+    from arstudio.gui.complete_tab import CompletePanel
+    from arstudio.gui.state import StudioState
+    from arstudio.paths import BUNDLED_MODELS
+
+    state = StudioState()
+    panel = CompletePanel(state)
+    panel.resize(1280, 900)
+    panel.show()
+    facts = []
+    panel.facts_ready.connect(lambda: facts.append(1))
+    state.set("checkpoint", BUNDLED_MODELS / f"{key}.safetensors")
+    while not facts:
+        settle(app, 0.1)
+    if order is not None:
+        panel.order_picker.box.setCurrentText(order)
+    panel.count.setValue(4)
+    panel.speed.setValue(5)  # ~22 pixels per second
+    panel.start_completion()
+    while "step " not in panel.progress.text():  # the model is read, the first pixel is out
+        settle(app, 0.05)
+    settle(app, 1.4)  # about half of the 64 pixels
+    panel.pause_button.setChecked(True)
+    settle(app, 0.5)
+    panel.grab().save(str(out))
+    panel.stop()
+    settle(app, 0.3)
+    panel.close()
+
+
+def main():
+    app = QApplication.instance() or QApplication(sys.argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    half_way(app, "made-orders-digits-binary", "centre-out", OUT / "order-made-centre-out.png")
+    half_way(app, "pixelsnail-zigzag-digits-binary", None, OUT / "order-pixelsnail-zigzag.png")
+    print("\n".join(str(p) for p in sorted(OUT.glob("order-*.png"))))
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main()
