@@ -461,12 +461,20 @@ def cmd_decompress(args) -> int:
     return 0
 
 
+def _refuse_map_models(model, command: str) -> None:
+    from arstudio.sampling.conditioning import map_needed
+
+    if (why := map_needed(model, "scoring")) is not None:
+        raise SystemExit(f"{command}: {why}")
+
+
 def cmd_score(args) -> int:
     import csv
 
     from arstudio.inspect import anomaly
 
     model = _load(args.model, args.device)
+    _refuse_map_models(model, "arstudio score")
     name, x = anomaly.load_set(model.spec, args.data, model.checkpoint_meta.get("dataset"), args.n, args.split)
     bpd = anomaly.bits_per_dim(model, x)
     out = open(args.out, "w", newline="") if args.out else sys.stdout
@@ -487,10 +495,12 @@ def cmd_ood(args) -> int:
     from arstudio.inspect import anomaly
 
     model = _load(args.model, args.device)
+    _refuse_map_models(model, "arstudio ood")
     home = model.checkpoint_meta.get("dataset")
     in_name, x_in = anomaly.load_set(model.spec, args.inside or home, home, args.n, "test")
     if args.background:
         background = _load(args.background, args.device)
+        _refuse_map_models(background, "arstudio ood --background")
     else:
         from arstudio.data import load_dataset
 

@@ -187,3 +187,17 @@ def test_cli_wav_round_trip(tmp_path):
         assert w.getnframes() == 2500 and w.getframerate() == 8000
     assert out.read_bytes() == src.read_bytes()
     assert torch.equal(mu_law_encode(torch.from_numpy(load_audio(out, 8000)).float()), codes)
+
+
+def test_a_map_conditioned_model_is_refused_in_one_line(tmp_path):
+    """gated-pixelcnn-where-digits gives p(x | where the digit is): a .arz file or a score of
+    bare images has no map to give it, so compress, score and ood say so instead of failing inside."""
+    for argv in (("compress", "gated-pixelcnn-where-digits", "--data", "digits-placed", "--n", 2,
+                  "--out", tmp_path / "w.arz"),
+                 ("score", "gated-pixelcnn-where-digits", "--data", "digits-placed", "--n", 2),
+                 ("ood", "gated-pixelcnn-where-digits", "--out", "noise", "--background", "gated-pixelcnn-where-digits")):
+        with pytest.raises(SystemExit) as e:
+            run_cli(*argv)
+        msg = str(e.value)
+        assert f"arstudio {argv[0]}: " in msg and "map of where the digit goes" in msg and "\n" not in msg
+    assert not (tmp_path / "w.arz").exists()

@@ -65,3 +65,15 @@ def test_window_has_compress_and_anomaly_tabs_fed_by_the_canvas(qtbot):
     titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
     assert "Compress" in titles and "Anomaly" in titles
     assert window.compress.canvas_source() is window.complete.canvas.values
+
+
+def test_only_models_of_the_images_alone_are_offered(qtbot):
+    """A map-conditioned model (p(x | where the digit is)) cannot code or score a bare image:
+    neither Compress nor Anomaly lists it; the class-conditional one stays (the file keeps the class)."""
+    from arstudio.gui.qt_anomaly import AnomalyPanel
+
+    for panel in (CompressPanel(canvas_source=lambda: None), AnomalyPanel()):
+        qtbot.addWidget(panel)
+        keys = [panel.model_box.itemData(i) for i in range(panel.model_box.count())]
+        assert "gated-pixelcnn-where-digits" not in keys
+        assert "gated-pixelcnn-cond-mnist5k-binary" in keys and "pixelcnn-digits" in keys

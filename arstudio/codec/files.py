@@ -189,6 +189,10 @@ class Compressed:
 
 
 def compress(model, key: str, items: Items, batch: int | None = None, progress=None) -> Compressed:
+    from arstudio.sampling.conditioning import map_needed
+
+    if (why := map_needed(model, "compressing")) is not None:
+        raise CodecError(why)
     batch = int(batch or min(items.rows, coder.DEFAULT_BATCH))
     extras = {}
     if items.files is not None:

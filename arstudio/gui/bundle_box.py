@@ -10,9 +10,12 @@ from arstudio.bundled import BundledModel, list_bundled
 
 
 def discrete_image(b: BundledModel) -> bool:
-    """A bundled model of (C, H, W) images with discrete levels."""
+    """A bundled model of (C, H, W) images with discrete levels, of the images alone (a model
+    that also takes a painted map of where the digit goes cannot code or score an image by
+    itself: see sampling.conditioning.map_needed)."""
     spec = b.metadata["spec"]
-    return len(spec["shape"]) == 3 and bool(spec.get("levels"))
+    takes_a_map = bool((b.metadata.get("config") or {}).get("local_channels"))
+    return len(spec["shape"]) == 3 and bool(spec.get("levels")) and not takes_a_map
 
 
 class BundledModelBox(QComboBox):

@@ -33,3 +33,13 @@ def conditioning(model, label=None, location=None) -> dict:
             raise ValueError(f"the painted map is {where.shape}, the model takes {tuple(model.local_map)}")
         cond["local"] = torch.as_tensor(where)[None].to(model.device)  # (1, C, H, W)
     return cond
+
+
+def map_needed(model, task: str) -> str | None:
+    """Why ``task`` (coding or scoring data by itself) cannot use ``model``, or None when it can.
+    A map-conditioned model gives p(x | where the digit is); an image file, a data set to
+    score or a .arz file carries no such map, and a made-up one would change every figure."""
+    if model.local_map is None:
+        return None
+    return (f"{task} needs a model of the data alone; this one is conditioned on a painted map of "
+            "where the digit goes, which the data do not carry: choose another model")
