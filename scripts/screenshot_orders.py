@@ -2,6 +2,7 @@
 tab half-way through a completion by the MADE trained over orderings (centre-out, chosen
 in the order picker) and by the zigzag PixelSNAIL (its own fixed order, shown greyed).
 Magenta pixels are not generated yet; the order map runs blue (first) to red (last).
+The states view is hidden for these pictures.
 
     QT_QPA_PLATFORM=offscreen OMP_NUM_THREADS=1 python scripts/screenshot_orders.py
 """
@@ -22,7 +23,7 @@ def settle(app, seconds):
         time.sleep(0.01)
 
 
-def half_way(app, key, order, out):
+def part_way(app, key, order, steps, out):
     from arstudio.gui.complete_tab import CompletePanel
     from arstudio.gui.state import StudioState
     from arstudio.paths import BUNDLED_MODELS
@@ -39,13 +40,16 @@ def half_way(app, key, order, out):
     if order is not None:
         panel.order_picker.box.setCurrentText(order)
     panel.count.setValue(4)
-    panel.speed.setValue(5)  # ~22 pixels per second
+    panel.pause_button.setChecked(True)  # paused from the start: single steps, as many as asked
     panel.start_completion()
-    while "step " not in panel.progress.text():  # the model is read, the first pixel is out
+    for _ in range(steps):
+        panel._single_step()
+        settle(app, 0.08)
+    while f"step {steps} of" not in panel.progress.text():
         settle(app, 0.05)
-    settle(app, 1.4)  # about half of the 64 pixels
-    panel.pause_button.setChecked(True)
-    settle(app, 0.5)
+    settle(app, 0.3)
+    panel.states.setVisible(False)  # the states view is another screenshot: the completions keep their room
+    settle(app, 0.3)
     panel.grab().save(str(out))
     panel.stop()
     settle(app, 0.3)
@@ -55,8 +59,8 @@ def half_way(app, key, order, out):
 def main():
     app = QApplication.instance() or QApplication(sys.argv)
     OUT.mkdir(parents=True, exist_ok=True)
-    half_way(app, "made-orders-digits-binary", "centre-out", OUT / "order-made-centre-out.png")
-    half_way(app, "pixelsnail-zigzag-digits-binary", None, OUT / "order-pixelsnail-zigzag.png")
+    part_way(app, "made-orders-digits-binary", "centre-out", 30, OUT / "order-made-centre-out.png")
+    part_way(app, "pixelsnail-zigzag-digits-binary", None, 29, OUT / "order-pixelsnail-zigzag.png")  # row 3 half done
     print("\n".join(str(p) for p in sorted(OUT.glob("order-*.png"))))
 
 
