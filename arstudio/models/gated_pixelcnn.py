@@ -67,8 +67,11 @@ class GatedLayer(nn.Module):
             h_pre = h_pre + self.cond_h(cond)
         h_pre = h_pre + self.link(v_pre)
         hg = gated_tanh(h_pre)  # (B, h, H, W)
-        h_new = self.h_out(hg) + (0 if self.first else h)
-        return gated_tanh(v_pre), h_new, self.skip(hg)
+        # h_out and skip read the same hg: one 1×1 convolution gives both
+        w = torch.cat([self.h_out.masked_weight(), self.skip.masked_weight()])
+        out = F.conv2d(hg, w, torch.cat([self.h_out.bias, self.skip.bias]))
+        h_new, skip = out.split([self.h_out.out_channels, self.skip.out_channels], 1)
+        return gated_tanh(v_pre), (h_new if self.first else h_new + h), skip
 
 
 @register_model(
@@ -173,10 +176,10 @@ class GatedPixelCNN(ARModel):
     def conditionals(self, x, label=None, local=None, **cond):
         s = self.scale_input(x)  # (B, C, H, W)
         c_map = self.condition_map(label, x.shape[0], local)
-        v, h, skip = s, s, 0
+        v, h, skip = s, s, None
         for layer in self.layers:
             v, h, sk = layer(v, h, c_map)
-            skip = skip + sk  # (B, skip, H, W)
+            skip = sk if skip is None else skip + sk  # (B, skip, H, W)
         return self.head(skip)
 
     def feature_layers(self):

@@ -84,6 +84,7 @@ class CausalConv2d(nn.Module):
             og, ig = og[:, None], ig[None, :]
             mask[:, :, kh - 1, anchor] = (og > ig if mode == "A" else og >= ig).float()
         self.register_buffer("mask", mask, persistent=False)
+        self.unmasked = bool(mask.all())  # nothing masked (mode "rows", most 1×1 B): no product
 
     @classmethod
     def square(cls, in_channels: int, out_channels: int, k: int, mode: str = "B",
@@ -101,7 +102,7 @@ class CausalConv2d(nn.Module):
         return (self.anchor, self.kw - 1 - self.anchor, self.kh - 1, 0)
 
     def masked_weight(self) -> torch.Tensor:
-        return self.weight * self.mask
+        return self.weight if self.unmasked else self.weight * self.mask
 
     def forward(self, x):  # (B, Cin, H, W) -> (B, Cout, H, W)
         return F.conv2d(F.pad(x, self.padding), self.masked_weight(), self.bias, self.stride)
