@@ -353,3 +353,43 @@ def test_pixelsnail_cache_with_keys_and_values_of_different_widths():
     cached = model.sample(3, generator=torch.Generator().manual_seed(5))
     naive = model.sample(3, generator=torch.Generator().manual_seed(5), naive=True)
     assert torch.equal(cached, naive)
+
+
+def test_causal_conv_skips_the_mask_product_only_where_nothing_is_masked():
+    """``masked_weight`` returns the weight itself only for an all-ones mask (the
+    training speed-up of issue 19); every mode still convolves weight * mask."""
+    from arstudio.nn import CausalConv2d
+
+    torch.manual_seed(0)
+    seen = set()
+    for mode in ("A", "B", "rows", "above"):
+        for kernel, anchor in (((1, 1), 0), ((1, 3), 2), ((3, 5), 2)):
+            for groups in (1, 3):
+                conv = CausalConv2d(6, 6, kernel, anchor, mode, groups)
+                assert conv.unmasked == bool(conv.mask.all())
+                seen.add(conv.unmasked)
+                assert torch.equal(conv.masked_weight(), conv.weight * conv.mask)
+                x = torch.randn(2, 6, 5, 5)
+                ref = torch.nn.functional.conv2d(torch.nn.functional.pad(x, conv.padding),
+                                                 conv.weight * conv.mask, conv.bias)
+                assert torch.allclose(conv(x), ref, atol=1e-6)
+    assert seen == {True, False}
+
+
+def test_gated_layer_one_convolution_for_h_out_and_skip_equals_the_two():
+    """The gated layer computes h_out and skip as one 1×1 convolution over the gate:
+    the same values as the two separate layers (whose parameters it keeps)."""
+    from arstudio.nn import gated_tanh
+
+    spec = DataSpec((3, 6, 6), 4)
+    model = tiny("gated-pixelcnn", spec, channels=12, layers=3, skip_channels=6)
+    x = torch.randn(2, 3, 6, 6)
+    v, h = x, x
+    for layer in model.layers:
+        v_pre, h_pre = layer.v(v), layer.h(h)
+        hg = gated_tanh(h_pre + layer.link(v_pre))
+        want = (gated_tanh(v_pre), layer.h_out(hg) + (0 if layer.first else h), layer.skip(hg))
+        got = layer(v, h, None)
+        for a, b in zip(got, want, strict=True):
+            assert torch.allclose(a, b, atol=1e-6)
+        v, h = got[0], got[1]
