@@ -393,3 +393,19 @@ def test_gated_layer_one_convolution_for_h_out_and_skip_equals_the_two():
         for a, b in zip(got, want, strict=True):
             assert torch.allclose(a, b, atol=1e-6)
         v, h = got[0], got[1]
+
+
+def test_gated_tanh_gradient_equals_autograds():
+    """The gated unit's own backward gives autograd's gradient of tanh(f) ⊙ σ(g)."""
+    from arstudio.nn import gated_tanh
+
+    torch.manual_seed(0)
+    for shape, dim in (((2, 6, 3, 4), 1), ((3, 5, 8), -1)):
+        pre = torch.randn(shape, dtype=torch.float64, requires_grad=True)
+        w = torch.randn_like(gated_tanh(pre.detach(), dim))
+        (gated_tanh(pre, dim) * w).sum().backward()
+        ref = pre.detach().clone().requires_grad_()
+        a, b = ref.chunk(2, dim)
+        (torch.tanh(a) * torch.sigmoid(b) * w).sum().backward()
+        assert torch.allclose(pre.grad, ref.grad, atol=1e-12)
+        assert torch.autograd.gradcheck(lambda p: gated_tanh(p, dim), (ref.detach().requires_grad_(),))
