@@ -105,6 +105,13 @@ class CausalConv2d(nn.Module):
         return self.weight if self.unmasked else self.weight * self.mask
 
     def forward(self, x):  # (B, Cin, H, W) -> (B, Cout, H, W)
+        left, right, top, _ = self.padding
+        if left == right and self.stride == 1:
+            # only the top rows padded here (one contiguous copy, none for 1×1): the
+            # convolution pads the sides itself; F.pad of all four sides (or of none)
+            # copies the whole map (3-5× a plain copy at Gated PixelCNN's size)
+            return F.conv2d(F.pad(x, (0, 0, top, 0)) if top else x, self.masked_weight(),
+                            self.bias, 1, (0, left))
         return F.conv2d(F.pad(x, self.padding), self.masked_weight(), self.bias, self.stride)
 
     # --- incremental evaluation from a padded cache of the input ----------------
