@@ -183,8 +183,7 @@ def test_lessons_menu_lists_shipped_and_user_lessons_and_opens_them(lesson_windo
      "step 2: unknown key 'colour' (a step takes: title, text, model, tab, view, highlight, set, class)"),
     ('title = "x"\n[[steps]]\ntitle = "a"\ntext = "b"\nhighlight = [1, "2"]\n', 5,
      "step 1: highlight is a pixel [row, col] or a time step t"),
-    ('title = "x"\n[[steps]]\ntitle = "a"\ntext = "b"\nmodel = "pixelcnn-digits"\ntab = "Samples"\n'
-     'class = -1\n', 7, "step 1: class is a class id (a whole number ≥ 0) or \"one row per class\""),
+    ('title = "x"\n[[steps]]\ntitle = "a"\ntext = "b"\nmodel = "pixelcnn-digits"\ntab = "Samples"\nclass = -1\n', 7, "step 1: class is a class id (a whole number ≥ 0) or \"one row per class\""),
     ('title = "x"\n[[steps]]\ntitle = "a"\ntext = "b"\nclass = 2\n', 5,
      "step 1: a class is chosen for a class-conditional model in a tab's class picker"),
     ('title = "x"\n\n[[steps]\ntitle = "a"\n', 3, "not valid TOML: "),

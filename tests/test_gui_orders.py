@@ -3,6 +3,8 @@ on digits (the class picker in Samples and Complete), the MADE trained over seve
 orderings (every order of the order picker, the animation following it) and PixelSNAIL in
 its zigzag order (shown as zigzag: the order view and the animation), driven with pytest-qt
 against the real bundled models."""
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -152,7 +154,7 @@ def test_zigzag_pixelsnail_is_shown_generating_in_zigzag(qtbot):
     _assert_animation_follows(seen, zigzag)  # a frame in an odd row: the pixels right of it drawn
     odd = [i for i, _ in seen if i // 8 % 2 == 1]
     assert odd, [i for i, _ in seen]
-    for a, b in zip(seen, seen[1:]):
+    for a, b in itertools.pairwise(seen):
         if a[0] // 8 == b[0] // 8:  # two frames in one row: odd rows run right to left
             assert (a[0] > b[0]) == (a[0] // 8 % 2 == 1), (a[0], b[0])
     known, mask = panel.canvas.known_and_mask()
