@@ -518,7 +518,9 @@ def judge_and_build(path, meta: dict, table: dict):
     except _BuildRefused as e:
         raise CheckpointError(f"{path}: refused before building: {e}") from None
     except (NotImplementedError, RuntimeError) as e:
-        if isinstance(e, RuntimeError) and "meta" not in str(e):
+        # an op with no meta kernel (NotImplementedError, "... with Meta tensors") or one that
+        # reads a meta tensor's data: build for real instead; any other error is the file's
+        if not isinstance(e, NotImplementedError) and "meta" not in str(e).lower():
             raise CheckpointError(f"{path}: cannot rebuild model {meta.get('model')!r}: "
                                   f"{type(e).__name__}: {e}") from None
         model = None  # the model's constructor computes data (masks) on the way: the real

@@ -84,7 +84,15 @@ class CausalConv2d(nn.Module):
             og, ig = og[:, None], ig[None, :]
             mask[:, :, kh - 1, anchor] = (og > ig if mode == "A" else og >= ig).float()
         self.register_buffer("mask", mask, persistent=False)
-        self.unmasked = bool(mask.all())  # nothing masked (mode "rows", most 1×1 B): no product
+        self._unmasked = None  # read from the mask at first use (not here: on the meta device,
+        # where checkpoints are judged before a real build, a mask has no values to read)
+
+    @property
+    def unmasked(self) -> bool:
+        """Nothing masked (mode "rows", most 1×1 B): the weight is used without a product."""
+        if self._unmasked is None:
+            self._unmasked = bool(self.mask.all())
+        return self._unmasked
 
     @classmethod
     def square(cls, in_channels: int, out_channels: int, k: int, mode: str = "B",
