@@ -108,8 +108,13 @@ def test_order_picker_runs_every_order_on_the_made_trained_over_orderings(qtbot)
             assert np.array_equal(order, make_order(name, SHAPE)), name
         assert np.array_equal(rank_map(picker.shown_order(), SHAPE), rank_map(order, SHAPE))  # the map
         seen = _record_frames(panel)
+        lines, set_text = [], panel.progress.setText
+        panel.progress.setText = lambda text, set_text=set_text: (lines.append(text), set_text(text))
         _complete(qtbot, panel)
         _assert_animation_follows(seen, order)
+        phase = "raster" if name == "raster" else f"{name} order"  # the progress line names the order
+        assert any(line.startswith(f"{phase}: step ") for line in lines), (name, lines[:3])
+        del panel.progress.setText
         known, mask = panel.canvas.known_and_mask()
         expect = complete(model, torch.as_tensor(known), torch.as_tensor(mask), 1, "raster",
                           generator=torch.Generator().manual_seed(panel._last_seed), order=order)

@@ -107,6 +107,7 @@ class CompletePanel(QWidget):
                                             toolTip="continue from the selected completion")
         self.to_canvas_button.clicked.connect(self.send_to_canvas)
         self.progress = QLabel(" ")
+        self._order_name = "raster"  # the order of the running completion (progress line)
         self.progress.setWordWrap(True)
         self.speed_meter = SpeedMeterWidget()  # naive / cached switch, live px/s, identical samples
         self.speed_meter.rerun_requested.connect(self.rerun_other_path)
@@ -254,6 +255,7 @@ class CompletePanel(QWidget):
                                  self.temperature.value(), seed, steps_per_second(self.speed.value()),
                                  sampler, self.speed_meter.meter, self.classes.label(), self.order_picker.order(),
                                  self.location.location())
+        self._order_name = self.order_picker.order_name()  # for the progress line of this run
         if self.pause_button.isChecked():
             self.run.paused.set()
         self.run.start()
@@ -284,7 +286,10 @@ class CompletePanel(QWidget):
         if latest is not None:
             self.frames = latest["x"]
             self._show_frames(latest["index"], latest["pending"])
-            self.progress.setText(f"{latest['phase']}: step {latest['step'] + 1} of {latest['total']}")
+            phase = latest["phase"]
+            if phase == "raster":  # the sampler's one pass over the dimensions, in the picked order
+                phase = f"{self._order_name} order" if self._order_name != "raster" else phase
+            self.progress.setText(f"{phase}: step {latest['step'] + 1} of {latest['total']}")
             if self.pause_button.isChecked() and latest["index"] >= 0 and latest["phase"] == "raster":
                 _, H, W = self.spec.shape  # stepping while paused: the states follow the current pixel
                 self.show_states(*divmod(latest["index"] % (H * W), W))

@@ -309,6 +309,14 @@ class OrderPicker(QWidget):
         name = self.box.currentText()
         return make_order(name, self.shape, seed=0, ranks=self.ranks if name == "painted" else None)
 
+    def order_name(self) -> str:
+        """The order generation runs in, by name (raster, zigzag, centre-out, painted, ...)."""
+        if self.shape is None:
+            return "raster"
+        if self.agnostic:
+            return self.box.currentText()
+        return describe_order(self.fixed_order, self.shape)
+
     def shown_order(self) -> np.ndarray:
         order = self.order()
         return self.fixed_order if order is None else order
