@@ -43,9 +43,14 @@ INSTRUMENTS = ["flute", "clarinet", "pluck"]
 BEAT = 32  # frames per beat of a typed score
 SPLITS = {"train": 100, "val": 12, "test": 12}  # examples per instrument
 # the small set the bundled melody WaveNet learns from: 8 kHz (a 64-sample hop, the same
-# 125 Hz score), the two sustained instruments, three times the training tunes
+# 125 Hz score), the two sustained instruments, three times the training tunes, shorter
+# notes (more note changes to learn from), and each release ringing past the note's end.
+# A causal model cannot know a note is about to end (the score has no look-ahead), so with
+# the release inside the note it never saw a loud note meet the next onset: it carried the
+# old pitch on. Here the onset is where the old note starts to fade.
 SMALL_RATE, SMALL_INSTRUMENTS = 8000, [0, 1]
 SMALL_SPLITS = {"train": 300, "val": 12, "test": 12}
+SMALL_KINDS = {"durations": (8, 41), "release_after": True}
 
 
 def midi_hz(m):
@@ -57,9 +62,11 @@ def note_hz(name: str) -> float:
     return float(midi_hz(SCALE[NOTE_NAMES.index(name)]))
 
 
-def _voice(rng, instrument: int, f0: float, n: int, rate: int) -> np.ndarray:
-    """One note of ``n`` samples: harmonics under an envelope, with vibrato."""
-    t = np.arange(n) / rate
+def _voice(rng, instrument: int, f0: float, n: int, rate: int, tail: int = 0) -> np.ndarray:
+    """One note held ``n`` samples: harmonics under an envelope, with vibrato. With ``tail``
+    the 15 ms release follows the note's end (``n + tail`` samples, ringing into what comes
+    next); without, it fades inside the note's last 15 ms."""
+    t = np.arange(n + tail) / rate
     if instrument == 0:  # flute: nearly a sine, breathy attack, vibrato
         partials = [(1, 1.0), (2, 0.22), (3, 0.08)]
         vib = 0.004 * np.sin(2 * np.pi * rng.uniform(4.5, 5.5) * t + rng.uniform(0, 2 * np.pi))
@@ -70,14 +77,15 @@ def _voice(rng, instrument: int, f0: float, n: int, rate: int) -> np.ndarray:
         attack, decay = rng.uniform(0.01, 0.02), 0.0
     else:  # pluck: every harmonic, sharp attack, exponential decay
         partials = [(h, 1.0 / h) for h in range(1, 11)]
-        vib = np.zeros(n)
+        vib = np.zeros(n + tail)
         attack, decay = 0.003, rng.uniform(5.0, 9.0)
     phase = 2 * np.pi * np.cumsum(f0 * (1.0 + vib)) / rate
-    wave = np.zeros(n)
+    wave = np.zeros(n + tail)
     for h, a in partials:
         if h * f0 < 0.45 * rate:
             wave += a * np.sin(h * phase + rng.uniform(0, 2 * np.pi))
-    release = np.clip((n / rate - t) / 0.015, 0.0, 1.0)  # 15 ms fade at the note's end
+    end = n / rate + (0.015 if tail else 0.0)  # the release ends here
+    release = np.clip((end - t) / 0.015, 0.0, 1.0)  # 15 ms fade
     env = np.clip(t / attack, 0.0, 1.0) * np.exp(-decay * t) * release
     return wave / sum(a for _, a in partials) * env
 
@@ -95,26 +103,31 @@ def frames_of(notes: list[tuple[int | None, int]]) -> np.ndarray:
     return local
 
 
-def render(notes, instrument: int, rng=None, rate: int = RATE, amplitude: float = 0.6) -> np.ndarray:
-    """The wave (frames * HOP,) of a note list played by one instrument."""
+def render(notes, instrument: int, rng=None, rate: int = RATE, amplitude: float = 0.6,
+           release_after: bool = False) -> np.ndarray:
+    """The wave (frames * HOP,) of a note list played by one instrument. ``release_after``:
+    each note's release rings 15 ms past its end, into the next note's onset (as a real
+    note's release follows the note-off); else it fades out before the note ends."""
     rng = rng if rng is not None else np.random.default_rng(0)
     hop = rate // FRAME_RATE
     total = sum(d for _, d in notes) * hop
-    wave = np.zeros(total)
+    tail = round(0.015 * rate) if release_after else 0
+    wave = np.zeros(total + tail)
     at = 0
     for idx, dur in notes:
         n = dur * hop
         if idx is not None:
-            wave[at:at + n] = _voice(rng, instrument, float(midi_hz(SCALE[idx])), n, rate)
+            wave[at:at + n + tail] += _voice(rng, instrument, float(midi_hz(SCALE[idx])), n, rate, tail)
         at += n
+    wave = wave[:total]
     return (amplitude * wave).astype(np.float32)
 
 
-def _random_melody(rng) -> list[tuple[int | None, int]]:
+def _random_melody(rng, durations=(12, 49)) -> list[tuple[int | None, int]]:
     notes, left = [], FRAMES
     idx = int(rng.integers(len(SCALE)))
     while left > 0:
-        dur = int(min(left, rng.integers(12, 49)))  # 0.1 .. 0.38 s
+        dur = int(min(left, rng.integers(*durations)))  # frames: 0.1 .. 0.38 s by default
         if rng.random() < 0.12:
             notes.append((None, dur))
         else:  # mostly steps and small leaps, as tunes go
@@ -124,9 +137,11 @@ def _random_melody(rng) -> list[tuple[int | None, int]]:
     return notes
 
 
-def make_melodies(seed: int = 0, rate: int = RATE, instruments=None, splits=None):
+def make_melodies(seed: int = 0, rate: int = RATE, instruments=None, splits=None,
+                  durations=(12, 49), release_after: bool = False):
     """{split: (waves (N, T), local (N, CHANNELS, FRAMES), label (N,))}; the label indexes
-    ``instruments`` (default all three, in INSTRUMENTS order)."""
+    ``instruments`` (default all three, in INSTRUMENTS order). ``durations``: the range of
+    note lengths in frames; ``release_after``: see :func:`render`."""
     out = {}
     instruments = list(range(len(INSTRUMENTS))) if instruments is None else list(instruments)
     for s, (split, per) in enumerate((splits or SPLITS).items()):
@@ -134,8 +149,9 @@ def make_melodies(seed: int = 0, rate: int = RATE, instruments=None, splits=None
         waves, locals_, ids = [], [], []
         for _ in range(per):
             for label, inst in enumerate(instruments):
-                notes = _random_melody(rng)
-                waves.append(render(notes, inst, rng, rate, amplitude=rng.uniform(0.4, 0.8)))
+                notes = _random_melody(rng, durations)
+                waves.append(render(notes, inst, rng, rate, amplitude=rng.uniform(0.4, 0.8),
+                                    release_after=release_after))
                 locals_.append(frames_of(notes))
                 ids.append(label)
         out[split] = (np.stack(waves), np.stack(locals_), np.array(ids, np.int64))
@@ -182,8 +198,8 @@ def local_series(score, length: int | None = None, rate: int = RATE, hop: int | 
     return torch.from_numpy(local)
 
 
-def _load(name="melodies", rate=RATE, instruments=None, splits=None, description=""):
-    parts = make_melodies(rate=rate, instruments=instruments, splits=splits)
+def _load(name="melodies", rate=RATE, instruments=None, splits=None, description="", **kinds):
+    parts = make_melodies(rate=rate, instruments=instruments, splits=splits, **kinds)
     names = [INSTRUMENTS[i] for i in (instruments or range(len(INSTRUMENTS)))]
     hop = rate // FRAME_RATE
     codes = {k: mu_law_encode(torch.from_numpy(w), LEVELS) for k, (w, _, _) in parts.items()}
@@ -202,8 +218,8 @@ register_dataset("melodies", spec=DataSpec((FRAMES * HOP,), LEVELS), license=LIC
                              "notes as a 125 Hz local series, instrument as the label")(_load)
 
 
-SMALL_DESCRIPTION = ("flute and clarinet playing C-major tunes; 8 kHz mu-law, 0.512 s, notes as a "
-                     "125 Hz local series, instrument as the label (the bundled melody WaveNet's set)")
+SMALL_DESCRIPTION = ("flute and clarinet playing C-major tunes (notes 64-320 ms, releases ringing past "
+                     "each note's end); 8 kHz mu-law, 0.512 s, notes as a 125 Hz local series, instrument as the label (the bundled melody WaveNet's set)")
 register_dataset("melodies-8k", spec=DataSpec((FRAMES * SMALL_RATE // FRAME_RATE,), LEVELS), license=LICENSE,
                  description=SMALL_DESCRIPTION)(
-    lambda: _load("melodies-8k", SMALL_RATE, SMALL_INSTRUMENTS, SMALL_SPLITS, SMALL_DESCRIPTION))
+    lambda: _load("melodies-8k", SMALL_RATE, SMALL_INSTRUMENTS, SMALL_SPLITS, SMALL_DESCRIPTION, **SMALL_KINDS))
