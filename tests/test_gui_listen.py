@@ -437,3 +437,50 @@ def test_a_drawn_piano_roll_writes_the_score_the_model_plays(qtbot, tmp_path):
         clips.append(panel.clip)
     assert not np.array_equal(clips[0][:2048], clips[1][:2048])  # what was drawn reaches the model
     shot(panel, tmp_path, "piano_roll.png")
+
+
+def test_the_bundled_melody_model_is_heard_playing_the_asked_notes(qtbot, null_sink, tmp_path):  # noqa: F811
+    """The bundled melody WaveNet in the Listen tab, a tune the test writes typed in the
+    score box, each instrument in turn at the tab's own temperature and seed 0, played into a
+    PulseAudio null sink: on the monitor's recording every note's loudest partial lies
+    within half a semitone of the asked pitch."""
+    from test_melodies import BUNDLED_MELODY, TUNE, assert_plays, melody_default_temperature, note_pitches
+
+    from arstudio.data import melodies
+    from arstudio.gui.qt_listen import ListenPanel
+    from arstudio.gui.state import StudioState
+
+    path = BUNDLED_MODELS / f"{BUNDLED_MELODY}.safetensors"
+    state = StudioState()
+    panel = ListenPanel(state)  # the bundled models are listed meanwhile: not waited for here
+    qtbot.addWidget(panel)
+    panel.resize(1100, 650)
+    panel.show()
+    assert panel.check_sound(), panel.sound_why
+    state.set("checkpoint", path)
+    qtbot.waitUntil(lambda: panel.current() is not None and panel.current().path == path, timeout=30000)
+    s = panel.current()
+    assert s.rate == RATE and s.label_names == ("flute", "clarinet")
+    assert panel.temperature.value() == melody_default_temperature()  # what the user is given
+    panel.stream_play.setChecked(False)  # the whole clip, then Play: the recording has no gaps
+    panel.score.setText(TUNE)
+    notes = melodies.parse_score(TUNE)
+    for instrument, name in enumerate(s.label_names):
+        panel.label_box.setCurrentIndex(instrument + 1)
+        panel.seed.setValue(0)
+        with qtbot.waitSignal(panel.clip_ready, timeout=60000):
+            qtbot.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)
+        clip = panel.clip
+        assert len(clip) == sum(d for _, d in notes) * 64
+        out = tmp_path / f"{name}.wav"
+        rec = record_monitor(null_sink, out)
+        try:
+            qtbot.mouseClick(panel.play_button, Qt.MouseButton.LeftButton)
+            qtbot.waitUntil(lambda: not audio.playing(), timeout=15000)
+            time.sleep(0.3)
+        finally:
+            stop_recording(rec)
+        heard = audio.load_audio(out, RATE)
+        at, r = best_match(heard, clip)
+        assert r > 0.9, f"{name}: the recording does not contain the clip (r = {r:.3f})"
+        assert_plays(note_pitches(heard[at:at + len(clip)], notes, RATE, 64), f"{name}, recorded")
