@@ -706,7 +706,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_drawing(s)
     s.add_argument("--seconds", type=float, help="sound models: seconds of audio (any length) into --out x.wav")
     s.add_argument("--label", help="sound models with labels: the label's name or id (e.g. A3, flute)")
-    s.add_argument("--notes", help="melody models: the notes, e.g. 'C4 D4 E4/2 -' (see arstudio/data/melodies.py)")
+    s.add_argument("--notes", help="melody models: the notes, NOTE[:BEATS] or - (a rest), e.g. 'C4 D4 E4:2 -' (see arstudio/data/melodies.py)")
     _add_where(s)
     s.set_defaults(func=cmd_sample)
 

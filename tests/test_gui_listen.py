@@ -481,6 +481,8 @@ def test_the_bundled_melody_model_is_heard_playing_the_asked_notes(qtbot, null_s
         finally:
             stop_recording(rec)
         heard = audio.load_audio(out, RATE)
-        at, r = best_match(heard, clip)
+        middle = slice(len(clip) // 4, 3 * len(clip) // 4)  # (the device may round off the ends)
+        at, r = best_match(heard, clip[middle])
         assert r > 0.9, f"{name}: the recording does not contain the clip (r = {r:.3f})"
+        at -= middle.start  # where the clip's first sample was heard
         assert_plays(note_pitches(heard[at:at + len(clip)], notes, RATE, 64), f"{name}, recorded")
