@@ -183,7 +183,9 @@ PRESETS: dict[str, Preset] = {
         # the bundled melody WaveNet: a smaller problem than wavenet-melodies (8 kHz, flute and
         # clarinet, 125 Hz score upsampled 64× into every layer's gate and filter). Dilations
         # 1..16 twice see 63 samples, two periods of C4; short crops start in silence, so the
-        # score is what tells the pitch. A CPU recipe: under 40 minutes of one thread.
+        # score is what tells the pitch. A CPU recipe: under 40 minutes of one thread. (The
+        # bundled weights were trained in stages, each warm-started from the last, as the
+        # data changed: see models/wavenet-melodies-8k.md.)
         "wavenet", "melodies-8k", {**WAVENET_WIDTHS, "layers_per_stack": 5, "stacks": 2, "num_labels": 2,
                                    "local_channels": 10, "local_hop": 64},
         {"steps": 3000, "max_minutes": 38, "batch_size": 16, "crop": 512, "lr": 3e-3,

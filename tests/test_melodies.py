@@ -66,9 +66,9 @@ def test_releases_ring_past_the_note_end_in_the_8k_set():
 
 # --- the bundled melody WaveNet (issue 17): the asked notes, spectrally --------------------
 BUNDLED_MELODY = "wavenet-melodies-8k"
-# a tune this test writes: all eight notes in half beats, with leaps (+5, -6 and -4 scale
-# steps) that the training tunes never make (theirs move -3 .. +4), so it is not one of them;
-# the closing rest lets the last note's release sound
+# a tune this test writes: all eight notes in half beats, steps and leaps up to a 7th;
+# 1.09 s long, more than a training example (0.512 s), so not one of the training tunes.
+# The closing rest lets the last note's release sound
 TUNE = "C4:0.5 A4:0.5 F4:0.5 C5:0.5 D4:0.5 G4:0.5 B4:0.5 E4:0.5 -:0.25"
 
 
@@ -98,9 +98,16 @@ def assert_plays(pitches, what):
         f"{what}: loudest partials off by {' '.join(f'{s:+.2f}' for s in off)} semitones"
 
 
+def melody_default_temperature() -> float:
+    """The temperature ``arstudio sample wavenet-melodies-8k --notes ...`` uses when not told."""
+    from arstudio.cli import build_parser
+
+    return build_parser().parse_args(["sample", BUNDLED_MELODY, "--notes", TUNE]).temperature
+
+
 def melody_clip(model, instrument: int, seed: int, score: str = TUNE):
-    """The bundled model playing ``score`` as the user gets it: the fast path, the model's
-    default temperature, one seed."""
+    """The bundled model playing ``score`` as the user gets it: the fast path, the default
+    temperature, one seed."""
     from arstudio.distributions import mu_law_decode
     from arstudio.sampling.sequence import generate
 
@@ -127,7 +134,3 @@ def test_bundled_melody_wavenet_plays_each_asked_note():
     for instrument, name in enumerate(names):
         wave, notes, rate, hop = melody_clip(model, instrument, seed=0)
         assert_plays(note_pitches(wave, notes, rate, hop), name)
-
-
-def melody_default_temperature():
-    return 1.0  # PLACEHOLDER

@@ -44,13 +44,15 @@ BEAT = 32  # frames per beat of a typed score
 SPLITS = {"train": 100, "val": 12, "test": 12}  # examples per instrument
 # the small set the bundled melody WaveNet learns from: 8 kHz (a 64-sample hop, the same
 # 125 Hz score), the two sustained instruments, three times the training tunes, shorter
-# notes (more note changes to learn from), and each release ringing past the note's end.
+# notes (more note changes to learn from), any note after any other (every leap a user may
+# write), one loudness (with loudness a latent the model tracks over 63 samples only, its
+# clips drifted loud, and flat, or died away), and each release ringing past the note's end.
 # A causal model cannot know a note is about to end (the score has no look-ahead), so with
 # the release inside the note it never saw a loud note meet the next onset: it carried the
 # old pitch on. Here the onset is where the old note starts to fade.
 SMALL_RATE, SMALL_INSTRUMENTS = 8000, [0, 1]
 SMALL_SPLITS = {"train": 300, "val": 12, "test": 12}
-SMALL_KINDS = {"durations": (8, 41), "release_after": True}
+SMALL_KINDS = {"durations": (8, 41), "release_after": True, "leaps": True, "loudness": (0.6, 0.6)}
 
 
 def midi_hz(m):
@@ -123,13 +125,16 @@ def render(notes, instrument: int, rng=None, rate: int = RATE, amplitude: float 
     return (amplitude * wave).astype(np.float32)
 
 
-def _random_melody(rng, durations=(12, 49)) -> list[tuple[int | None, int]]:
+def _random_melody(rng, durations=(12, 49), leaps=False) -> list[tuple[int | None, int]]:
     notes, left = [], FRAMES
     idx = int(rng.integers(len(SCALE)))
     while left > 0:
         dur = int(min(left, rng.integers(*durations)))  # frames: 0.1 .. 0.38 s by default
         if rng.random() < 0.12:
             notes.append((None, dur))
+        elif leaps:  # any other note of the scale: every interval, up to an octave either way
+            idx = int(rng.choice([i for i in range(len(SCALE)) if i != idx]))
+            notes.append((idx, dur))
         else:  # mostly steps and small leaps, as tunes go
             idx = int(np.clip(idx + rng.choice([-3, -2, -1, 1, 2, 3, 4]), 0, len(SCALE) - 1))
             notes.append((idx, dur))
@@ -138,10 +143,13 @@ def _random_melody(rng, durations=(12, 49)) -> list[tuple[int | None, int]]:
 
 
 def make_melodies(seed: int = 0, rate: int = RATE, instruments=None, splits=None,
-                  durations=(12, 49), release_after: bool = False):
+                  durations=(12, 49), release_after: bool = False, leaps: bool = False,
+                  loudness=(0.4, 0.8)):
     """{split: (waves (N, T), local (N, CHANNELS, FRAMES), label (N,))}; the label indexes
     ``instruments`` (default all three, in INSTRUMENTS order). ``durations``: the range of
-    note lengths in frames; ``release_after``: see :func:`render`."""
+    note lengths in frames; ``release_after``: see :func:`render`; ``leaps``: any note may
+    follow any other (else mostly steps and small leaps); ``loudness``: the range of each
+    example's peak amplitude."""
     out = {}
     instruments = list(range(len(INSTRUMENTS))) if instruments is None else list(instruments)
     for s, (split, per) in enumerate((splits or SPLITS).items()):
@@ -149,8 +157,8 @@ def make_melodies(seed: int = 0, rate: int = RATE, instruments=None, splits=None
         waves, locals_, ids = [], [], []
         for _ in range(per):
             for label, inst in enumerate(instruments):
-                notes = _random_melody(rng, durations)
-                waves.append(render(notes, inst, rng, rate, amplitude=rng.uniform(0.4, 0.8),
+                notes = _random_melody(rng, durations, leaps)
+                waves.append(render(notes, inst, rng, rate, amplitude=rng.uniform(*loudness),
                                     release_after=release_after))
                 locals_.append(frames_of(notes))
                 ids.append(label)
@@ -218,8 +226,8 @@ register_dataset("melodies", spec=DataSpec((FRAMES * HOP,), LEVELS), license=LIC
                              "notes as a 125 Hz local series, instrument as the label")(_load)
 
 
-SMALL_DESCRIPTION = ("flute and clarinet playing C-major tunes (notes 64-320 ms, releases ringing past "
-                     "each note's end); 8 kHz mu-law, 0.512 s, notes as a 125 Hz local series, instrument as the label (the bundled melody WaveNet's set)")
+SMALL_DESCRIPTION = ("flute and clarinet playing C-major tunes (notes 64-320 ms, any note after any other, "
+                     "one loudness, releases ringing past each note's end); 8 kHz mu-law, 0.512 s, notes as a 125 Hz local series, instrument as the label (the bundled melody WaveNet's set)")
 register_dataset("melodies-8k", spec=DataSpec((FRAMES * SMALL_RATE // FRAME_RATE,), LEVELS), license=LICENSE,
                  description=SMALL_DESCRIPTION)(
     lambda: _load("melodies-8k", SMALL_RATE, SMALL_INSTRUMENTS, SMALL_SPLITS, SMALL_DESCRIPTION, **SMALL_KINDS))
