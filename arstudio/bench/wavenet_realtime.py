@@ -8,7 +8,10 @@ path (``WaveNetStepper.sample_run``, what the Listen tab and ``arstudio sample
 time / audio time: below 1 is faster than real time) and the agreement with
 the naive path: the largest difference between the fast path's log-conditionals
 and the model's teacher-forced ``log_prob`` over every level of ``--check``
-positions, and whether the first 64 samples equal the naive sampler's.
+positions, the same divided by the largest |logit| there (both paths are float32: a
+confident trained model's logits reach hundreds, where float32 itself has steps of
+~3e-5, so that ratio, a few times float32's 1.2e-7, is what says they agree), and
+whether the first 64 samples equal the naive sampler's.
 
 Wall time is what a listener gets; CPU time (this process's, one thread) is
 what one core needs — on a shared machine they differ, and the CPU figure is
@@ -54,8 +57,8 @@ def models(device):
 
 
 def agreement(model, cond, positions):
-    """max |log p_fast - log p_model| over all levels of ``positions`` steps, and
-    whether the fast run's first 64 samples equal the naive sampler's."""
+    """max |log p_fast - log p_model| over all levels of ``positions`` steps, the largest
+    |logit| there, and whether the fast run's first 64 samples equal the naive sampler's."""
     from arstudio.sampling.sequence import generate
 
     x = torch.randint(0, model.spec.levels, (1, positions), generator=torch.Generator().manual_seed(1),
@@ -63,7 +66,8 @@ def agreement(model, cond, positions):
     local = cond.get("local")
     c = dict(cond, local=local[..., :-(-positions // model.config.local_hop)]) if local is not None else cond
     with torch.no_grad():
-        ref = torch.log_softmax(model.conditionals(x, **c).logits.double(), -1)
+        logits = model.conditionals(x, **c).logits.double()
+        ref = torch.log_softmax(logits, -1)
         stepper = model.make_stepper(x, **c)
         got = torch.stack([torch.log_softmax(stepper.conditional(t, x).logits.double(), -1)
                            for t in range(positions)], 1)
@@ -73,7 +77,8 @@ def agreement(model, cond, positions):
     c = dict(cond, local=local[..., :-(-n // model.config.local_hop)]) if local is not None else cond
     naive = small.sample(1, generator=torch.Generator().manual_seed(2), naive=True, **c)
     fast = generate(small, n, 1, generator=torch.Generator().manual_seed(2), **c)
-    return (got - ref).abs().max().item(), bool((naive.cpu().numpy() == fast).all())
+    return ((got - ref).abs().max().item(), logits.abs().max().item(),
+            bool((naive.cpu().numpy() == fast).all()))
 
 
 def timed_run(model, rate, seconds, cond):
@@ -107,18 +112,18 @@ def main(argv=None):
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     print("WaveNet generation, batch 1, through the one fast path (WaveNetStepper.sample_run)")
     print(f"  {'model':<72} {'device':<14} {'samples/s (wall)':>17} {'RTF wall':>9} "
-          f"{'samples/s (CPU)':>16} {'RTF CPU':>8} {'max |Δ log p|':>14} {'= naive':>8}")
+          f"{'samples/s (CPU)':>16} {'RTF CPU':>8} {'max |Δ log p|':>14} {'/ max |logit|':>14} {'= naive':>8}")
     worst = 0.0
     for device in devices:
         for title, model, rate, cond in models(device):
             seconds = args.seconds if device == "cpu" else args.cuda_seconds
             length, wall, cpu = timed_run(model, rate, seconds, cond)
-            diff, same = agreement(model, cond, args.check)
+            diff, scale, same = agreement(model, cond, args.check)
             worst = max(worst, diff)
             where = f"{device} ({backend_name(device)})"
             cpu_col = f"{length / cpu:>16,.0f} {cpu / (length / rate):>8.3f}" if device == "cpu" else f"{'':>16} {'':>8}"
             print(f"  {title + f', {rate} Hz':<72} {where:<14} {length / wall:>17,.0f} "
-                  f"{wall / (length / rate):>9.3f} {cpu_col} {diff:>14.2e} {'yes' if same else 'NO':>8}",
+                  f"{wall / (length / rate):>9.3f} {cpu_col} {diff:>14.2e} {diff / max(scale, 1.0):>14.1e} {'yes' if same else 'NO':>8}",
                   flush=True)
     print(f"  real-time factor = generation time / audio time (< 1: faster than real time); "
           f"{args.seconds:g} s of audio per model on the CPU; largest |Δ log p| {worst:.2e}")
