@@ -409,3 +409,10 @@ def test_gated_tanh_gradient_equals_autograds():
         (torch.tanh(a) * torch.sigmoid(b) * w).sum().backward()
         assert torch.allclose(pre.grad, ref.grad, atol=1e-12)
         assert torch.autograd.gradcheck(lambda p: gated_tanh(p, dim), (ref.detach().requires_grad_(),))
+        # batched gradients (a whole Jacobian in one backward: the receptive-field probes)
+        x = ref.detach().requires_grad_()
+        out = gated_tanh(x, dim).flatten()
+        jac = torch.autograd.grad(out, x, torch.eye(len(out), dtype=x.dtype), is_grads_batched=True)[0]
+        f = lambda p: torch.tanh(p.chunk(2, dim)[0]).mul(torch.sigmoid(p.chunk(2, dim)[1])).flatten()  # noqa: E731
+        assert torch.allclose(jac.reshape(len(out), -1),
+                              torch.autograd.functional.jacobian(f, x.detach()).reshape(len(out), -1), atol=1e-12)

@@ -17,6 +17,12 @@ from __future__ import annotations
 import torch
 
 
+def _batched(t: torch.Tensor) -> bool:
+    """A batched gradient (autograd.grad(..., is_grads_batched=True) runs the backward under
+    vmap; the tensor looks unbatched from Python, only its dispatch keys say so)."""
+    return "Batched" in str(torch._C._dispatch_keys(t))  # Batched or FuncTorchBatched
+
+
 class _GatedTanh(torch.autograd.Function):
     """tanh(f) ⊙ σ(g) with a backward that writes both halves' gradients straight into
     one tensor: autograd's own graph (mul, tanh, sigmoid, chunk) allocates four
@@ -33,6 +39,10 @@ class _GatedTanh(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         t, s = ctx.saved_tensors
+        if _batched(grad):
+            # batched gradients (vmap, autograd.grad(is_grads_batched=True): the probes'
+            # Jacobians) have no rule for out= ops: the same formula, allocating
+            return torch.cat([grad * s * (1 - t * t), grad * t * s * (1 - s)], ctx.dim), None
         shape = list(t.shape)
         shape[ctx.dim] *= 2
         out = grad.new_empty(shape)
