@@ -62,6 +62,9 @@ def _while_alive(owner, callback):
 
 def _finished(job: Job) -> None:
     _LIVE.discard(job)
+    # the job's work is done: let go of what it was given (a few quick jobs' wrappers are kept
+    # by the binding after their run, so they must not keep paths, images or models alive)
+    job.fn = job.args = job.kwargs = None
     job.signals.deleteLater()  # drops its connections (and so their closures) once delivered
 
 
