@@ -307,7 +307,9 @@ def test_the_studio_window_has_the_listen_tab_on_the_bundled_wavenet(qtbot, tmp_
     window.tabs.setCurrentIndex(titles.index("Listen"))
     panel = window.studio.listen
     qtbot.waitUntil(lambda: panel.current() is not None, timeout=20000)
-    assert panel.current().path.name == WAVENET.name  # the best sound model first
+    assert panel.current().path.name == WAVENET.name  # the best sound model that plays by itself first
+    names = [m.path.name for m in panel.models]
+    assert names.index("wavenet-melodies-8k.safetensors") > names.index(WAVENET.name)  # score-driven after
 
 
 def test_mu_law_view_shows_the_curve_and_generated_codes_against_the_data(qtbot, tmp_path):

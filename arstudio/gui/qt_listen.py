@@ -260,8 +260,10 @@ class ListenPanel(QWidget):
 
     # --- models --------------------------------------------------------------------------
     def _models_found(self, models: list[SoundModel]):
-        # the best model first (lowest recorded test bits per sample), so the tab opens on it
-        for m in sorted(models, key=lambda m: m.test_bpd):
+        # the tab opens on the best model that plays by itself (lowest recorded test bits per
+        # sample); score-driven ones (melodies) after them: the score tells them the pitch, so
+        # their bits are not comparable, and Generate should sound at once without a score
+        for m in sorted(models, key=lambda m: (m.local_channels > 0, m.test_bpd)):
             self.add_model(m)
         if not self.models:
             self.about.setText("no sound model yet: train a sequence model on a data set with a "
