@@ -23,13 +23,19 @@ class BundledModel:
         return prod(self.metadata["spec"]["shape"])
 
     @property
+    def takes_a_map(self) -> bool:
+        """An image model conditioned on a painted map of where the digit goes (``local_map``)."""
+        config = self.metadata.get("config") or {}
+        return bool(config.get("local_channels")) and self.metadata.get("spec", {}).get("modality") == "image"
+
+    @property
     def title(self) -> str:
         m = self.metadata.get("metrics", {})
         bpd = m.get("test_bpd")
         config = self.metadata.get("config") or {}
         classes = config.get("num_labels") or config.get("num_classes") or 0  # today's name, or the old one
         conditional = f" · {classes} classes" if isinstance(classes, int) and classes > 0 else ""
-        if config.get("local_channels") and self.metadata.get("spec", {}).get("modality") == "image":
+        if self.takes_a_map:
             conditional += " · painted place"  # conditioned on a map of where the digit goes
         return f"{self.model}{conditional} · {self.dataset}" + (f" · {bpd:.3f} bits/dim" if bpd is not None else "")
 

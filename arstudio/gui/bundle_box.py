@@ -14,8 +14,7 @@ def discrete_image(b: BundledModel) -> bool:
     that also takes a painted map of where the digit goes cannot code or score an image by
     itself: see sampling.conditioning.map_needed)."""
     spec = b.metadata["spec"]
-    takes_a_map = bool((b.metadata.get("config") or {}).get("local_channels"))
-    return len(spec["shape"]) == 3 and bool(spec.get("levels")) and not takes_a_map
+    return len(spec["shape"]) == 3 and bool(spec.get("levels")) and not b.takes_a_map
 
 
 class BundledModelBox(QComboBox):
