@@ -29,12 +29,18 @@ class BundledModel:
         return bool(config.get("local_channels")) and self.metadata.get("spec", {}).get("modality") == "image"
 
     @property
+    def classes(self) -> int:
+        """How many classes a class-conditional model takes (``label=``); 0 for the others."""
+        config = self.metadata.get("config") or {}
+        classes = config.get("num_labels") or config.get("num_classes") or 0  # today's name, or the old one
+        return classes if isinstance(classes, int) and classes > 0 else 0
+
+    @property
     def title(self) -> str:
         m = self.metadata.get("metrics", {})
         bpd = m.get("test_bpd")
-        config = self.metadata.get("config") or {}
-        classes = config.get("num_labels") or config.get("num_classes") or 0  # today's name, or the old one
-        conditional = f" · {classes} classes" if isinstance(classes, int) and classes > 0 else ""
+        classes = self.classes
+        conditional = f" · {classes} classes" if classes else ""
         if self.takes_a_map:
             conditional += " · painted place"  # conditioned on a map of where the digit goes
         return f"{self.model}{conditional} · {self.dataset}" + (f" · {bpd:.3f} bits/dim" if bpd is not None else "")

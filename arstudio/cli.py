@@ -420,12 +420,16 @@ def cmd_compress(args) -> int:
             items = codec.load_split(model, args.data, args.split, args.n)
         else:
             items = codec.load_files(model, args.inputs)
+        codec.files.class_labels(model, items, args.label)  # a missing class is said before any coding
+        bar = ProgressBar(100)
+        try:
+            c = codec.compress(model, codec.model_key(ckpt), items, args.batch,
+                               progress=lambda done, total: bar.update(100 * done // total, "coded"),
+                               label=args.label)
+        finally:
+            bar.close()
         for note in items.notes:
             print(f"note: {note}", file=sys.stderr)
-        bar = ProgressBar(100)
-        c = codec.compress(model, codec.model_key(ckpt), items, args.batch,
-                           progress=lambda done, total: bar.update(100 * done // total, "coded"))
-        bar.close()
     except codec.CodecError as e:
         raise SystemExit(f"arstudio compress: {e}")
     from arstudio.atomic import atomic_write
@@ -437,6 +441,8 @@ def cmd_compress(args) -> int:
           f"(header {c.header_bytes}, coded {c.payload_bytes:,}); the model's NLL {nll:,.1f} bytes, "
           f"coded +{100 * (c.payload_bytes / nll - 1):.2f} %, file +{100 * (len(c.blob) / nll - 1):.2f} %; "
           f"{len(c.blob) / items.rows:.1f} bytes per row -> {out}")
+    if c.label_bits:
+        print(f"the rows' classes take {c.label_bits / 8:,.1f} of the coded bytes (the NLL is given the class)")
     return 0
 
 
@@ -476,7 +482,13 @@ def cmd_score(args) -> int:
     model = _load(args.model, args.device)
     _refuse_map_models(model, "arstudio score")
     name, x = anomaly.load_set(model.spec, args.data, model.checkpoint_meta.get("dataset"), args.n, args.split)
-    bpd = anomaly.bits_per_dim(model, x)
+    classes = args.label if args.label is not None else anomaly.own_labels(model, name, args.split, args.n)
+    if (how := anomaly.classes_used(model, classes)) is not None:
+        print(f"{model.registry_name}: {how}", file=sys.stderr)
+    try:
+        bpd = anomaly.bits_per_dim(model, x, classes=classes)
+    except ValueError as e:
+        raise SystemExit(f"arstudio score: {e}")
     out = open(args.out, "w", newline="") if args.out else sys.stdout
     try:
         w = csv.writer(out)
@@ -512,9 +524,14 @@ def cmd_ood(args) -> int:
             from arstudio.checkpoint import save_checkpoint
 
             save_checkpoint(background, args.save_background, {"dataset": f"perturbed {args.inside or home}"})
-    inside = anomaly.score_set(model, in_name, x_in, background)
-    outs = [anomaly.score_set(model, *anomaly.load_set(model.spec, o, args.inside or home, args.n, "test"),
-                              background) for o in args.outside]
+    if (how := anomaly.classes_used(model, args.label)) is not None:
+        print(f"{model.registry_name}: {how}; the same for every set", file=sys.stderr)
+    try:
+        inside = anomaly.score_set(model, in_name, x_in, background, args.label)
+        outs = [anomaly.score_set(model, *anomaly.load_set(model.spec, o, args.inside or home, args.n, "test"),
+                                  background, args.label) for o in args.outside]
+    except ValueError as e:
+        raise SystemExit(f"arstudio ood: {e}")
     print(f"in: {in_name} ({len(x_in)} test examples); AUROC with the other set as positives "
           "(1 = separates, 0.5 = chance, < 0.5 = ranks it as more typical)")
     print("| out | examples | bits/dim in | bits/dim out | likelihood | likelihood ratio | input complexity |")
@@ -747,6 +764,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_split(c)
     c.add_argument("--n", type=int, help="first N examples of the split (default all)")
     c.add_argument("--batch", type=int, help="rows per stepper run (default min(rows, 32))")
+    c.add_argument("--label", type=int, help="class-conditional models: code every input under class K "
+                   "(default: the data set's labels with --data; files need it unless the model has a no-label id)")
     c.add_argument("--out", required=True, help="the .arz file to write")
     c.set_defaults(func=cmd_compress)
 
@@ -763,6 +782,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_split(sc)
     sc.add_argument("--n", type=int, help="first N examples (default all)")
     sc.add_argument("--out", help="CSV file (default: standard output)")
+    sc.add_argument("--label", type=int, help="class-conditional models: score every example as class K "
+                    "(default: the labels of the model's own data set, else the class summed out)")
     sc.set_defaults(func=cmd_score)
 
     od = sub.add_parser("ood", help="AUROC of three anomaly scores: in-distribution test set vs others")
@@ -774,6 +795,8 @@ def build_parser() -> argparse.ArgumentParser:
     od.add_argument("--background", help="background model for the likelihood ratio (default: train one)")
     od.add_argument("--bg-steps", type=int, default=200, help="steps of the background model")
     od.add_argument("--save-background", help="keep the trained background model (checkpoint file)")
+    od.add_argument("--label", type=int, help="class-conditional models: score every set as class K "
+                    "(default: p(x) with the class summed out, the same for every set)")
     od.set_defaults(func=cmd_ood)
 
     ls = sub.add_parser("lessons", help="list the guided lessons (bundled and your own)")

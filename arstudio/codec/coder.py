@@ -82,6 +82,13 @@ def weights_hash(model) -> bytes:
 class WalkResult:
     codes: torch.Tensor  # (n, *shape) long: the data (encode) or what was decoded
     bits: torch.Tensor  # (n, *shape) float64: -log2 of each symbol's quantised probability
+    labels: torch.Tensor | None = None  # (n,) the class ids it was coded under (conditional models)
+    label_bits: float = 0.0  # what coding the class ids cost (``label_ids`` > 0), bits
+
+
+def uniform_table(n: int, k: int) -> np.ndarray:
+    """(n, k) frequencies of a uniform choice among k ids: how class ids are coded."""
+    return quantise(np.full((n, k), 1.0 / k))
 
 
 @torch.no_grad()
@@ -143,8 +150,10 @@ def walk(model, n: int, lengths: list[int], symbol: Callable[[int, np.ndarray, l
 
 
 def encode(model, codes: torch.Tensor, lengths: list[int] | None = None, batch: int = DEFAULT_BATCH,
-           labels=None, progress=None) -> tuple[np.ndarray, WalkResult]:
-    """Range-code ``codes`` (n, *shape): the compressed words (uint32) and the walk's bit costs."""
+           labels=None, progress=None, label_ids: int = 0) -> tuple[np.ndarray, WalkResult]:
+    """Range-code ``codes`` (n, *shape): the compressed words (uint32) and the walk's bit costs.
+    ``label_ids`` > 0: the rows' class ids (``labels``) go first into the stream, each a uniform
+    choice among that many ids (log2 of it in bits), so the decoder reads them back before the data."""
     import constriction
 
     n = len(codes)
@@ -154,6 +163,14 @@ def encode(model, codes: torch.Tensor, lengths: list[int] | None = None, batch: 
         raise CodecError(f"data outside the model's {model.spec.levels} levels")
     encoder = constriction.stream.queue.RangeEncoder()
     family = _coder_model()
+    label_bits = 0.0
+    if label_ids:
+        ids = labels.reshape(-1).cpu().long().numpy()
+        if len(ids) != n or ids.min() < 0 or ids.max() >= label_ids:
+            raise CodecError(f"class ids outside 0..{label_ids - 1}")
+        freq = uniform_table(n, label_ids)
+        encoder.encode(ids.astype(np.int32), family, (freq / TOTAL).astype(np.float64))
+        label_bits = float(np.sum(PRECISION - np.log2(freq[np.arange(n), ids])))
 
     def from_data(i, freq, rows):
         values = flat[rows, i].numpy()
@@ -161,22 +178,30 @@ def encode(model, codes: torch.Tensor, lengths: list[int] | None = None, batch: 
         return values
 
     result = walk(model, n, lengths, from_data, batch, labels, progress)
+    result.labels, result.label_bits = labels, label_bits
     return encoder.get_compressed(), result
 
 
 def decode(model, words: np.ndarray, n: int, lengths: list[int] | None = None,
-           batch: int = DEFAULT_BATCH, labels=None, progress=None, watch=None) -> WalkResult:
-    """Regenerate n rows from the compressed words, one dimension at a time."""
+           batch: int = DEFAULT_BATCH, labels=None, progress=None, watch=None,
+           label_ids: int = 0) -> WalkResult:
+    """Regenerate n rows from the compressed words, one dimension at a time (``label_ids`` > 0:
+    first the rows' class ids, coded by :func:`encode` ahead of the data)."""
     import constriction
 
     lengths = [model.spec.num_dims] * n if lengths is None else list(lengths)
     decoder = constriction.stream.queue.RangeDecoder(np.ascontiguousarray(words, dtype=np.uint32))
     family = _coder_model()
+    if label_ids:
+        ids = decoder.decode(family, (uniform_table(n, label_ids) / TOTAL).astype(np.float64))
+        labels = torch.from_numpy(np.asarray(ids, dtype=np.int64))
 
     def from_stream(i, freq, rows):
         return decoder.decode(family, (freq / TOTAL).astype(np.float64))
 
-    return walk(model, n, lengths, from_stream, batch, labels, progress, watch)
+    result = walk(model, n, lengths, from_stream, batch, labels, progress, watch)
+    result.labels = labels
+    return result
 
 
 def nll_bits(model, codes: torch.Tensor, labels=None, batch_size: int = 256) -> torch.Tensor:

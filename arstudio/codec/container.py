@@ -2,7 +2,7 @@
 
     offset  size  field
     0       3     magic b"ARZ"
-    3       1     format version (1)
+    3       1     format version (2; version 1 files are read too)
     4       1     kind: 0 images, 1 sound (mu-law codes), 2 text (characters), 3 other sequences
     5       1+n   model key (length byte, UTF-8): a bundled model's name or a checkpoint path
     .       8     SHA-256 of the model's weights (first 8 bytes)
@@ -11,9 +11,14 @@
     .       4     rows coded
     .       8     SHA-256 of the data codes (first 8 bytes): checked after decoding
     .       2+m   extras as compact JSON (uint16 length; 0 when none): file names, lengths,
-                  labels, sample rate
+                  sample rate, and the class of a class-conditional model's rows:
+                  ``"label": K`` when every row has class K, or ``"label_ids": K`` when
+                  the rows' classes are the first symbols of the stream (each a uniform
+                  choice among K ids). Version 1 kept a list ``"labels"`` here.
     .       rest  the compressed words, uint32 little-endian
 
+Version 2 differs from version 1 only in how classes are kept (version 1's list grew
+the header by two to three bytes an example); version 1 files decode as before.
 All integers are little-endian. About 40 bytes plus the key for a data-set
 split; the bench reports it apart from the coded payload.
 """
@@ -28,7 +33,8 @@ import numpy as np
 from arstudio.codec.coder import CodecError
 
 MAGIC = b"ARZ"
-VERSION = 1
+VERSION = 2
+READS = (1, 2)  # the versions read_arz accepts
 KINDS = ("images", "sound", "text", "sequence")
 
 
@@ -43,6 +49,7 @@ class Header:
     rows: int
     checksum: bytes  # 8 bytes
     extras: dict = field(default_factory=dict)
+    version: int = VERSION  # what pack() writes; read_arz keeps the file's
 
     def pack(self) -> bytes:
         key = self.model_key.encode("utf-8")
@@ -52,7 +59,7 @@ class Header:
         if len(extras) > 0xFFFF:
             raise CodecError("too many file names or labels for one .arz file; split the inputs")
         return b"".join([
-            MAGIC, struct.pack("<BB", VERSION, KINDS.index(self.kind)),
+            MAGIC, struct.pack("<BB", self.version, KINDS.index(self.kind)),
             struct.pack("<B", len(key)), key, self.weights,
             struct.pack(f"<B{len(self.shape)}HH", len(self.shape), *self.shape, self.levels),
             struct.pack("<HI", self.batch, self.rows), self.checksum,
@@ -70,8 +77,9 @@ def read_arz(blob: bytes, name: str = "file") -> tuple[Header, np.ndarray]:
         if blob[:3] != MAGIC:
             raise CodecError(f"{name}: not an .arz file (no ARZ magic)")
         version, kind = struct.unpack_from("<BB", blob, 3)
-        if version != VERSION:
-            raise CodecError(f"{name}: .arz format version {version}; this ARStudio reads version {VERSION}")
+        if version not in READS:
+            raise CodecError(f"{name}: .arz format version {version}; this ARStudio reads versions "
+                             f"{', '.join(map(str, READS))}")
         pos = 5
         (klen,) = struct.unpack_from("<B", blob, pos)
         pos += 1
@@ -94,6 +102,7 @@ def read_arz(blob: bytes, name: str = "file") -> tuple[Header, np.ndarray]:
         if (len(blob) - pos) % 4:
             raise CodecError(f"{name}: truncated (the payload is not whole 32-bit words)")
         words = np.frombuffer(blob[pos:], dtype="<u4").astype(np.uint32)
-        return Header(KINDS[kind], key, weights, tuple(shape), levels, batch, rows, checksum, extras), words
+        return Header(KINDS[kind], key, weights, tuple(shape), levels, batch, rows, checksum, extras,
+                      version), words
     except (struct.error, IndexError, UnicodeDecodeError, ValueError) as e:
         raise CodecError(f"{name}: damaged .arz header ({e})") from None

@@ -185,31 +185,81 @@ class Compressed:
     header_bytes: int
     payload_bytes: int
     bits: torch.Tensor  # (rows, *shape) cost of each coded symbol in bits (quantised model)
-    nll_bits: torch.Tensor  # (rows,) the model's own -log2 p(x), unquantised
+    nll_bits: torch.Tensor  # (rows,) the model's own -log2 p(x) (given the class), unquantised
+    labels: torch.Tensor | None = None  # (rows,) the classes coded under (class-conditional models)
+    label_bits: float = 0.0  # the payload's bits for the classes (when they differ from row to row)
 
 
-def compress(model, key: str, items: Items, batch: int | None = None, progress=None) -> Compressed:
+def label_ids(model) -> int:
+    """How many class ids a class-conditional model takes (its classes, and its "no label" id
+    when it has one past them); 0 for a model without labels."""
+    if not model.uses_labels:
+        return 0
+    k = int(model.num_labels)
+    return k + 1 if model.no_label is not None and model.no_label >= k else k
+
+
+def class_labels(model, items: Items, label: int | None = None) -> tuple[torch.Tensor | None, str | None]:
+    """The class id of every row for a class-conditional model, and a sentence saying where
+    they came from: ``label`` for every row when given, else the data set's labels (``items.labels``),
+    else the model's "no label" id when it was trained with one. A class-conditional model with
+    none of these is a one-line error asking for ``--label K``; a model without classes takes none."""
+    name = model.registry_name
+    if not model.uses_labels:
+        if label is not None:
+            raise CodecError(f"{name} is not class-conditional: a class (--label) does not apply")
+        return None, None
+    k, ids = int(model.num_labels), label_ids(model)
+    if label is not None:
+        if not 0 <= int(label) < ids:
+            raise CodecError(f"class {label} is outside {name}'s classes 0–{k - 1}")
+        return torch.full((items.rows,), int(label), dtype=torch.long), f"every row coded as class {int(label)}"
+    if items.labels is not None:
+        labels = items.labels.long().reshape(-1)
+        if len(labels) != items.rows or int(labels.min()) < 0 or int(labels.max()) >= ids:
+            raise CodecError(f"the data's labels do not fit {name}'s classes 0–{k - 1}")
+        return labels, "each row coded under its class from the data set"
+    if model.no_label is not None:
+        return (torch.full((items.rows,), int(model.no_label), dtype=torch.long),
+                f"coded with {name}'s \"no label\" id {model.no_label} (pass --label K for class K)")
+    raise CodecError(f"{name} is class-conditional ({k} classes) and these inputs carry no class: "
+                     f"pass --label K (0–{k - 1}) for the class they show")
+
+
+def compress(model, key: str, items: Items, batch: int | None = None, progress=None,
+             label: int | None = None) -> Compressed:
+    """Code ``items`` with ``model``. A class-conditional model codes each row under its class
+    (:func:`class_labels`: ``label``, else the data set's labels, else its "no label" id), and the
+    file keeps the classes so that the decoder conditions the same way: one class for all rows
+    in the header, or else the rows' classes coded ahead of the data (log2 of the number of
+    ids each, counted in the payload)."""
     from arstudio.sampling.conditioning import map_needed
 
     if (why := map_needed(model, "compressing")) is not None:
         raise CodecError(why)
+    labels, where = class_labels(model, items, label)
+    if where is not None and where not in items.notes:
+        items.notes.append(where)
     batch = int(batch or min(items.rows, coder.DEFAULT_BATCH))
-    extras = {}
+    extras, coded_ids = {}, 0
     if items.files is not None:
         extras["files"] = [list(f) for f in items.files]
-    if items.labels is not None:
-        extras["labels"] = [int(v) for v in items.labels]
+    if labels is not None:
+        if bool((labels == labels[0]).all()):
+            extras["label"] = int(labels[0])
+        else:
+            coded_ids = extras["label_ids"] = label_ids(model)
     if items.rate is not None:
         extras["rate"] = int(items.rate)
-    words, result = coder.encode(model, items.codes, items.lengths, batch, items.labels, progress)
+    words, result = coder.encode(model, items.codes, items.lengths, batch, labels, progress, coded_ids)
     spec = model.spec
     header = Header(items.kind, key, coder.weights_hash(model), spec.shape, spec.levels, batch,
                     items.rows, coder.data_checksum(items.codes), extras)
     head = header.pack()
     blob = write_arz(header, words)
-    nll = coder.nll_bits(model, items.codes, items.labels) if all(
+    nll = coder.nll_bits(model, items.codes, labels) if all(
         ln == spec.num_dims for ln in items.lengths) else result.bits.flatten(1).sum(1)
-    return Compressed(blob, len(head), len(blob) - len(head), result.bits, nll)
+    return Compressed(blob, len(head), len(blob) - len(head), result.bits, nll, labels, result.label_bits)
 
 
 def header_of(blob: bytes, name: str = "file") -> Header:
@@ -228,6 +278,23 @@ def check_model(header: Header, model, name: str = "file") -> None:
                          f"the model codes {spec.describe()}")
 
 
+def decode_words(model, header: Header, words, lengths=None, progress=None, watch=None) -> coder.WalkResult:
+    """Run the decoder on a file's words with the classes the file keeps: version 2's one class
+    (``label``) or classes coded ahead of the data (``label_ids``), version 1's list (``labels``)."""
+    ex = header.extras
+    labels, ids = None, 0
+    if "label" in ex:
+        labels = torch.full((header.rows,), int(ex["label"]), dtype=torch.long)
+    elif "label_ids" in ex:
+        ids = int(ex["label_ids"])
+    elif "labels" in ex:  # version 1
+        labels = torch.tensor(ex["labels"], dtype=torch.long)
+    if model.uses_labels and labels is None and not ids:
+        raise CodecError(f"the file keeps no classes but {model.registry_name} is class-conditional: "
+                         "it was not made with this model")
+    return coder.decode(model, words, header.rows, lengths, header.batch, labels, progress, watch, ids)
+
+
 def decompress(blob: bytes, model, name: str = "file", progress=None) -> Items:
     """Decode a .arz file with ``model`` (which must be the one it was made with)."""
     header, words = read_arz(blob, name)
@@ -242,12 +309,12 @@ def decompress(blob: bytes, model, name: str = "file", progress=None) -> Items:
             lengths += [min(D, symbols - r * D) for r in range(max(1, math.ceil(symbols / D)))]
     if len(lengths) != header.rows:
         raise CodecError(f"{name}: damaged header (file lengths do not add up to {header.rows} rows)")
-    labels = torch.tensor(header.extras["labels"]) if "labels" in header.extras else None
-    result = coder.decode(model, words, header.rows, lengths, header.batch, labels, progress)
+    result = decode_words(model, header, words, lengths, progress)
     if coder.data_checksum(result.codes) != header.checksum:
         raise CodecError(f"{name}: decoded data fail the checksum: the probabilities differed from the "
                          "encoder's (another machine or library version?) or the file is damaged; "
                          "nothing was written")
+    labels = result.labels
     return Items(header.kind, result.codes, lengths, files, labels, header.extras.get("rate"))
 
 

@@ -11,7 +11,7 @@ import torch
 
 from arstudio.codec import classic, coder
 from arstudio.codec.container import read_arz
-from arstudio.codec.files import Items, check_model, compress
+from arstudio.codec.files import Items, check_model, compress, decode_words
 
 
 @dataclass
@@ -20,14 +20,25 @@ class ImageReport:
     bits: np.ndarray  # (N, C, H, W) cost of each sub-pixel in bits under the model
     nll_bytes: np.ndarray  # (N,) the model's own -log2 p(x) / 8
     blobs: list[bytes]  # the .arz file of each image
+    labels: np.ndarray | None = None  # (N,) the class each image was coded under (class-conditional models)
+    where: str | None = None  # where those classes came from, in words
 
 
-def compare_images(model, key: str, x: torch.Tensor) -> ImageReport:
-    """Code each of ``x`` (N, C, H, W) alone with the model and with the usual codecs."""
+def compare_images(model, key: str, x: torch.Tensor, labels: torch.Tensor | None = None,
+                   label: int | None = None) -> ImageReport:
+    """Code each of ``x`` (N, C, H, W) alone with the model and with the usual codecs. A
+    class-conditional model codes each image under ``label`` when given, else under its
+    entry of ``labels`` (the data set's), as ``files.class_labels`` decides; the class is kept
+    in each image's .arz header."""
+    from arstudio.codec.files import class_labels
+
     levels = model.spec.levels
+    every, where = class_labels(model, Items("images", x.long(), [model.spec.num_dims] * len(x), None, labels),
+                                label)
     arz, coded, blobs, bits, nll = [], [], [], [], []
-    for img in x:
-        c = compress(model, key, Items("images", img[None].long(), [model.spec.num_dims]), batch=1)
+    for k, img in enumerate(x):
+        one = None if every is None else every[k: k + 1]
+        c = compress(model, key, Items("images", img[None].long(), [model.spec.num_dims], None, one), batch=1)
         arz.append(len(c.blob))
         coded.append(c.payload_bytes)
         blobs.append(c.blob)
@@ -39,7 +50,8 @@ def compare_images(model, key: str, x: torch.Tensor) -> ImageReport:
     jxl = [classic.jxl_bytes(a) for a in arrays]
     if None not in jxl:
         sizes["JPEG XL"] = np.array(jxl)
-    return ImageReport(sizes, np.stack(bits), np.array(nll), blobs)
+    return ImageReport(sizes, np.stack(bits), np.array(nll), blobs,
+                       None if every is None else every.numpy(), where)
 
 
 def rebuild(model, blob: bytes, watch: Callable[[np.ndarray], None] | None = None,
@@ -56,7 +68,7 @@ def rebuild(model, blob: bytes, watch: Callable[[np.ndarray], None] | None = Non
 
     header, words = read_arz(blob)
     check_model(header, model)
-    result = coder.decode(model, words, header.rows, None, header.batch, None, None, seen)
+    result = decode_words(model, header, words, None, None, seen)
     if coder.data_checksum(result.codes) != header.checksum:
         raise coder.CodecError("decoded image fails the checksum")
     return result.codes[0].numpy()

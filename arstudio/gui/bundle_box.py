@@ -30,3 +30,26 @@ class BundledModelBox(QComboBox):
     def current(self) -> BundledModel | None:
         i = self.currentIndex()
         return self.models[i] if 0 <= i < len(self.models) else None
+
+
+class ClassBox(QComboBox):
+    """For a class-conditional bundled model, the class to code or score images under: the
+    first item (``first``, data None) is the view's default (the data set's classes, or the
+    class summed out), then "class 0" … "class K-1"; disabled for a model without classes."""
+
+    def __init__(self, first: str, parent=None):
+        super().__init__(parent)
+        self.first = first
+        self.setToolTip("class-conditional models: the class the images are coded or scored under")
+        self.set_model(None)
+
+    def set_model(self, b: BundledModel | None) -> None:
+        self.clear()
+        classes = b.classes if b is not None else 0
+        self.addItem(self.first if classes else "no classes", None)
+        for k in range(classes):
+            self.addItem(f"class {k}", k)
+        self.setEnabled(classes > 0)
+
+    def label(self) -> int | None:
+        return self.currentData()

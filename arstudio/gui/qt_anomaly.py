@@ -1,6 +1,7 @@
 """Anomaly view: does the model find other data surprising?
 
-Pick a bundled image model and another set (built-in sets resized to the model's
+Pick a bundled image model (a class-conditional one scores both sets alike: with the
+class summed out, p(x) = Σ_y p(x | y) / K, or under the class chosen beside it) and another set (built-in sets resized to the model's
 size, noise, constant images, inverted or shifted test images, or a folder of your
 own images). The view draws the bits/dim of the model's test split against the
 other set as histograms, the ROC curves of the three scores (likelihood; the
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from arstudio.gui.bundle_box import BundledModelBox, discrete_image
+from arstudio.gui.bundle_box import BundledModelBox, ClassBox, discrete_image
 from arstudio.gui.layouts import left_row
 from arstudio.gui.pixelview import levels_to_rgb
 from arstudio.gui.qimage import pixmap_from_rgb
@@ -39,8 +40,9 @@ SCORE_COLOURS = {"likelihood": (220, 90, 40), "ratio": (80, 120, 200), "complexi
 _BACKGROUNDS: dict[tuple, dict] = {}  # (model key, steps) -> background weights; used in pool threads only
 
 
-def anomaly_job(path, key: str, dataset: str, out_name: str, n: int, bg_steps: int) -> dict:
-    """Worker thread: score both sets (training a background model once per model and steps)."""
+def anomaly_job(path, key: str, dataset: str, out_name: str, n: int, bg_steps: int, label: int | None = None) -> dict:
+    """Worker thread: score both sets (training a background model once per model and steps); a
+    class-conditional model scores both under class ``label``, else with the class summed out."""
     from arstudio.checkpoint import load_checkpoint
     from arstudio.data import load_dataset
     from arstudio.inspect import anomaly
@@ -57,7 +59,7 @@ def anomaly_job(path, key: str, dataset: str, out_name: str, n: int, bg_steps: i
             background = anomaly.background_model(model.spec)
             background.load_state_dict(cached)
             background.eval()
-    return anomaly.compare(model, dataset, out_name, n, background)
+    return anomaly.compare(model, dataset, out_name, n, background, classes=label)
 
 
 def with_map(image: np.ndarray, surprise: np.ndarray, levels: int, scale: int) -> np.ndarray:
@@ -87,9 +89,12 @@ class AnomalyPanel(QWidget):
         self.count = QSpinBox(minimum=10, maximum=500, value=200, singleStep=50)
         self.bg_steps = QSpinBox(minimum=0, maximum=2000, value=100, singleStep=50)
         self.bg_steps.setToolTip("steps of the background model for the likelihood ratio (0: leave it out)")
+        self.class_box = ClassBox("class summed out")  # class-conditional models: p(x) = Σ_y p(x|y)/K or one class
+        self.model_box.currentIndexChanged.connect(lambda _i: self.class_box.set_model(self.model_box.current()))
+        self.class_box.set_model(self.model_box.current())
         self.button = QPushButton("Score")
         self.button.clicked.connect(self.start)
-        top = left_row(QLabel("Model"), self.model_box, QLabel("other data"), self.out_box, self.folder_button,
+        top = left_row(QLabel("Model"), self.model_box, self.class_box, QLabel("other data"), self.out_box, self.folder_button,
                        QLabel("examples"), self.count, QLabel("background steps"), self.bg_steps, self.button)
 
         self.hist = pg.PlotWidget(title="bits/dim: test set vs other data")
@@ -140,7 +145,7 @@ class AnomalyPanel(QWidget):
         self.message.emit(f"scoring {self.out_box.currentText()} with {b.key}"
                           + (f" (training a background model, {steps} steps)…" if steps else "…"))
         run_job(anomaly_job, b.path, b.key, b.dataset, self.out_box.currentText(), self.count.value(), steps,
-                on_done=self._show, on_error=self._failed, owner=self)
+                self.class_box.label(), on_done=self._show, on_error=self._failed, owner=self)
 
     def _failed(self, text: str) -> None:
         self._busy = False
@@ -166,7 +171,7 @@ class AnomalyPanel(QWidget):
                 self.roc_legend.addItem(item, f"{k}: AUROC {auc:.3f}")
             else:
                 item.setData([0], [0])
-        self.verdict.setText(result["verdict"])
+        self.verdict.setText(result["verdict"] + (f" ({result['classes']}; both sets alike)" if result.get("classes") else ""))
         levels, k = result["levels"], len(result["examples"]) // 2
         scale = max(1, 64 // result["examples"].shape[-1])
         for r in range(2):

@@ -1,7 +1,9 @@
 """Compress view: a model as a lossless codec for the images you pick.
 
-Pick a bundled image model and images (a range of test images, or the canvas of the
-Complete tab); each image is coded on its own (the coded bytes, and the .arz file with its header) and with PNG,
+Pick a bundled image model and images (a range of test images, image files, or the canvas
+of the Complete tab); a class-conditional model codes test images under their own class,
+or all of them under the class chosen beside the model (the canvas and files need one),
+and each .arz keeps it. Each image is coded on its own (the coded bytes, and the .arz file with its header) and with PNG,
 lossless WebP and JPEG XL: bytes per image per codec as bars, the model's cost of
 every pixel in bits, then the decoder rebuilding the first image dimension by
 dimension from its .arz bytes alone, with a check mark when it is identical.
@@ -18,6 +20,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QFileDialog,
     QLabel,
     QPushButton,
     QSpinBox,
@@ -25,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from arstudio.gui.bundle_box import BundledModelBox, discrete_image
+from arstudio.gui.bundle_box import BundledModelBox, ClassBox, discrete_image
 from arstudio.gui.layouts import left_row
 from arstudio.gui.pixelview import levels_to_rgb
 from arstudio.gui.workers import Job, run_job
@@ -33,24 +36,38 @@ from arstudio.gui.workers import Job, run_job
 CODEC_COLOURS = {"coded": (240, 170, 40), ".arz": (220, 90, 40), "PNG": (80, 120, 200), "WebP": (90, 170, 90), "JPEG XL": (160, 100, 190)}
 
 
-def compress_job(path, key: str, dataset: str, n: int, canvas: np.ndarray | None, first: int = 0) -> dict:
-    """Worker thread: model + images -> sizes, cost maps and .arz blobs (NumPy/bytes only)."""
+def compress_job(path, key: str, dataset: str, n: int, canvas: np.ndarray | None, first: int = 0,
+                 files: list | None = None, label: int | None = None) -> dict:
+    """Worker thread: model + images -> sizes, cost maps and .arz blobs (NumPy/bytes only).
+    The images are the canvas, image files, or ``n`` test images from ``first``; a
+    class-conditional model codes them under ``label``, else test images under their own class."""
+    from pathlib import Path
+
     import torch
 
     from arstudio.checkpoint import load_checkpoint
+    from arstudio.codec.files import read_image
     from arstudio.codec.report import compare_images
     from arstudio.data import load_dataset
 
     model = load_checkpoint(path)
+    labels = None
     if canvas is not None:
         x = torch.from_numpy(np.asarray(canvas, dtype=np.int64))[None]
         source = "the canvas"
+    elif files:
+        x = torch.stack([read_image(Path(f), model.spec) for f in files])
+        source = ", ".join(Path(f).name for f in files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
     else:
-        x = load_dataset(dataset).test[first: first + n]
+        data = load_dataset(dataset)
+        x = data.test[first: first + n]
+        test_labels = data.labels.get("test")
+        labels = None if test_labels is None else test_labels[first: first + n]
         source = f"{dataset} test images {first}–{first + len(x) - 1}"
-    r = compare_images(model, key, x)
+    r = compare_images(model, key, x, labels, label)
     return {"sizes": r.sizes, "bits": r.bits, "nll_bytes": r.nll_bytes, "blobs": r.blobs,
-            "images": x.numpy(), "levels": model.spec.levels, "source": source, "path": path}
+            "images": x.numpy(), "levels": model.spec.levels, "source": source, "path": path,
+            "labels": r.labels, "classes": r.where}
 
 
 class CompressPanel(QWidget):
@@ -70,12 +87,17 @@ class CompressPanel(QWidget):
         self.model_box = BundledModelBox(discrete_image)
         self.count = QSpinBox(minimum=1, maximum=16, value=6)
         self.first = QSpinBox(minimum=0, maximum=400, value=0)  # the first test image to code
+        self.class_box = ClassBox("classes of the test images")  # class-conditional models
+        self.model_box.currentIndexChanged.connect(lambda _i: self.class_box.set_model(self.model_box.current()))
+        self.class_box.set_model(self.model_box.current())
         self.button = QPushButton("Compress test images")
         self.canvas_button = QPushButton("Compress the canvas")
+        self.files_button = QPushButton("Compress files…")
         self.button.clicked.connect(lambda: self.start(canvas=False))
         self.canvas_button.clicked.connect(lambda: self.start(canvas=True))
-        top = left_row(QLabel("Model"), self.model_box, QLabel("test images from"), self.first, QLabel("count"),
-                       self.count, self.button, self.canvas_button)
+        self.files_button.clicked.connect(self._pick_files)
+        top = left_row(QLabel("Model"), self.model_box, self.class_box, QLabel("test images from"), self.first,
+                       QLabel("count"), self.count, self.button, self.canvas_button, self.files_button)
 
         self.bars = pg.PlotWidget(title="bytes per image")
         self.bars.setLabel("left", "bytes")
@@ -114,9 +136,27 @@ class CompressPanel(QWidget):
         self.timer.start()
 
     # --- actions ----------------------------------------------------------------------
-    def start(self, canvas: bool = False) -> None:
+    def _pick_files(self) -> None:
+        b = self.model_box.current()
+        if b is None:
+            return
+        shape = b.metadata["spec"]["shape"]
+        files, _ = QFileDialog.getOpenFileNames(
+            self, f"Images of {shape[2]}×{shape[1]} pixels to compress with {b.key}", "",
+            "Images (*.png *.bmp *.gif *.tif *.tiff *.webp *.jpg *.jpeg *.pgm *.ppm)")
+        if files:
+            self.start(files=files)
+
+    def start(self, canvas: bool = False, files: list | None = None) -> None:
+        """Code test images (the default), the Complete tab's canvas, or image ``files``."""
         b = self.model_box.current()
         if b is None or self._job is not None:
+            return
+        label = self.class_box.label()
+        if b.classes and label is None and (canvas or files):
+            self.message.emit(f"{b.key} is class-conditional: choose the class the "
+                              f"{'canvas shows' if canvas else 'files show'} in the class box "
+                              "(only test images bring their own)")
             return
         image = None
         if canvas:
@@ -131,7 +171,8 @@ class CompressPanel(QWidget):
         self.check.setText("")
         self.message.emit(f"compressing with {b.key}…")
         self._job = run_job(compress_job, b.path, b.key, b.dataset, self.count.value(), image,
-                            self.first.value(), on_done=self._compressed, on_error=self._failed, owner=self)
+                            self.first.value(), files, label, on_done=self._compressed, on_error=self._failed,
+                            owner=self)
 
     def _failed(self, text: str) -> None:
         self._job = None
@@ -157,8 +198,9 @@ class CompressPanel(QWidget):
         self.cost_image.setImage(bits.sum(0).T if bits.shape[0] > 1 else bits[0].T, levels=(0, max(bits.max(), 1e-6)))
         self.cost_label.setText(f"cost of each pixel: {bits.sum():.1f} bits in all, the most {bits.max():.1f}")
         mean = {k: float(np.mean(v)) for k, v in sizes.items()}
+        classes = f" ({result['classes']})" if result.get("classes") else ""
         self.summary.setText(
-            f"{result['source']}: " + ", ".join(f"{k} {v:.1f}" for k, v in mean.items())
+            f"{result['source']}{classes}: " + ", ".join(f"{k} {v:.1f}" for k, v in mean.items())
             + f" bytes per image on average (the model's NLL {np.mean(result['nll_bytes']):.1f} bytes; \"coded\" is "
             "the range coder's output, each .arz file adds its header). Decoding the first image from its .arz bytes…")
         self.compressed.emit()

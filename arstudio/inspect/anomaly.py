@@ -107,16 +107,75 @@ def load_set(spec, name: str, in_name: str | None = None, n: int | None = None, 
 
 # --- scores -----------------------------------------------------------------------------
 
+def classes_used(model, classes=None) -> str | None:
+    """In words, what a class-conditional model is scored under (None for a model without
+    classes): ``classes`` an int K (every example as class K), a tensor of each example's class,
+    or None: the model's "no label" id when it has one, else p(x) with the class summed out,
+    log sum_y p(x | y) / K (the other data carry no class of the model's, so every set is
+    scored the same way)."""
+    if not model.uses_labels:
+        return None
+    if isinstance(classes, int):
+        return f"every example scored as class {classes}"
+    if classes is not None:
+        return "each example scored under its class from the data set"
+    if model.no_label is not None:
+        return f"scored with the model's \"no label\" id {model.no_label}"
+    return (f"class-conditional: scored by p(x) = Σ_y p(x | y) / {model.num_labels}, the class summed out "
+            "(pass a class to score under one)")
+
+
 @torch.no_grad()
-def bits_per_dim(model, x: torch.Tensor, batch_size: int = 256, **cond) -> np.ndarray:
-    """-log2 p(x) / D of each example (float64)."""
+def log_prob_terms(model, x: torch.Tensor, classes=None) -> torch.Tensor:
+    """(N, D) nats of each dimension, -log p(x_i | x_<i) negated, flat in the data's layout, under
+    the classes :func:`classes_used` describes. Summed out, the per-dimension terms are those of the
+    mixture: log p(x_<=i) = logsumexp_y (log p(x_<=i | y)) - log K in the model's order, differenced."""
+    x = x.to(model.device)
+    n = len(x)
+    if not model.uses_labels:
+        return model.log_prob(x, reduce=False).flatten(1)
+    if isinstance(classes, int) or (classes is None and model.no_label is not None):
+        k = classes if isinstance(classes, int) else model.no_label
+        if not 0 <= k < model.num_labels + (model.no_label is not None):
+            raise ValueError(f"class {k} is outside the model's classes 0–{model.num_labels - 1}")
+        return model.log_prob(x, reduce=False, label=torch.full((n,), k, dtype=torch.long,
+                                                                device=model.device)).flatten(1)
+    if classes is not None:
+        return model.log_prob(x, reduce=False, label=classes.long().to(model.device)).flatten(1)
+    order = model.order.to(model.device)
+    per = torch.stack([model.log_prob(x, reduce=False, label=torch.full((n,), y, dtype=torch.long,
+                                                                        device=model.device)).flatten(1)[:, order]
+                       for y in range(model.num_labels)]).double()  # (K, N, D) in the model's order
+    prefix = torch.logsumexp(per.cumsum(2), 0) - math.log(model.num_labels)  # (N, D): log p(x_<=i)
+    terms = torch.diff(prefix, dim=1, prepend=torch.zeros_like(prefix[:, :1]))
+    out = torch.empty_like(terms)
+    out[:, order] = terms
+    return out
+
+
+@torch.no_grad()
+def bits_per_dim(model, x: torch.Tensor, batch_size: int = 256, classes=None) -> np.ndarray:
+    """-log2 p(x) / D of each example (float64), a class-conditional model under ``classes``
+    (:func:`classes_used`)."""
     was = model.training
     model.eval()
     out = []
     for s in range(0, len(x), batch_size):
-        out.append(-model.log_prob(x[s: s + batch_size].to(model.device), **cond).double().cpu())
+        part = classes[s: s + batch_size] if isinstance(classes, torch.Tensor) else classes
+        out.append(-log_prob_terms(model, x[s: s + batch_size], part).double().sum(1).cpu())
     model.train(was)
     return (torch.cat(out) / (model.num_dims * math.log(2.0))).numpy()
+
+
+def own_labels(model, name: str, split: str = "test", n: int | None = None) -> torch.Tensor | None:
+    """The labels of ``name``'s split when it is the data set the class-conditional model was
+    trained on (other sets' labels mean other things); None otherwise."""
+    if not model.uses_labels or name != model.checkpoint_meta.get("dataset"):
+        return None
+    from arstudio.data import load_dataset
+
+    labels = load_dataset(name).labels.get(split)
+    return None if labels is None else (labels if n is None else labels[:n]).long()
 
 
 def complexity_bits_per_dim(x: torch.Tensor, spec) -> np.ndarray:
@@ -174,8 +233,8 @@ class ScoredSet:
     bpd: np.ndarray  # the model's bits/dim (== scores["likelihood"])
 
 
-def score_set(model, name: str, x: torch.Tensor, background=None) -> ScoredSet:
-    bpd = bits_per_dim(model, x)
+def score_set(model, name: str, x: torch.Tensor, background=None, classes=None) -> ScoredSet:
+    bpd = bits_per_dim(model, x, classes=classes)
     scores = {"likelihood": bpd}
     if background is not None:
         scores["ratio"] = bpd - bits_per_dim(background, x)
@@ -211,10 +270,9 @@ def auroc_table(inside: ScoredSet, outsides: list[ScoredSet]) -> list[dict]:
     return rows
 
 
-def surprise_map(model, x: torch.Tensor) -> torch.Tensor:
-    """Bits of each dimension, -log2 p(x_i | x_<i), in the data's shape."""
-    with torch.no_grad():
-        return -model.log_prob(x.to(model.device), reduce=False).double().cpu() / math.log(2.0)
+def surprise_map(model, x: torch.Tensor, classes=None) -> torch.Tensor:
+    """Bits of each dimension, -log2 p(x_i | x_<i), in the data's shape (under ``classes``)."""
+    return (-log_prob_terms(model, x, classes).double().cpu() / math.log(2.0)).view(len(x), *x.shape[1:])
 
 
 def verdict(row: dict) -> str:
@@ -228,22 +286,26 @@ def verdict(row: dict) -> str:
             f"bits/dim). AUROC: {aucs}.")
 
 
-def compare(model, in_name: str, out_name: str, n: int = 200, background=None, examples: int = 4) -> dict:
+def compare(model, in_name: str, out_name: str, n: int = 200, background=None, examples: int = 4,
+            classes: int | None = None) -> dict:
     """Everything the Anomaly view draws for one pair, as NumPy: bits/dim of both sets, each score's
     ROC curve and AUROC, and the most and least surprising examples (by bits/dim, both sets
-    pooled) with their surprise maps."""
+    pooled) with their surprise maps. A class-conditional model scores both sets alike: under
+    class ``classes`` when given, else with the class summed out (:func:`classes_used`)."""
     home = model.checkpoint_meta.get("dataset")
     a_name, x_in = load_set(model.spec, in_name, home, n)
     b_name, x_out = load_set(model.spec, out_name, in_name, n)
-    inside, outside = score_set(model, a_name, x_in, background), score_set(model, b_name, x_out, background)
+    inside = score_set(model, a_name, x_in, background, classes)
+    outside = score_set(model, b_name, x_out, background, classes)
     row = auroc_table(inside, [outside])[0]
     curves = {k: roc(inside.scores[k], outside.scores[k]) for k in SCORES if k in inside.scores}
     pooled = torch.cat([x_in, x_out])
     bpd = np.concatenate([inside.bpd, outside.bpd])
     order = np.argsort(bpd)
     pick = list(order[::-1][:examples]) + list(order[:examples])
-    maps = surprise_map(model, pooled[pick]).numpy()
+    maps = surprise_map(model, pooled[pick], classes).numpy()
     return {"in": a_name, "out": b_name, "bpd_in": inside.bpd, "bpd_out": outside.bpd, "row": row,
             "curves": {k: (f, t, a) for k, (f, t, a) in curves.items()}, "verdict": verdict(row),
             "examples": pooled[pick].numpy(), "maps": maps, "example_bpd": bpd[pick],
-            "example_from_out": np.array(pick) >= len(x_in), "levels": model.spec.levels}
+            "example_from_out": np.array(pick) >= len(x_in), "levels": model.spec.levels,
+            "classes": classes_used(model, classes)}
