@@ -44,13 +44,11 @@ def test_data_split_is_coded_under_its_classes_and_decodes_exactly(tmp_path, cap
     back = codec.decompress(arz.read_bytes(), cond)
     x, y = digits.test[:12], digits.labels["test"][:12]
     assert torch.equal(back.codes, x) and torch.equal(back.labels, y.long())
-    # the payload is the NLL given the true classes plus log2(10) bits a class, not the no-class path
-    c = codec.compress(cond, KEY, codec.load_split(cond, "digits", "test", 12))
+    # the payload is the NLL given the true classes plus log2(10) bits a class (teacher forcing)
     with torch.no_grad():
-        given = -cond.log_prob(x, label=y).double() / math.log(2)
-    np.testing.assert_allclose(c.nll_bits.numpy(), given.numpy(), rtol=1e-6)
-    assert c.label_bits == pytest.approx(12 * math.log2(10), abs=1e-3)
-    assert c.payload_bytes <= (float(c.bits.sum()) + c.label_bits) / 8 + 8
+        given = float((-cond.log_prob(x, label=y).double() / math.log(2)).sum())
+    payload = len(arz.read_bytes()) - len(header.pack())
+    assert given + 12 * math.log2(10) <= 8 * payload + 1 <= 1.01 * (given + 12 * math.log2(10)) + 64
     # decompress writes the same images
     assert run_cli("decompress", arz, "--out", tmp_path / "dec") == 0
     pngs = sorted((tmp_path / "dec").glob("*.png"))
@@ -58,10 +56,9 @@ def test_data_split_is_coded_under_its_classes_and_decodes_exactly(tmp_path, cap
     assert torch.equal(got, x)
 
 
-@pytest.mark.parametrize("batch", [1, 5])
-def test_classes_survive_any_batch(cond, digits, batch):
+def test_classes_survive_another_batch(cond, digits):
     items = codec.load_split(cond, "digits", "test", 7)
-    c = codec.compress(cond, KEY, items, batch=batch)
+    c = codec.compress(cond, KEY, items, batch=3)  # 3 chunks, the last padded
     back = codec.decompress(c.blob, cond)
     assert torch.equal(back.codes, digits.test[:7]) and torch.equal(back.labels, digits.labels["test"][:7].long())
 

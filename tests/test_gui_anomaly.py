@@ -39,3 +39,17 @@ def test_the_classic_failure_is_shown(qtbot):
     assert r["bpd_out"].mean() < r["bpd_in"].mean()
     assert r["row"]["likelihood"] < 0.5 < r["row"]["complexity"]
     assert "classic failure" in panel.verdict.text() and "ratio" not in r["curves"]
+
+
+def test_a_class_conditional_model_is_scored_with_the_class_summed_out(qtbot):
+    panel = _run(qtbot, "gated-pixelcnn-cond-digits", "noise", 20, 0)
+    assert panel.class_box.isEnabled() and panel.class_box.label() is None
+    r = panel.result
+    assert "summed out" in r["classes"] and "summed out" in panel.verdict.text()
+    assert r["row"]["likelihood"] > 0.99  # noise is far from digits under p(x) = Σ_y p(x|y)/10
+    # one class for both sets: a different score, said so
+    panel.class_box.setCurrentIndex(panel.class_box.findData(3))
+    with qtbot.waitSignal(panel.scored, timeout=240_000):
+        panel.button.click()
+    assert "as class 3" in panel.verdict.text()
+    assert not np.allclose(panel.result["bpd_in"], r["bpd_in"])

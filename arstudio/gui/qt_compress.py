@@ -19,8 +19,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QHBoxLayout,
     QFileDialog,
+    QHBoxLayout,
     QLabel,
     QPushButton,
     QSpinBox,
@@ -161,6 +161,7 @@ class CompressPanel(QWidget):
         image = None
         if canvas:
             image = self.canvas_source() if self.canvas_source else None
+            image = None if image is None else np.array(image, dtype=np.int64)  # a copy: painting goes on
             shape = tuple(b.metadata["spec"]["shape"])
             levels = b.metadata["spec"]["levels"]
             if image is None or tuple(image.shape) != shape or int(np.max(image)) >= levels:
