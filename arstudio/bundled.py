@@ -85,9 +85,14 @@ def evaluate_bundled(bundled: BundledModel, device: str = "auto") -> dict:
             "published": preset.published if preset else ""}
 
 
-# --- training histories: a bundled model's curves, small, so Compare shows them with no training ------
+# --- training histories: a bundled model's curves and a few of its sample grids, small, so Compare --
+# overlays the curves and the Train tab's timeline scrubs the samples with no training
 HISTORY_SUFFIX = ".history.json"
 HISTORY_TRAIN_POINTS = 200  # training-loss points kept (evenly spaced, the last one always)
+HISTORY_SNAPSHOTS = 6  # sample grids kept (evenly spaced over the run's saved ones, the last always)
+HISTORY_SNAPSHOT_VALUES = 8192  # values per grid at most: 16 samples of 8×8, 9 of 28×28
+HISTORY_SNAPSHOT_CHARS = 2000  # and its encoded text at most (fewer samples, or none, beyond)
+HISTORY_MAX_BYTES = 16_000  # a shipped history file is at most this big (tests/test_bundled_histories.py)
 
 
 def history_path(bundled_or_key, folder: Path = BUNDLED_MODELS) -> Path:
@@ -95,13 +100,69 @@ def history_path(bundled_or_key, folder: Path = BUNDLED_MODELS) -> Path:
     return Path(folder) / f"{key}{HISTORY_SUFFIX}"
 
 
+def _encode_snapshot(step: int, x, levels: int) -> dict | None:
+    """A saved sample grid as JSON: the first 16, 9, 4 or 1 samples (as many as fit in
+    HISTORY_SNAPSHOT_VALUES), uint8 (bit-packed for 2 levels), zlib, base64. None for
+    real-valued samples or levels beyond a byte."""
+    import base64
+    import zlib
+
+    import numpy as np
+
+    x = np.asarray(x)
+    if not levels or levels > 256 or x.ndim < 2 or not np.issubdtype(x.dtype, np.integer):
+        return None
+    dims = int(np.prod(x.shape[1:]))
+    for n in (16, 9, 4, 1):
+        if n * dims > HISTORY_SNAPSHOT_VALUES or n > len(x) > 1:
+            continue
+        u8 = x[:n].astype(np.uint8)
+        raw = np.packbits(u8.ravel()) if levels == 2 else u8.ravel()
+        data = base64.b64encode(zlib.compress(raw.tobytes(), 9)).decode("ascii")
+        if len(data) <= HISTORY_SNAPSHOT_CHARS:
+            return {"step": int(step), "shape": list(u8.shape), "data": data}
+    return None  # even one sample is too big to ship (long sound): the history keeps its curves only
+
+
+def _decode_snapshot(entry: dict, levels: int):
+    """(step, uint8 array) of :func:`_encode_snapshot`'s dict; ValueError when malformed."""
+    import base64
+    import binascii
+    import zlib
+
+    import numpy as np
+
+    step, shape = int(entry["step"]), [int(d) for d in entry["shape"]]
+    count = int(np.prod(shape)) if shape and all(0 < d <= 65_536 for d in shape) else 0
+    if not 0 < count <= HISTORY_SNAPSHOT_VALUES or not isinstance(entry["data"], str):
+        raise ValueError(f"snapshot of step {step}: shape {shape}")
+    want = (count + 7) // 8 if levels == 2 else count
+    try:
+        inflate = zlib.decompressobj()
+        raw = inflate.decompress(base64.b64decode(entry["data"], validate=True), want + 1)
+    except (binascii.Error, zlib.error) as e:
+        raise ValueError(f"snapshot of step {step}: {e}") from e
+    if len(raw) != want:
+        raise ValueError(f"snapshot of step {step}: {len(raw)} bytes for shape {shape}")
+    values = np.frombuffer(raw, np.uint8)
+    if levels == 2:
+        values = np.unpackbits(values)[:count]
+    if values.size and int(values.max()) >= levels:
+        raise ValueError(f"snapshot of step {step}: a value beyond {levels} levels")
+    return step, values.reshape(shape).copy()
+
+
 def write_history(run_path, key: str, folder: Path = BUNDLED_MODELS, note: str = "") -> Path:
-    """A run's training curves (thinned) as models/KEY.history.json: train and validation
-    bits/dim by step, the test figure and the training time; ``note`` says how the curves
-    relate to the bundled weights (the run they came from, or a retraining of the recipe)."""
+    """A run's training curves (thinned) and a few of its sample grids as models/KEY.history.json:
+    train and validation bits/dim by step, up to HISTORY_SNAPSHOTS sample grids by step, the test
+    figure, the training time and the content hash of the run's final weights (so a history is
+    only ever read beside the weights it trained); ``note`` says which run it came from."""
     import json
 
+    import numpy as np
+
     from arstudio.atomic import atomic_write
+    from arstudio.checkpoint import HASH_KEY, CheckpointError, read_metadata
     from arstudio.exports import curve_rows, thin
     from arstudio.runs import RunFolder
 
@@ -112,9 +173,24 @@ def write_history(run_path, key: str, folder: Path = BUNDLED_MODELS, note: str =
            if r["kind"] == "eval" and r["split"] == "val" and r["bpd"] is not None]
     events, _ = run.events()
     done = next((e for e in reversed(events) if e["event"] == "done"), {})
+    try:
+        meta = read_metadata(run.checkpoints_dir / "final.safetensors")
+    except (CheckpointError, OSError):
+        meta = {}
+    levels = (meta.get("spec") or {}).get("levels")
+    samples = []
+    for step, png in thin(run.sample_grids(), HISTORY_SNAPSHOTS):
+        try:
+            x = np.load(png.with_suffix(".npy"), allow_pickle=False)
+        except (OSError, ValueError):
+            continue
+        entry = _encode_snapshot(step, x, levels)
+        if entry is not None:
+            samples.append(entry)
     text = json.dumps({"key": key, "note": note, "model": run.config().get("model"),
                        "dataset": run.config().get("dataset"), "train": thin(train, HISTORY_TRAIN_POINTS),
-                       "val": val, "test_bpd": done.get("test_bpd"), "seconds": done.get("elapsed")},
+                       "val": val, "samples": samples, "test_bpd": done.get("test_bpd"),
+                       "seconds": done.get("elapsed"), "weights": meta.get(HASH_KEY)},
                       separators=(",", ":"))
     out = history_path(key, folder)
     atomic_write(out, lambda tmp: Path(tmp).write_text(text + "\n"))
@@ -123,19 +199,34 @@ def write_history(run_path, key: str, folder: Path = BUNDLED_MODELS, note: str =
 
 def read_history(bundled) -> dict | None:
     """A bundled model's shipped history (see :func:`write_history`), or None: a missing or
-    malformed file is no history, never an error."""
+    malformed file, or one written for other weights than the bundled file's, is no history,
+    never an error. ``samples`` is a list of (step, uint8 array (n, *shape)) by step."""
     import json
     import math
 
+    from arstudio.checkpoint import HASH_KEY
+
     path = history_path(bundled.key, bundled.path.parent)
     try:
+        if path.stat().st_size > HISTORY_MAX_BYTES * 4:
+            return None
         h = json.loads(path.read_text())
         pairs = {k: [(int(s), float(b)) for s, b in h[k]] for k in ("train", "val")}
-    except (OSError, ValueError, TypeError, KeyError):
+        weights = h.get("weights")
+        if weights is not None and weights != (bundled.metadata or {}).get(HASH_KEY, weights):
+            return None  # the curves of some other weights
+        spec = (bundled.metadata or {}).get("spec") or {}
+        levels, shape = spec.get("levels"), list(spec.get("shape") or [])
+        samples = [_decode_snapshot(e, levels) for e in h.get("samples") or []] if levels else []
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
     if not all(math.isfinite(b) for k in pairs for _, b in pairs[k]):
         return None
-    return {**pairs, "note": str(h.get("note", "")), "seconds": h.get("seconds")}
+    if shape and any(list(x.shape[1:]) != shape for _, x in samples):
+        return None
+    samples.sort(key=lambda sx: sx[0])
+    return {**pairs, "samples": samples, "note": str(h.get("note", "")), "seconds": h.get("seconds"),
+            "weights": weights}
 
 
 def bundle_run(run_path, key: str, folder: Path = BUNDLED_MODELS, grid_n: int = 16,

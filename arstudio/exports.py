@@ -63,14 +63,9 @@ def model_facts(model, **more) -> dict:
 
 def samples_png(samples, spec, path, facts: dict | None = None, scale: int | None = None) -> Path:
     """A grid of samples of any modality (sequences one row each), with ``facts``."""
-    from arstudio.imaging import grid
+    from arstudio.imaging import samples_grid
 
-    x = samples
-    if spec.modality != "image":
-        x = x.view(len(x), 1, 1, -1)
-    if scale is None:
-        scale = max(1, 128 // max(x.shape[-2], x.shape[-1]))
-    return save_png(grid(x, spec.levels, scale=scale), path, facts)
+    return save_png(samples_grid(samples, spec, scale), path, facts)
 
 
 # --- animations --------------------------------------------------------------------------------

@@ -48,11 +48,16 @@ def save_png(array: np.ndarray, path) -> Path:
     return path
 
 
-def samples_png(samples: torch.Tensor, spec, path, scale: int | None = None) -> Path:
-    """Save a grid of samples of any modality (sequences as one row each)."""
+def samples_grid(samples: torch.Tensor, spec, scale: int | None = None) -> np.ndarray:
+    """A grid of samples of any modality (sequences as one row each), (H, W, 3) uint8."""
     x = samples
     if spec.modality != "image":
         x = x.view(len(x), 1, 1, -1)
     if scale is None:
         scale = max(1, 128 // max(x.shape[-2], x.shape[-1]))
-    return save_png(grid(x, spec.levels, scale=scale), path)
+    return grid(x, spec.levels, scale=scale)
+
+
+def samples_png(samples: torch.Tensor, spec, path, scale: int | None = None) -> Path:
+    """Save a grid of samples of any modality (sequences as one row each)."""
+    return save_png(samples_grid(samples, spec, scale), path)

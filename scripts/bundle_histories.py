@@ -1,14 +1,16 @@
-"""Ship training histories for bundled models whose recipe retrains quickly on a CPU.
+"""Retrain bundled models whose recipe is quick on a CPU and ship the run: weights and history.
 
     nice -n 19 env OMP_NUM_THREADS=1 python scripts/bundle_histories.py [KEY ...] [--max-seconds 60]
+    nice -n 19 env OMP_NUM_THREADS=1 python scripts/bundle_histories.py --runs DIR KEY ...
 
 For each bundled model (default: every one whose card says it trained in at most
 --max-seconds on a CPU), its preset is retrained here (``arstudio train --preset KEY
---device cpu``) and the run's curves are written to models/KEY.history.json, but only
-when the retrained model's test bits/dim equals the bundled one's within --tolerance:
-then the curves are those of the same recipe reaching the same figure (weights agree to
-floating-point reordering, not bit for bit). A model whose retraining differs gets no
-history. Models bundled later by ``bundle_run`` get the history of their own run.
+--device cpu``), or with ``--runs DIR`` the finished run folder DIR/KEY is taken, and
+:func:`arstudio.bundled.bundle_run` ships that run: its final weights, card, examples and
+its history (curves and a few sample grids by step, with the weights' content hash). A
+history is never attached to weights it did not train: retrained weights replace the old
+ones, and every figure recorded from them (the card, the README's quality table) changes
+with them; the script prints the README row of each.
 """
 from __future__ import annotations
 
@@ -22,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from arstudio.bundled import list_bundled, write_history
-from arstudio.paths import BUNDLED_MODELS
-from arstudio.presets import PRESETS
+from arstudio.bundled import bundle_run, evaluate_bundled, list_bundled  # noqa: E402
+from arstudio.paths import BUNDLED_MODELS  # noqa: E402
+from arstudio.presets import PRESETS  # noqa: E402
 
 
 def card_cpu_seconds(key: str) -> float | None:
@@ -32,41 +34,37 @@ def card_cpu_seconds(key: str) -> float | None:
     return float(m.group(1)) if m else None
 
 
+def readme_row(key: str) -> str:
+    b = next(b for b in list_bundled() if b.key == key)
+    r = evaluate_bundled(b, "cpu")
+    return (f"| {key} | {b.dataset} | {r['parameters']:,} | {r['nats']:.2f} | {r['bpd']:.4f} | "
+            f"{r['recorded_bpd']:.4f} | {r['published']} |")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("keys", nargs="*")
     ap.add_argument("--max-seconds", type=float, default=60.0)
-    ap.add_argument("--tolerance", type=float, default=0.002, help="test bits/dim, retrained vs bundled")
+    ap.add_argument("--runs", type=Path, help="take the finished run folders DIR/KEY instead of retraining")
     args = ap.parse_args()
     bundled = {b.key: b for b in list_bundled()}
     keys = args.keys or [k for k in bundled if k in PRESETS and (card_cpu_seconds(k) or 1e9) <= args.max_seconds]
     for key in keys:
-        b = bundled[key]
-        recorded = b.metadata.get("metrics", {}).get("test_bpd")
         with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / key
-            cmd = [sys.executable, "-m", "arstudio", "train", "--preset", key, "--device", "cpu", "--out", str(out),
-                   "--quiet"]
-            done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
-            if done.returncode != 0:
-                print(f"{key}: training failed: {done.stderr.strip().splitlines()[-1:]}")
-                continue
-            from arstudio.runs import RunFolder
-
-            events, _ = RunFolder.open(out).events()
-            got = next(e for e in reversed(events) if e["event"] == "done").get("test_bpd")
-            if got is None or recorded is None or abs(got - recorded) > args.tolerance:
-                print(f"{key}: retrained test {got} bits/dim vs bundled {recorded}: no history written")
-                continue
-            path = write_history(out, key, note=f"the preset {key} retrained on a CPU: test {got:.4f} bits/dim, "
-                                                f"bundled {recorded:.4f}")
-            import json
-
-            if len(json.loads(path.read_text())["train"]) < 2:  # a closed-form fit: no curve to show
-                path.unlink()
-                print(f"{key}: no training curve (one solve), no history written")
-                continue
-            print(f"{key}: {path.name} ({path.stat().st_size:,} bytes), test {got:.4f} vs {recorded:.4f}")
+            out = args.runs / key if args.runs else Path(tmp) / key
+            if not args.runs:
+                cmd = [sys.executable, "-m", "arstudio", "train", "--preset", key, "--device", "cpu",
+                       "--out", str(out), "--quiet"]
+                done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+                if done.returncode != 0:
+                    print(f"{key}: training failed: {done.stderr.strip().splitlines()[-1:]}")
+                    continue
+            before = bundled[key].metadata.get("metrics", {}).get("test_bpd") if key in bundled else None
+            bundle_run(out, key, grid_n=16)
+            history = BUNDLED_MODELS / f"{key}.history.json"
+            print(f"{key}: shipped run {out} (test bits/dim was {before}); {history.name} "
+                  f"{history.stat().st_size:,} bytes")
+            print("  README row:", readme_row(key))
     return 0
 
 

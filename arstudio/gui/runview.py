@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from arstudio.gui.qimage import pixmap_from_rgb
 from arstudio.runs.follow import RunFollower, format_seconds
 
 PLOT_INTERVAL_S = 0.25  # curves and figures redraw at most 4 times a second; the ETA every tick
@@ -50,9 +52,11 @@ class RunView(QWidget):
         self._drawn_version = -1
         self._drawn_at = 0.0
         self._x_range = None
-        self._grids: list[tuple[int, object]] = []
+        self._grids: list[tuple[int, object]] = []  # (step, a run's PNG path, or a bundled model's RGB array)
+        self._grid_prefix = "samples"
         self._pixmap: QPixmap | None = None
         self.shown_step: int | None = None
+        self.bundled = None  # the bundled model whose samples are on screen before any run (the studio sets it)
 
         self.plot, self.train_curve, self.val_curve = make_bpd_plot()
         self.figures = {name: QLabel("–") for name in
@@ -100,12 +104,12 @@ class RunView(QWidget):
 
     def follow(self, follower: RunFollower | None) -> None:
         self.follower = follower
+        self.bundled = None
         self._drawn_version = -1
         self._drawn_at = 0.0
         self._x_range = None
         self.plot.enableAutoRange()
-        self._grids = []
-        self.shown_step = None
+        self._set_grids([])
         self.train_curve.setData([], [])
         self.val_curve.setData([], [])
         self.timeline.setEnabled(False)
@@ -121,10 +125,43 @@ class RunView(QWidget):
         pix = QPixmap(str(png))
         if self.follower is not None or pix.isNull():
             return False
+        self._set_grids([])
         self._pixmap = pix
         self.timeline_label.setText(caption)
         self._redraw()
         return True
+
+    def show_history(self, snapshots, spec, name: str) -> bool:
+        """Before any run is open: a bundled model's shipped sample grids ((step, uint8 array)
+        from :func:`arstudio.bundled.read_history`) on the timeline, scrubbed by step as a
+        run's are; the last one shown. False (nothing changed) while a run is open or with none."""
+        if self.follower is not None or not snapshots:
+            return False
+        import torch
+
+        from arstudio.imaging import samples_grid
+
+        grids = [(step, samples_grid(torch.as_tensor(x, dtype=torch.long), spec)) for step, x in snapshots]
+        self._set_grids(grids, f"samples of the bundled model {name}")
+        self.timeline.setValue(len(grids) - 1)
+        self._show_grid(len(grids) - 1)
+        return True
+
+    @property
+    def shown_array(self) -> np.ndarray | None:
+        """The bundled model's grid on screen (RGB), or None (a run's grid is its PNG file)."""
+        index = self.timeline.value()
+        if self.follower is None and 0 <= index < len(self._grids) and isinstance(self._grids[index][1], np.ndarray):
+            return self._grids[index][1]
+        return None
+
+    def _set_grids(self, grids, prefix: str = "samples") -> None:
+        self._grids, self._grid_prefix = grids, prefix
+        self.shown_step = None
+        self.timeline.blockSignals(True)
+        self.timeline.setRange(0, max(len(grids) - 1, 0))
+        self.timeline.blockSignals(False)
+        self.timeline.setEnabled(bool(grids))
 
     def refresh(self, state: str | None = None) -> None:
         """Redraw from the follower's latest data; only what changed is touched."""
@@ -165,11 +202,7 @@ class RunView(QWidget):
         if not grids or len(grids) == len(self._grids):
             return
         following = not self._grids or self.timeline.value() == len(self._grids) - 1
-        self._grids = grids
-        self.timeline.setEnabled(True)
-        self.timeline.blockSignals(True)
-        self.timeline.setRange(0, len(grids) - 1)
-        self.timeline.blockSignals(False)
+        self._set_grids(grids)
         if following:  # scrubbed back: stay there; at the newest: keep following
             self.timeline.setValue(len(grids) - 1)
         self._show_grid(self.timeline.value())
@@ -177,13 +210,14 @@ class RunView(QWidget):
     def _show_grid(self, index: int) -> None:
         if not 0 <= index < len(self._grids):
             return
-        step, path = self._grids[index]
-        pix = QPixmap(str(path))
+        step, source = self._grids[index]
+        pix = pixmap_from_rgb(source) if isinstance(source, np.ndarray) else QPixmap(str(source))
         if pix.isNull():
             return  # written atomically, so this is a file removed under us; the next tick retries
         self._pixmap = pix
         self.shown_step = step
-        self.timeline_label.setText(f"samples at step {step:,}  ({index + 1} of {len(self._grids)} saved)")
+        self.timeline_label.setText(f"{self._grid_prefix} at step {step:,}  "
+                                    f"({index + 1} of {len(self._grids)} saved)")
         self._redraw()
         self.sample_shown.emit(step)
 

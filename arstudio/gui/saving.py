@@ -113,6 +113,12 @@ class Saver(QObject):
                     with contextlib.suppress(CheckpointError, OSError):  # being written: no figure
                         facts["Bits per dim"] = checkpoint_facts(ckpt)["Bits per dim"]
                 return str(png), facts, f"{f.path.name}-step{step}.png"
+        view = w.train.view
+        if tab == "train_tab" and w.train.follower is None and view.bundled is not None \
+                and view.shown_array is not None:  # a bundled model's shipped sample grid, at its step
+            b = view.bundled
+            facts = {**checkpoint_facts(b.path), "Step": view.shown_step, "View": "samples (shipped history)"}
+            return view.shown_array, facts, f"{b.key}-step{view.shown_step}.png"
         # any other view: the view as drawn (inspector, compare, compress, anomaly, topics, …)
         title = w.tabs.tabText(w.tabs.currentIndex())
         facts = {"View": title}

@@ -56,15 +56,24 @@ class Studio(QObject):
     def _show_bundled_samples(self):
         """No run open yet: show the samples of a bundled model for this model and data,
         so the studio has samples on screen at once, with no training."""
-        from arstudio.bundled import list_bundled
+        from arstudio.bundled import list_bundled, read_history
+        from arstudio.spec import DataSpec
 
         if self.train.follower is not None:
             return
         sel = self.picker.selection()
         for b in list_bundled():
             png = b.path.with_suffix(".png")
-            if b.model == sel["model"] and b.dataset == sel["data"] and png.is_file():
+            if b.model != sel["model"] or b.dataset != sel["data"]:
+                continue
+            history = read_history(b)  # its training's sample grids by step, when it ships them
+            if history and history["samples"] and self.train.view.show_history(
+                    history["samples"], DataSpec.from_dict(b.metadata["spec"]), b.title):
+                self.train.view.bundled = b
+                return
+            if png.is_file():
                 self.train.view.show_still(png, f"samples of the bundled model {b.title}")
+                self.train.view.bundled = b
                 return
 
     def _status(self, text: str):
