@@ -95,3 +95,54 @@ def test_other_views_save_as_drawn_and_impossible_saves_are_messages(window, qtb
     choose_bundled(window.samples, "gated-pixelcnn-vqvae-shapes-colour")  # a prior over codes, decoded
     assert "choose an image model" in failed(qtbot, saver, lambda: saver.save_animation(tmp_path / "x.gif"))
     assert not list(tmp_path.glob("x.*"))
+
+
+def test_save_image_on_the_inspect_tab_saves_the_views_not_the_tab(window, qtbot, tmp_path):
+    """The Inspect tab saves the page's own views: the sequence timeline with the conditional
+    chart of the clicked step, the image with each model's receptive field; read back."""
+    import torch
+
+    import arstudio
+    from arstudio.checkpoint import save_checkpoint
+    from arstudio.gui.saving import tile_views, widget_rgb
+    from arstudio.paths import BUNDLED_MODELS
+    from arstudio.spec import DataSpec
+
+    saver, inspect = window.saver, window.inspect
+    on_tab(window, "inspect")
+    assert "nothing inspected" in failed(qtbot, saver, lambda: saver.save_image(tmp_path / "none.png"))
+    torch.manual_seed(0)
+    wavenet = arstudio.build_model("wavenet", DataSpec((32,), levels=6, modality="sequence"), residual_channels=8,
+                                   dilation_channels=8, skip_channels=8, layers_per_stack=3, stacks=1)
+    ckpt = save_checkpoint(wavenet, tmp_path / "wavenet.safetensors")
+    panel = inspect.sequence
+    with qtbot.waitSignal(panel.updated, timeout=30_000):
+        window.state.set("checkpoint", ckpt)
+    with qtbot.waitSignal(panel.updated, timeout=30_000):
+        panel.step.setValue(20)
+    png = saved(qtbot, saver, lambda: saver.save_image(tmp_path / "timeline.png"))
+    got = np.asarray(png.convert("RGB"))
+    rows = [[panel.timeline], [panel.tree_plot], [panel.chart]]  # the tree shows for a WaveNet
+    assert panel.tree_plot.isVisible()
+    assert got.shape == tile_views(rows).shape  # the three views, not the buttons and the step box
+    chart = widget_rgb(panel.chart)
+    assert np.array_equal(got[-chart.shape[0]:, :chart.shape[1]], chart)  # the conditional chart of t = 20
+    assert got.shape[0] * got.shape[1] < widget_rgb(inspect).shape[0] * widget_rgb(inspect).shape[1]
+    assert png.text["View"] == "Inspect · Timeline" and png.text["Time step"] == "20"
+    assert png.text["Model"] == "wavenet" and png.text["Conditional"].startswith("t = 20")
+
+    # an image model: the receptive field page, both models' images with their fields
+    growth = inspect.growth
+    with qtbot.waitSignal(growth.updated, timeout=60_000):
+        window.state.set("checkpoint", BUNDLED_MODELS / "pixelcnn-mnist5k-binary.safetensors")
+    assert inspect.pages.currentWidget() is growth
+    with qtbot.waitSignal(growth.updated, timeout=60_000):
+        growth.select_pixel(9, 11)
+    png = saved(qtbot, saver, lambda: saver.save_image(tmp_path / "field.png"))
+    got = np.asarray(png.convert("RGB"))
+    left, right = (widget_rgb(c.view) for c in growth.columns)
+    assert got.shape == (max(left.shape[0], right.shape[0]), left.shape[1] + 6 + right.shape[1], 3)
+    assert np.array_equal(got[:left.shape[0], :left.shape[1]], left)  # the image with its field, as drawn
+    assert png.text["View"] == "Inspect · Receptive field" and png.text["Pixel"] == "(9, 11)"
+    assert "reach pixel (9, 11)" in png.text["Field 1"] and "reach pixel (9, 11)" in png.text["Field 2"]
+    assert png.text["Model"] == "pixelcnn" and png.text["Bits per dim"]

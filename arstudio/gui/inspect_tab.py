@@ -108,6 +108,51 @@ class InspectTab(QWidget):
             self.conv_page.show_empty(NOT_IMAGE)
             self.attention_page.show_empty(NOT_IMAGE)
 
+    def saved_views(self) -> tuple[list[list[QWidget]], dict] | None:
+        """What File → Save image… saves here: the views of the page on screen, as rows of
+        widgets (side by side within a row, rows one under the other), and their facts; None
+        while the page shows only what to do (no model, still computing)."""
+        page = self.pages.currentWidget()
+        facts = {"View": f"Inspect · {self.pages.tabText(self.pages.currentIndex())}"}
+        if (isinstance(page, EmptyOr) and page.is_empty) or (getattr(page, "page", None) is not None
+                                                              and page.page.is_empty):
+            return None
+        if page is self.timeline_page:  # the sequence on its timeline, the dependency tree, the chart
+            s = self.sequence
+            if s.x is None:
+                return None
+            rows = [[s.timeline]] + ([[s.tree_plot]] if s.tree_plot.isVisible() else [])
+            if s.t is not None:
+                rows.append([s.chart])
+                facts.update({"Time step": s.t, "Conditional": s.details.text()})
+            return rows, facts
+        if page is self.masks_page:
+            return [[self.connectivity.view]], {**facts, "Masks": self.connectivity.title.text()}
+        if page is self.growth:  # each model's image with the field of the depth shown
+            g = self.growth
+            columns = [c for c in g.columns if c.result is not None and not c.page.is_empty]
+            if not columns:
+                return None
+            if g.pixel is not None:
+                facts["Pixel"] = f"({g.pixel[0]}, {g.pixel[1]})"
+            facts.update({f"Field {i + 1}": c.caption.text() for i, c in enumerate(columns)})
+            return [[c.view for c in columns]], facts
+        if page is self.conv_page:
+            if not self.conv_masks.cards:
+                return None
+            return [[self.conv_masks.holder]], facts
+        if page is self.attention_page:
+            a = self.attention
+            if a.result is None:
+                return None
+            facts.update({"Layer": a.layer.currentText(), "Attention": a.caption.text()})
+            if a.pixel is not None:
+                facts["Pixel"] = f"({a.pixel[0]}, {a.pixel[1]})"
+            return [[a.image_view] + [v for v in a.head_views if not v.isHidden()]], facts
+        if page is self.skew:
+            return [[self.skew.image_view, self.skew.skew_view]], {**facts, "Step": self.skew.caption.text()}
+        return None
+
     def lesson_highlight(self, value):
         """A lesson's highlight: [row, col] is the pixel of the receptive-field and attention pages."""
         if isinstance(value, (list, tuple)) and len(value) == 2:

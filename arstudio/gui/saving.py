@@ -3,8 +3,10 @@
 Save image… writes the current tab's picture as a PNG whose text chunks say
 where it came from (model, data, seed, bits/dim; :func:`arstudio.exports.save_png`):
 the Samples grid, the Complete tab's completions (or the canvas before any), the
-Train tab's sample grid at the step shown, and for every other view the view
-itself as drawn. Save animation… makes the pixel-by-pixel fill of the Complete
+Train tab's sample grid at the step shown (a run's, or a bundled model's shipped one),
+the Inspect page's own views (the image with its receptive field, the timeline and the
+conditional chart, the masks, the attention maps, the skew; without the controls), and
+for every other view the view itself as drawn. Save animation… makes the pixel-by-pixel fill of the Complete
 tab's canvas (its method, n, temperature and seed), or on the Samples tab the
 sampling of the bundled model from nothing, as a GIF or APNG at a chosen frame
 rate with the current pixel outlined (:func:`arstudio.sampling.animation.fill_animation`).
@@ -53,6 +55,23 @@ def widget_rgb(widget) -> np.ndarray:
     w, h, stride = image.width(), image.height(), image.bytesPerLine()
     return np.frombuffer(image.constBits(), np.uint8, count=stride * h).reshape(h, stride)[:, :w * 3] \
         .reshape(h, w, 3).copy()
+
+
+def tile_views(rows, pad: int = 6) -> np.ndarray:
+    """Widgets as drawn, each row's side by side and the rows one under the other, on white
+    with ``pad`` pixels between them: the views of a page without its controls."""
+    pictures = [[widget_rgb(widget) for widget in row] for row in rows if row]
+    heights = [max(p.shape[0] for p in row) for row in pictures]
+    widths = [sum(p.shape[1] for p in row) + pad * (len(row) - 1) for row in pictures]
+    out = np.full((sum(heights) + pad * (len(pictures) - 1), max(widths), 3), 255, np.uint8)
+    y = 0
+    for row, height in zip(pictures, heights):
+        x = 0
+        for p in row:
+            out[y:y + p.shape[0], x:x + p.shape[1]] = p
+            x += p.shape[1] + pad
+        y += height + pad
+    return out
 
 
 class Saver(QObject):
@@ -113,6 +132,17 @@ class Saver(QObject):
                     with contextlib.suppress(CheckpointError, OSError):  # being written: no figure
                         facts["Bits per dim"] = checkpoint_facts(ckpt)["Bits per dim"]
                 return str(png), facts, f"{f.path.name}-step{step}.png"
+        if tab == "inspect":  # the page's own views (image and field, the chart, …), not its controls
+            shown = w.inspect.saved_views()
+            if shown is None:
+                raise SaveError("nothing inspected on this page yet: pick a model (and a pixel or a step)")
+            rows, facts = shown
+            ckpt = w.state.get("checkpoint")
+            if ckpt is not None:
+                with contextlib.suppress(CheckpointError, OSError):
+                    facts = {**checkpoint_facts(ckpt), **facts}
+            name = facts["View"].split("·")[-1].strip().lower().replace(" ", "-")
+            return tile_views(rows), facts, f"inspect-{name}.png"
         view = w.train.view
         if tab == "train_tab" and w.train.follower is None and view.bundled is not None \
                 and view.shown_array is not None:  # a bundled model's shipped sample grid, at its step
