@@ -29,8 +29,9 @@ class Job(QRunnable):
         try:
             result = self.fn(*self.args, **self.kwargs)
         except Exception as e:  # shown to the user as a message, never a crash
-            self._emit(self.signals.failed, f"{type(e).__name__}: {e}")
-            traceback.print_exc()
+            text = f"{type(e).__name__}: {e}"
+            self._emit(self.signals.failed, text)
+            _print_once(text)
         else:
             self._emit(self.signals.done, result)
 
@@ -40,6 +41,18 @@ class Job(QRunnable):
             signal.emit(value)
         except RuntimeError:  # the app shut down while this job ran: nobody is listening
             pass
+
+
+_PRINTED: set[str] = set()
+
+
+def _print_once(text: str) -> None:
+    """The traceback of a failed job on stderr, once per distinct failure: the window shows
+    the message each time; the terminal (for whoever debugs) needs it only once (a form
+    field typed wrong re-fails the same way at every keystroke)."""
+    if text not in _PRINTED:
+        _PRINTED.add(text)
+        traceback.print_exc()
 
 
 MIN_POOL_THREADS = 4
