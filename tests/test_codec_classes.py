@@ -135,3 +135,24 @@ def test_score_and_ood_with_a_class_conditional_model(tmp_path, capsys, cond, di
         aucs = [float(c) for c in ln.strip("| ").split(" | ")[-3:]]
         assert len(aucs) == 3 and all(0.0 <= a <= 1.0 for a in aucs)
     assert float(rows[0].strip("| ").split(" | ")[-3]) > 0.99
+
+
+def test_version_1_sound_file_without_classes_decodes_under_the_no_label_id(gen):
+    """Version 1 sound files from a labelled WaveNet kept no classes (the model's default is its
+    "no label" id); they still decode, and today's files say that id in the header."""
+    from contract_specs import TINY_SPECS
+
+    from arstudio.models.registry import build_model, get_model_info
+
+    spec = next(s for s in TINY_SPECS["sequence"] if s.discrete)
+    torch.manual_seed(0)
+    model = build_model("wavenet", spec, **get_model_info("wavenet").presets["tiny"]).eval()
+    assert model.uses_labels and model.no_label is not None
+    x = torch.randint(0, spec.levels, (3, *spec.shape), generator=gen)
+    words, _ = codec.coder.encode(model, x, None, 3)
+    old = Header("sound", "tiny", codec.weights_hash(model), spec.shape, spec.levels, 3, 3,
+                 codec.coder.data_checksum(x), {}, version=1)
+    assert torch.equal(codec.decompress(write_arz(old, words), model).codes, x)
+    c = codec.compress(model, "tiny", codec.Items("sound", x, [spec.num_dims] * 3))
+    assert read_arz(c.blob)[0].extras["label"] == model.no_label
+    assert torch.equal(codec.decompress(c.blob, model).codes, x)

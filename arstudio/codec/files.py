@@ -289,7 +289,8 @@ def decode_words(model, header: Header, words, lengths=None, progress=None, watc
         ids = int(ex["label_ids"])
     elif "labels" in ex:  # version 1
         labels = torch.tensor(ex["labels"], dtype=torch.long)
-    if model.uses_labels and labels is None and not ids:
+    if model.uses_labels and labels is None and not ids and model.no_label is None:
+        # (a model with a "no label" id, WaveNet, reads such a version 1 file under that id)
         raise CodecError(f"the file keeps no classes but {model.registry_name} is class-conditional: "
                          "it was not made with this model")
     return coder.decode(model, words, header.rows, lengths, header.batch, labels, progress, watch, ids)
