@@ -24,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from arstudio.bundled import bundle_run, evaluate_bundled, list_bundled  # noqa: E402
-from arstudio.paths import BUNDLED_MODELS  # noqa: E402
-from arstudio.presets import PRESETS  # noqa: E402
+from arstudio.bundled import bundle_run, evaluate_bundled, list_bundled
+from arstudio.paths import BUNDLED_MODELS
+from arstudio.presets import PRESETS
 
 
 def card_cpu_seconds(key: str) -> float | None:
