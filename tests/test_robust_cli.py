@@ -220,18 +220,26 @@ def test_a_second_worker_on_the_same_out_is_refused(tmp_path, capsys):
 
 
 def test_two_processes_at_the_same_instant(tmp_path):
-    code = ("import sys, time; from arstudio.runs import RunFolder, RunError\n"
-            "t = float(sys.argv[1])\n"
-            "time.sleep(max(0.0, t - time.time()))\n"
-            "try:\n RunFolder.create(sys.argv[2], {'pid': 1}); print('won')\n"
+    """Four processes, every one imported and waiting, let go at once (one line on their
+    stdin): exactly one creates the run folder, the others are refused."""
+    code = ("import sys; from arstudio.runs import RunFolder, RunError\n"
+            "print('ready', flush=True)\n"
+            "sys.stdin.readline()\n"
+            "try:\n RunFolder.create(sys.argv[1], {'pid': 1}); print('won')\n"
             "except RunError: print('refused')\n")
-    import time
-
-    at = str(time.time() + 15.0)  # all four have imported by then
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    procs = [subprocess.Popen([sys.executable, "-c", code, at, str(tmp_path / "r")], stdout=subprocess.PIPE,
-                              text=True, env=env) for _ in range(4)]
-    outs = sorted(p.communicate(timeout=300)[0].strip() for p in procs)
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "r")], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, env=env) for _ in range(4)]
+    try:
+        assert [p.stdout.readline().strip() for p in procs] == ["ready"] * 4  # all four have imported
+        for p in procs:  # four writes in a row: microseconds apart
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        outs = sorted(p.communicate(timeout=300)[0].strip() for p in procs)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
     assert outs == ["refused", "refused", "refused", "won"]
 
 
