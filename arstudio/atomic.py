@@ -10,6 +10,8 @@ from pathlib import Path
 def atomic_write(path: Path, write) -> None:
     """Call ``write(tmp_path)`` then fsync and rename over ``path``."""
     path = Path(path)
+    if path.is_dir():  # before writing it all: the rename over a folder would fail at the end
+        raise IsADirectoryError(f"{path}: is a folder, not a file")
     path.parent.mkdir(parents=True, exist_ok=True)
     # the writer's pid in the name: a reader can tell (and clean) the leftovers of a dead one
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")

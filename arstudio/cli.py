@@ -12,13 +12,13 @@ import time
 from pathlib import Path
 
 
-def _settings(pairs) -> dict:
+def _settings(pairs, option: str = "--set") -> dict:
     from arstudio.values import parse_pairs
 
     try:
         return parse_pairs(pairs)
     except ValueError as e:
-        raise SystemExit(f"--set: {e}") from None
+        raise SystemExit(f"{option}: {e}") from None
 
 
 def resolve_checkpoint(target: str) -> Path:
@@ -177,7 +177,7 @@ def cmd_train(args) -> int:
     if args.data_set:  # the options travel inside the data's name, into config.json and checkpoints
         from arstudio.data.registry import data_ref
 
-        args.data = data_ref(args.data, _settings(args.data_set))
+        args.data = data_ref(args.data, _settings(args.data_set, "--data-set"))
     info = get_model_info(args.model)
     if args.model_preset:
         if args.model_preset not in info.presets:
@@ -187,7 +187,7 @@ def cmd_train(args) -> int:
     model_config.update(_settings(args.set))
     train_kw.update({k: v for k, v in dict(steps=args.steps, epochs=args.epochs, batch_size=args.batch_size,
                                       lr=args.lr, device=args.device, seed=args.seed).items() if v is not None})
-    train_kw.update(_settings(args.train_set))
+    train_kw.update(_settings(args.train_set, "--train-set"))
     if args.tensorboard:
         train_kw["tensorboard"] = True
     train_kw.update({k: v for k, v in dict(precision=args.precision, compile=args.compile,
@@ -225,7 +225,7 @@ def _cmd_resume(args) -> int:
     def resume():
         try:
             return resume_training(args.resume, steps=args.steps, on_event=on_event, device=args.device,
-                                   settings=_settings(args.train_set))
+                                   settings=_settings(args.train_set, "--train-set"))
         except RunError as e:
             raise SystemExit(f"arstudio train --resume: {e}") from None
 
@@ -247,6 +247,11 @@ def cmd_sample(args) -> int:
 
     from arstudio.exports import samples_png
 
+    suffix = Path(args.out).suffix.lower()
+    if suffix not in (".png", ".txt", ".wav"):
+        raise SystemExit(f"arstudio sample: --out {args.out}: use .png (a grid), .txt (text models) "
+                         "or .wav (sound models)")
+    _writable(args.out, "sample")
     model = _load(args.target, args.device)
     gen = torch.Generator().manual_seed(args.seed)
     if args.seconds is not None or str(args.out).lower().endswith(".wav"):  # sound, any length
@@ -260,7 +265,10 @@ def cmd_sample(args) -> int:
     if text_out and not is_text_model(model):
         raise SystemExit(f"{model.registry_name} does not model text ({model.spec.describe()}); "
                          "use --out x.png (or x.wav for sound)")
+    if args.notes is not None:
+        raise SystemExit(f"arstudio sample: {model.registry_name} plays no score: --notes is for melody models")
     where = _where(model, args.where)
+    where.update(_label(model, args.label, args.n))
     t0 = time.perf_counter()
     bar = progress(model.num_dims, unit="dim", desc="sampling")
     x = None
@@ -294,17 +302,16 @@ def cmd_complete(args) -> int:
     )
     from arstudio.sampling.completion import complete_steps
 
+    if args.animation and Path(args.animation).suffix.lower() not in (".gif", ".png", ".apng"):
+        raise SystemExit(f"arstudio complete: --animation {args.animation}: an animation is .gif or .png (APNG)")
+    for out in (args.out, args.animation):
+        _writable(out, "complete")
     model = _load(args.target, args.device)
     if model.spec.modality != "image":
         raise SystemExit(f"{model.registry_name} models {model.spec.describe()}; completion needs an image model")
     known = image_as_data(args.image, model.spec)
     mask = unknown_mask(args.unknown, model.spec)
-    cond = {}
-    if model.uses_labels:
-        label = args.label if args.label is not None else model.no_label
-        if label is None:
-            raise SystemExit(f"{model.registry_name} is class-conditional: pass --label K")
-        cond["label"] = torch.full((args.n,), int(label), dtype=torch.long, device=model.device)
+    cond = _label(model, args.label, args.n)
     cond.update(_where(model, args.where))
     gen = torch.Generator().manual_seed(args.seed)
     cols = None  # the same square-ish grid as the PNG
@@ -439,7 +446,7 @@ def cmd_compress(args) -> int:
     nll = float(c.nll_bits.sum()) / 8
     print(f"{items.rows} {_ROWS[items.kind]} with {codec.model_key(ckpt)}: {len(c.blob):,} bytes "
           f"(header {c.header_bytes}, coded {c.payload_bytes:,}); the model's NLL {nll:,.1f} bytes, "
-          f"coded +{100 * (c.payload_bytes / nll - 1):.2f} %, file +{100 * (len(c.blob) / nll - 1):.2f} %; "
+          f"coded {100 * (c.payload_bytes / nll - 1):+.2f} %, file {100 * (len(c.blob) / nll - 1):+.2f} %; "
           f"{len(c.blob) / items.rows:.1f} bytes per row -> {out}")
     if c.label_bits:
         print(f"the rows' classes take {c.label_bits / 8:,.1f} of the coded bytes (the NLL is given the class)")
@@ -448,12 +455,13 @@ def cmd_compress(args) -> int:
 
 def cmd_decompress(args) -> int:
     from arstudio import codec
+    from arstudio.untrusted import MAX_BLOB_BYTES, read_bytes
 
     path = Path(args.file)
     try:
-        blob = path.read_bytes()
+        blob = read_bytes(path, MAX_BLOB_BYTES)  # never a FIFO or device
     except OSError as e:
-        raise SystemExit(f"arstudio decompress: cannot read {path}: {e.strerror}")
+        raise SystemExit(f"arstudio decompress: {e}")
     try:
         header = codec.read_arz(blob, path.name)[0]
         target = args.model or header.model_key
@@ -506,13 +514,22 @@ def cmd_score(args) -> int:
 def cmd_ood(args) -> int:
     from arstudio.inspect import anomaly
 
+    if args.save_background and Path(args.save_background).is_dir():
+        raise SystemExit(f"arstudio ood: --save-background {args.save_background}: is a folder, not a file")
     model = _load(args.model, args.device)
     _refuse_map_models(model, "arstudio ood")
+    if model.spec.levels is None:
+        raise SystemExit(f"arstudio ood: {model.registry_name} models {model.spec.describe()}; the three "
+                         "scores need a model of discrete data (levels)")
     home = model.checkpoint_meta.get("dataset")
     in_name, x_in = anomaly.load_set(model.spec, args.inside or home, home, args.n, "test")
     if args.background:
         background = _load(args.background, args.device)
         _refuse_map_models(background, "arstudio ood --background")
+        if background.spec != model.spec:
+            raise SystemExit(f"arstudio ood: the background model {background.registry_name} models "
+                             f"{background.spec.describe()}, but {model.registry_name} models "
+                             f"{model.spec.describe()}: the likelihood ratio needs the same data")
     else:
         from arstudio.data import load_dataset
 
@@ -647,6 +664,31 @@ def _where(model, path) -> dict:
     return {"local": conditioning(model, location=where)["local"]}
 
 
+def _writable(out, command: str) -> None:
+    """An output file named on the command line, checked before any work: not a folder."""
+    if out and Path(out).is_dir():
+        raise SystemExit(f"arstudio {command}: --out {out}: is a folder, not a file")
+
+
+def _label(model, label, n: int) -> dict:
+    """``--label``: a class-conditional model's ``label=`` for n examples (a name from the
+    checkpoint's label names or an id; without one, the model's own 'no label' if it has
+    one); {} for other models, which refuse a label."""
+    if not model.uses_labels:
+        if label is not None:
+            raise SystemExit(f"{model.registry_name} takes no label: --label is for class-conditional models")
+        return {}
+    import torch
+
+    from arstudio.sampling.audio_stream import label_id
+
+    lid = label_id(model, label) if label is not None else model.no_label
+    if lid is None:
+        raise SystemExit(f"{model.registry_name} is class-conditional: pass --label K "
+                         f"(0..{model.config.num_labels - 1})")
+    return {"label": torch.full((n,), int(lid), dtype=torch.long, device=model.device)}
+
+
 def _add_where(p) -> None:
     p.add_argument("--where", metavar="MASK.png", help="models conditioned on a map (gated-pixelcnn-where-"
                    "digits): where the digit goes, the mask's non-zero pixels (default: a centred box)")
@@ -654,16 +696,75 @@ def _add_where(p) -> None:
 
 def _add_drawing(p) -> None:
     """How a command draws values: the temperature and the seed."""
-    p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--temperature", type=_temperature, default=1.0)
+    p.add_argument("--seed", type=_seed, default=0)
 
 
 def _add_split(p) -> None:
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with a one-line error (``arstudio CMD: message (see arstudio CMD --help)``)
+    instead of the usage block: every bad command line is one line on stderr."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
+MAX_SAMPLES = 4096  # --n of sample/complete: a grid of at most this many examples
+MAX_SCALE = 64  # --scale: output pixels per image pixel
+MAX_SECONDS = 600.0  # --seconds of generated sound (the longest audio file the studio reads)
+
+
+def _count(limit: int | None = None, what: str = "a count"):
+    """An argparse type: a whole number from 1 to ``limit``."""
+    def parse(text):
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a whole number, got {text!r}") from None
+        if v < 1 or (limit is not None and v > limit):
+            raise argparse.ArgumentTypeError(f"{what} must be 1 … {limit:,}, got {v}" if limit else
+                                             f"{what} must be at least 1, got {v}")
+        return v
+    parse.__name__ = "count"
+    return parse
+
+
+def _number(low: float, high: float, what: str, low_open: bool = True):
+    """An argparse type: a finite number in (low, high] (or [low, high])."""
+    def parse(text):
+        import math
+
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a number, got {text!r}") from None
+        if not math.isfinite(v) or v > high or (v <= low if low_open else v < low):
+            raise argparse.ArgumentTypeError(f"{what} must be {'above' if low_open else 'at least'} {low:g} "
+                                             f"and at most {high:g}, got {text}")
+        return v
+    parse.__name__ = "number"
+    return parse
+
+
+def _seed(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a seed is a whole number, got {text!r}") from None
+    if not 0 <= v < 2 ** 63:
+        raise argparse.ArgumentTypeError(f"a seed must be 0 … 2**63-1, got {text}")
+    return v
+
+
+_seed.__name__ = "seed"
+_temperature = _number(0.0, 1e6, "the temperature")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="arstudio", description="A studio for deep autoregressive models. "
+    p = OneLineParser(prog="arstudio", description="A studio for deep autoregressive models. "
                                 "With no command, opens the window.")
     p.add_argument("--session", metavar="FILE", help="open the studio with a session file (TOML)")
     p.add_argument("--lesson", metavar="NAME", help="open the studio on a guided lesson: a name from "
@@ -684,7 +785,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=float)
     t.add_argument("--batch-size", type=int)
     t.add_argument("--lr", type=float)
-    t.add_argument("--seed", type=int)
+    t.add_argument("--seed", type=_seed)
     t.add_argument("--device", help="auto|cpu|cuda|mps (default auto)")
     t.add_argument("--config", metavar="RECIPE.toml", help="a training recipe: [model], [data], [train] "
                    "tables (see arstudio/recipes.py); options given here override it")
@@ -709,20 +810,20 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--channels-last", action="store_true", help="channels-last memory for 2-D conv models "
                    "(a no-op for others)")
     g = t.add_argument_group("distributed training under torchrun (README: 'Training on a cluster')")
-    g.add_argument("--nproc-per-node", metavar="N", help="N processes on this node, DDP (Gloo on the CPU, "
+    g.add_argument("--nproc-per-node", type=_nproc, metavar="N", help="N processes on this node, DDP (Gloo on the CPU, "
                    "NCCL one GPU each; 'gpu': one per GPU); --batch-size stays the global batch")
-    g.add_argument("--nnodes", type=int, metavar="M", help="nodes taking part (default 1)")
+    g.add_argument("--nnodes", type=_count(what="--nnodes"), metavar="M", help="nodes taking part (default 1)")
     g.add_argument("--node-rank", type=int, metavar="K", help="this node, 0..M-1 (fixed order)")
     g.add_argument("--rdzv-endpoint", metavar="HOST:PORT", help="where the nodes meet (node 0)")
     t.set_defaults(func=cmd_train)
 
     s = sub.add_parser("sample", help="sample a grid from a run or checkpoint")
     _add_model(s)
-    s.add_argument("--n", type=int, default=16)
+    s.add_argument("--n", type=_count(MAX_SAMPLES, "--n"), default=16)
     s.add_argument("--out", default="samples.png")
     _add_drawing(s)
-    s.add_argument("--seconds", type=float, help="sound models: seconds of audio (any length) into --out x.wav")
-    s.add_argument("--label", help="sound models with labels: the label's name or id (e.g. A3, flute)")
+    s.add_argument("--seconds", type=_number(0.0, MAX_SECONDS, "--seconds"), help="sound models: seconds of audio (any length) into --out x.wav")
+    s.add_argument("--label", help="class-conditional models: the label's name or id (e.g. 3, A3, flute)")
     s.add_argument("--notes", help="melody models: the notes, NOTE[:BEATS] or - (a rest), e.g. 'C4 D4 E4:2 -' (see arstudio/data/melodies.py)")
     _add_where(s)
     s.set_defaults(func=cmd_sample)
@@ -733,14 +834,14 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--unknown", required=True, metavar="MASK.png",
                     help="a mask image: its non-zero pixels are the ones to generate")
     cp.add_argument("--method", default="raster", choices=["raster", "resample", "any-order", "gibbs"])
-    cp.add_argument("--n", type=int, default=4, help="completions (default 4)")
+    cp.add_argument("--n", type=_count(MAX_SAMPLES, "--n"), default=4, help="completions (default 4)")
     cp.add_argument("--out", default="completions.png", help="the grid of completions (PNG)")
     cp.add_argument("--animation", metavar="FILL.gif", help="the pixel-by-pixel fill as GIF or APNG (.png)")
-    cp.add_argument("--fps", type=float, default=20.0, help="animation frames per second")
-    cp.add_argument("--scale", type=int, default=4, help="pixels per image pixel in the outputs")
-    cp.add_argument("--candidates", type=int, help="resample: raster candidates (default max(64, 8n))")
-    cp.add_argument("--sweeps", type=int, default=1, help="gibbs: passes over the unknown pixels")
-    cp.add_argument("--label", type=int, help="class for a class-conditional model")
+    cp.add_argument("--fps", type=_number(0.1, 100.0, "--fps", low_open=False), default=20.0, help="animation frames per second")
+    cp.add_argument("--scale", type=_count(MAX_SCALE, "--scale"), default=4, help="pixels per image pixel in the outputs")
+    cp.add_argument("--candidates", type=_count(1 << 16, "--candidates"), help="resample: raster candidates (default max(64, 8n))")
+    cp.add_argument("--sweeps", type=_count(10_000, "--sweeps"), default=1, help="gibbs: passes over the unknown pixels")
+    cp.add_argument("--label", help="class for a class-conditional model (its name or id)")
     _add_where(cp)
     _add_drawing(cp)
     cp.set_defaults(func=cmd_complete)
@@ -762,8 +863,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("inputs", nargs="*", help="image files, a WAV or a text file")
     c.add_argument("--data", help="a data set instead of files")
     _add_split(c)
-    c.add_argument("--n", type=int, help="first N examples of the split (default all)")
-    c.add_argument("--batch", type=int, help="rows per stepper run (default min(rows, 32))")
+    c.add_argument("--n", type=_count(what="--n"), help="first N examples of the split (default all)")
+    c.add_argument("--batch", type=_count(4096, "--batch"), help="rows per stepper run (default min(rows, 32))")
     c.add_argument("--label", type=int, help="class-conditional models: code every input under class K "
                    "(default: the data set's labels with --data; files need it unless the model has a no-label id)")
     c.add_argument("--out", required=True, help="the .arz file to write")
@@ -780,7 +881,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model(sc, "model", device="cpu")
     sc.add_argument("--data", required=True, help="data set, image folder, noise, inverted[:NAME], shifted[:NAME]")
     _add_split(sc)
-    sc.add_argument("--n", type=int, help="first N examples (default all)")
+    sc.add_argument("--n", type=_count(what="--n"), help="first N examples (default all)")
     sc.add_argument("--out", help="CSV file (default: standard output)")
     sc.add_argument("--label", type=int, help="class-conditional models: score every example as class K "
                     "(default: the labels of the model's own data set, else the class summed out)")
@@ -791,9 +892,9 @@ def build_parser() -> argparse.ArgumentParser:
     od.add_argument("--in", dest="inside", help="in-distribution data (default: the model's own)")
     od.add_argument("--out", dest="outside", nargs="+", required=True,
                     help="other data: data sets, image folders, noise, constant, inverted[:NAME], shifted[:NAME]")
-    od.add_argument("--n", type=int, default=500, help="examples per set (default 500)")
+    od.add_argument("--n", type=_count(what="--n"), default=500, help="examples per set (default 500)")
     od.add_argument("--background", help="background model for the likelihood ratio (default: train one)")
-    od.add_argument("--bg-steps", type=int, default=200, help="steps of the background model")
+    od.add_argument("--bg-steps", type=_count(what="--bg-steps"), default=200, help="steps of the background model")
     od.add_argument("--save-background", help="keep the trained background model (checkpoint file)")
     od.add_argument("--label", type=int, help="class-conditional models: score every set as class K "
                     "(default: p(x) with the class summed out, the same for every set)")
@@ -851,6 +952,25 @@ def _add_verbose(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
+def _clear_bars() -> None:
+    """Take down any progress bar still on screen, so that an error is a line of its own."""
+    tqdm = sys.modules.get("tqdm")
+    for bar in list(getattr(getattr(tqdm, "tqdm", None), "_instances", ()) or ()):
+        try:
+            bar.leave = False
+            bar.close()
+        except Exception:  # noqa: BLE001, S110 - a bar that cannot close must not hide the error
+            pass
+
+
+def _nproc(text):
+    """``--nproc-per-node``: a count of processes, or what torchrun itself takes."""
+    if text in ("gpu", "cpu", "auto") or (text.isdigit() and int(text) >= 1):
+        return text
+    raise argparse.ArgumentTypeError(f"--nproc-per-node must be a count of at least 1, gpu, cpu or auto, "
+                                     f"got {text!r}")
+
+
 MAX_ERROR_CHARS = 600  # an error is one line on stderr, cut to this
 
 
@@ -900,11 +1020,14 @@ def main(argv=None) -> int:
             print(line, file=sys.stderr)
         return rc
     except SystemExit:
+        _clear_bars()  # the message (a string code, printed by the interpreter) on a line of its own
         raise
     except KeyboardInterrupt:
+        _clear_bars()
         print(f"\narstudio {args.command}: interrupted", file=sys.stderr)
         return 130
     except BaseException as e:  # every failure: one line (and the traceback with -v), never only a traceback
+        _clear_bars()
         if getattr(args, "verbose", False):
             import traceback
 

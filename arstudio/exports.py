@@ -234,8 +234,10 @@ def image_as_data(path, spec):
     from PIL import Image, UnidentifiedImageError
 
     C, H, W = spec.shape
+    from arstudio.untrusted import FileRefused, open_image
+
     try:
-        with Image.open(path) as im:
+        with open_image(path) as im:
             im.seek(0)
             im = im.convert("L" if C == 1 else "RGB")
             if im.size != (W, H):  # area average when shrinking, bilinear when growing
@@ -243,7 +245,7 @@ def image_as_data(path, spec):
                 im = im.resize((W, H), Image.Resampling.BOX if shrink else Image.Resampling.BILINEAR)
             arr = np.asarray(im, dtype=np.float64)
     except (OSError, UnidentifiedImageError, ValueError) as e:
-        raise ValueError(f"{path}: cannot read the image ({e})") from None
+        raise ValueError(f"{path}: cannot read the image ({e})" if not isinstance(e, FileRefused) else str(e)) from None
     arr = arr.reshape(H, W, -1).transpose(2, 0, 1)[:C]
     if spec.levels is None:
         return torch.from_numpy((arr / 127.5 - 1.0).astype(np.float32))
@@ -257,15 +259,17 @@ def unknown_mask(path, spec):
     from PIL import Image, UnidentifiedImageError
 
     C, H, W = spec.shape
+    from arstudio.untrusted import FileRefused, open_image
+
     try:
-        with Image.open(path) as im:
+        with open_image(path) as im:
             im.seek(0)
             im = im.convert("L")
             if im.size != (W, H):
                 im = im.resize((W, H), Image.Resampling.NEAREST)
             unknown = np.asarray(im) > 0
     except (OSError, UnidentifiedImageError, ValueError) as e:
-        raise ValueError(f"{path}: cannot read the mask ({e})") from None
+        raise ValueError(f"{path}: cannot read the mask ({e})" if not isinstance(e, FileRefused) else str(e)) from None
     if not unknown.any():
         raise ValueError(f"{path}: the mask has no non-zero pixel, so nothing is unknown")
     known = torch.from_numpy(~unknown)

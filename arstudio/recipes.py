@@ -111,11 +111,17 @@ def _check(doc: dict) -> Recipe:
 
 
 def read_recipe(path) -> Recipe:
+    from arstudio.untrusted import MAX_SMALL_FILE_BYTES, FileRefused, read_text
+
     path = Path(path)
     try:
-        doc = tomllib.loads(path.read_text())
+        doc = tomllib.loads(read_text(path, MAX_SMALL_FILE_BYTES))  # never a FIFO or device
+    except FileRefused as e:
+        raise SettingsError(str(e)) from None
     except OSError as e:
         raise SettingsError(f"{path}: cannot read ({e.strerror or e})") from None
+    except RecursionError:
+        raise SettingsError(f"{path}: not valid TOML (nested too deeply)") from None
     except tomllib.TOMLDecodeError as e:
         raise SettingsError(f"{path}: not valid TOML ({e})") from None
     return check_recipe(doc, str(path))

@@ -99,6 +99,8 @@ def _config_problems(c: TrainConfig) -> list[str]:
         number(name, integer=True, minimum=1)
     for name in ("sample_every", "warmup", "crop", "seed"):
         number(name, integer=True, minimum=0)
+    if isinstance(c.seed, int) and c.seed >= 2 ** 63:
+        out.append(f"seed must be below 2**63, got {c.seed}")
     number("lr", positive=True)
     number("weight_decay", minimum=0)
     number("grad_clip", minimum=0)

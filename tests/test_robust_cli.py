@@ -289,3 +289,125 @@ def test_commands_leave_the_docs_corpus_as_it_was():
     before = digest()
     assert main(["datasets"]) == 0
     assert digest() == before
+
+
+def _fixtures(tmp: Path) -> dict[str, Path]:
+    """Hostile files for the commands' own readers: a FIFO, an image whose header declares
+    10**10 pixels, a non-UTF-8 file, a deeply nested TOML, an .arz file with a lying header."""
+    import zlib
+
+    from PIL import Image
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    f = {"fifo": tmp / "fifo.png", "bomb": tmp / "bomb.png", "d8": tmp / "d8.png", "ones": tmp / "ones.png",
+         "latin": tmp / "latin.txt", "deep": tmp / "deep.toml", "folder": tmp / "folder"}
+    os.mkfifo(f["fifo"])
+    f["bomb"].write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 100000, 100000, 8, 0, 0, 0, 0))
+                          + chunk(b"IDAT", zlib.compress(bytes(100))) + chunk(b"IEND", b""))
+    Image.fromarray((np.arange(64).reshape(8, 8) % 2 * 255).astype(np.uint8)).save(f["d8"])
+    Image.fromarray(np.full((8, 8), 255, np.uint8)).save(f["ones"])
+    f["latin"].write_bytes(bytes(range(128, 256)) * 4)
+    f["deep"].write_text("a = " + "[" * 5000 + "]" * 5000 + "\n")
+    (f["folder"] / "x.png").mkdir(parents=True)
+    return f
+
+
+def hostile_cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
+    """name -> (argv, a word its one line must hold). Most are refused before any model loads."""
+    f = _fixtures(tmp)
+    o = tmp / "out"
+    P = "pixelcnn-digits"
+    png = str(o / "s.png")
+    comp = ["complete", P, "--device", "cpu", "--image", str(f["d8"]), "--unknown", str(f["ones"]), "--out", png]
+    return {
+        "unknown command": (["frobnicate"], "invalid choice"),
+        "--steps abc": (["train", "--steps", "abc"], "invalid int"),
+        "missing target": (["sample"], "required"),
+        "sample --n 0": (["sample", P, "--n", "0", "--out", png], "--n must be"),
+        "sample --n -1": (["sample", P, "--n", "-1", "--out", png], "--n must be"),
+        "sample --n 10**9": (["sample", P, "--n", str(10 ** 9), "--out", png], "--n must be"),
+        "sample --temperature 0": (["sample", P, "--temperature", "0"], "temperature must be"),
+        "sample --temperature -1": (["sample", P, "--temperature", "-1"], "temperature must be"),
+        "sample --temperature nan": (["sample", P, "--temperature", "nan"], "temperature must be"),
+        "sample --temperature inf": (["sample", P, "--temperature", "inf"], "temperature must be"),
+        "sample --seed -1": (["sample", P, "--seed", "-1"], "seed must be"),
+        "sample --seed 2**70": (["sample", P, "--seed", str(2 ** 70)], "seed must be"),
+        "sample --seconds 0": (["sample", "wavenet-tones", "--seconds", "0", "--out", str(o / "t.wav")], "--seconds"),
+        "sample --seconds -1": (["sample", "wavenet-tones", "--seconds", "-1", "--out", str(o / "t.wav")], "--seconds"),
+        "sample --seconds nan": (["sample", "wavenet-tones", "--seconds", "nan", "--out", str(o / "t.wav")], "--seconds"),
+        "sample --seconds 1e9": (["sample", "wavenet-tones", "--seconds", "1e9", "--out", str(o / "t.wav")], "--seconds"),
+        "sample --out x.jpg2": (["sample", P, "--out", str(o / "s.jpg2")], ".png"),
+        "sample --out a folder": (["sample", P, "--device", "cpu", "--n", "1", "--out", str(f["folder"] / "x.png")],
+                                  "is a folder"),
+        "sample --label, no labels": (["sample", P, "--device", "cpu", "--label", "3", "--out", png], "takes no label"),
+        "sample --notes, no score": (["sample", P, "--device", "cpu", "--notes", "C4", "--out", png], "--notes"),
+        "sample label out of range": (["sample", "gated-pixelcnn-cond-digits", "--device", "cpu", "--label", "99",
+                                       "--out", png], "unknown label"),
+        "score of 10**6 s": (["sample", "wavenet-melodies-8k", "--device", "cpu", "--notes", "C4:1e9",
+                              "--out", str(o / "m.wav")], "over 600 s"),
+        "score beats nan": (["sample", "wavenet-melodies-8k", "--device", "cpu", "--notes", "C4:nan",
+                             "--out", str(o / "m.wav")], "BEATS is a number"),
+        "--where a FIFO": (["sample", "gated-pixelcnn-where-digits", "--device", "cpu", "--where", str(f["fifo"]),
+                            "--n", "1", "--out", png], "not a regular file"),
+        "--where a pixel bomb": (["sample", "gated-pixelcnn-where-digits", "--device", "cpu", "--where",
+                                  str(f["bomb"]), "--n", "1", "--out", png], "pixels"),
+        "complete --n 0": ([*comp, "--n", "0"], "--n must be"),
+        "complete --scale 0": ([*comp, "--scale", "0"], "--scale must be"),
+        "complete --scale 10**5": ([*comp, "--scale", "100000"], "--scale must be"),
+        "complete --fps 0": ([*comp, "--fps", "0", "--animation", str(o / "a.gif")], "--fps must be"),
+        "complete --fps nan": ([*comp, "--fps", "nan", "--animation", str(o / "a.gif")], "--fps must be"),
+        "complete --animation x.bmp": ([*comp, "--animation", str(o / "a.bmp")], ".gif or .png"),
+        "complete --candidates 0": ([*comp, "--method", "resample", "--candidates", "0"], "--candidates must be"),
+        "complete --sweeps 0": ([*comp, "--method", "gibbs", "--sweeps", "0"], "--sweeps must be"),
+        "complete --label, no labels": ([*comp, "--label", "3"], "takes no label"),
+        "complete --image a FIFO": ([*comp[:5], str(f["fifo"]), *comp[6:]], "not a regular file"),
+        "complete --image /dev/zero": ([*comp[:5], "/dev/zero", *comp[6:]], "not a regular file"),
+        "complete --image a pixel bomb": ([*comp[:5], str(f["bomb"]), *comp[6:]], "pixels"),
+        "complete --image a folder": ([*comp[:5], str(f["folder"]), *comp[6:]], "is a folder"),
+        "compress --batch 0": (["compress", P, str(f["d8"]), "--out", str(o / "x.arz"), "--batch", "0"], "--batch must be"),
+        "compress --n -1": (["compress", P, "--data", "digits", "--n", "-1", "--out", str(o / "x.arz")], "--n must be"),
+        "compress a FIFO": (["compress", P, str(f["fifo"]), "--out", str(o / "x.arz")], "not a regular file"),
+        "compress a pixel bomb": (["compress", P, str(f["bomb"]), "--out", str(o / "x.arz")], "pixels"),
+        "compress non-UTF-8 text": (["compress", "rnn-arm-text", str(f["latin"]), "--out", str(o / "x.arz")],
+                                    "no characters"),
+        "decompress /dev/zero": (["decompress", "/dev/zero", "--out", str(o / "d")], "not a regular file"),
+        "decompress a FIFO": (["decompress", str(f["fifo"]), "--out", str(o / "d")], "not a regular file"),
+        "decompress a folder": (["decompress", str(f["folder"]), "--out", str(o / "d")], "is a folder"),
+        "score --n 0": (["score", P, "--data", "digits", "--n", "0"], "--n must be"),
+        "ood --n -1": (["ood", P, "--out", "noise", "--n", "-1"], "--n must be"),
+        "ood --bg-steps 0": (["ood", P, "--out", "noise", "--bg-steps", "0"], "--bg-steps must be"),
+        "ood background of other data": (["ood", P, "--out", "noise", "--n", "4", "--background",
+                                          "made-digits-binary"], "the same data"),
+        "ood real-valued model": (["ood", "rnade-moons", "--out", "noise", "--n", "4"], "discrete"),
+        "--nproc-per-node 0": (["train", *TINY, "--data", "digits-binary", "--nproc-per-node", "0"], "--nproc-per-node"),
+        "--nnodes 0": (["train", *TINY, "--data", "digits-binary", "--nproc-per-node", "2", "--nnodes", "0"], "--nnodes"),
+        "--node-rank -1": (["train", *TINY, "--data", "digits-binary", "--nproc-per-node", "2", "--node-rank", "-1"],
+                           "--node-rank"),
+        "--set channels=-1": (["train", *TINY, "--data", "digits-binary", "--set", "channels=-1"], "at least 1"),
+        "--set channels=abc": (["train", *TINY, "--data", "digits-binary", "--set", "channels=abc"], "integer"),
+        "--set channels=2.5": (["train", *TINY, "--data", "digits-binary", "--set", "channels=2.5"], "integer"),
+        "--config /dev/zero": (["train", "--config", "/dev/zero"], "not a regular file"),
+        "--config a FIFO": (["train", "--config", str(f["fifo"])], "not a regular file"),
+        "--config non-UTF-8": (["train", "--config", str(f["latin"])], "not UTF-8"),
+        "--config nested 5000 deep": (["train", "--config", str(f["deep"])], "nested too deeply"),
+        "--seed 2**70": (["train", *TINY, "--data", "digits-binary", "--seed", str(2 ** 70)], "seed must be"),
+        "--lesson nested 5000 deep": (["--lesson", str(f["deep"])], "nested too deeply"),
+        "--lesson /dev/zero": (["--lesson", "/dev/zero"], "no lesson"),
+        "bench --bogus": (["bench", "compression", "--bogus"], "unrecognized"),
+    }
+
+
+def test_hostile_arguments_and_files_are_one_line_each(tmp_path, capsys):
+    """Each bad value or file a command is given: one line on stderr and a non-zero exit;
+    nothing is written (no run folder, no samples); nothing blocks on a FIFO or reads /dev/zero."""
+    cases = hostile_cases(tmp_path)
+    failures = []
+    for name, (argv, word) in cases.items():
+        rc, err = run_cli(argv, capsys)
+        lines = [line for line in err.splitlines() if line.strip()]
+        if rc == 0 or len(lines) != 1 or word not in lines[0] or "Traceback" in err:
+            failures.append((name, rc, lines[:4]))
+    assert not failures, failures
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.png"))

@@ -23,6 +23,7 @@ import time
 
 import torch
 
+from arstudio.cli import OneLineParser
 from arstudio.codec.classic import image_arrays, jxl_bytes, png_bytes, stream_sizes, webp_bytes
 
 # data set -> the bundled model that codes it (None: no bundled model for it yet)
@@ -93,7 +94,7 @@ def table(rows: list[dict]) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="arstudio bench compression", description=__doc__.split("\n\n")[0])
+    p = OneLineParser(prog="arstudio bench compression", description=__doc__.split("\n\n")[0])
     p.add_argument("--only", action="append", help="just these data sets (repeatable)")
     p.add_argument("--n", type=int, help="first N test examples (default: the whole test split)")
     p.add_argument("--batch", type=int, help="rows per stepper run (default 32)")

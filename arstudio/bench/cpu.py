@@ -30,7 +30,6 @@ scaled to 784 (``--whole`` times every pixel; minutes on a CPU).
 """
 from __future__ import annotations
 
-import argparse
 import ctypes
 import gc
 import math
@@ -42,6 +41,8 @@ from itertools import pairwise
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from arstudio.cli import OneLineParser
 
 # --- peak memory ----------------------------------------------------------------------
 
@@ -412,7 +413,7 @@ def first_pixels(model, n, pixels, naive, seed):
 
 
 def build_parser():
-    p = argparse.ArgumentParser(prog="arstudio bench cpu", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="arstudio bench cpu", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="tiny models on 8×8 images, once (a smoke test)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     p.add_argument("--models", default=None, help="comma-separated subset (default: all)")

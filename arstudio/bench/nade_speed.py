@@ -11,10 +11,11 @@ trains at about 480 images/s on an H100.
 """
 from __future__ import annotations
 
-import argparse
 import time
 
 import torch
+
+from arstudio.cli import OneLineParser
 
 REFERENCE_IMAGES_PER_S = 480.0  # the per-dimension-loop implementation on an H100
 
@@ -49,7 +50,7 @@ def main(argv=None) -> int:
     from arstudio.models.registry import build_model
     from arstudio.spec import DataSpec
 
-    p = argparse.ArgumentParser(prog="arstudio bench nade", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="arstudio bench nade", description=__doc__.splitlines()[0])
     p.add_argument("--dims", type=int, default=784)
     p.add_argument("--hidden", type=int, default=500)
     p.add_argument("--batch", type=int, default=256)

@@ -11,12 +11,12 @@ below 1 is faster than real time).
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 
 import torch
 
+from arstudio.cli import OneLineParser
 from arstudio.models.registry import build_model, get_model_info
 from arstudio.paths import BUNDLED_MODELS
 from arstudio.spec import DataSpec
@@ -62,7 +62,7 @@ def load_for_length(checkpoint, length, device):
 
 
 def build_parser():
-    p = argparse.ArgumentParser(prog="arstudio bench sampling", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="arstudio bench sampling", description=__doc__.splitlines()[0])
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--checkpoint", default=str(BUNDLED), help="WaveNet checkpoint (default: bundled)")
     p.add_argument("--length", type=int, default=16000, help="samples to generate")

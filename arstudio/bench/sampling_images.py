@@ -17,13 +17,13 @@ times trained checkpoints instead, e.g. the bundled
 """
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
 import torch
 
 from arstudio.checkpoint import load_checkpoint
+from arstudio.cli import OneLineParser
 from arstudio.models.registry import build_model
 from arstudio.spec import DataSpec
 
@@ -77,7 +77,7 @@ def load(row: str, is_checkpoint: bool, seed: int, device):
 
 
 def build_parser():
-    p = argparse.ArgumentParser(prog="arstudio bench sampling", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="arstudio bench sampling", description=__doc__.splitlines()[0])
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--n", type=int, default=None, help="samples (default 64, 4 with --quick)")
     p.add_argument("--quick", action="store_true", help="CPU: 4 samples, first row only")

@@ -18,11 +18,12 @@ measures, each computed the same way for every model:
 """
 from __future__ import annotations
 
-import argparse
 import math
 
 import numpy as np
 import torch
+
+from arstudio.cli import OneLineParser
 
 
 def counts(docs: torch.Tensor, vocab: int) -> np.ndarray:
@@ -80,7 +81,7 @@ def main(argv=None) -> int:
     from arstudio.data import load_dataset
     from arstudio.paths import BUNDLED_MODELS
 
-    p = argparse.ArgumentParser(prog="arstudio bench topics", description=__doc__.split("\n")[0])
+    p = OneLineParser(prog="arstudio bench topics", description=__doc__.split("\n")[0])
     p.add_argument("--checkpoint", default=str(BUNDLED_MODELS / "docnade-docs.safetensors"))
     p.add_argument("--topics", type=int, nargs="+", default=[10, 20, 50])
     args = p.parse_args(argv)

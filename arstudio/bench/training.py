@@ -11,12 +11,12 @@ steps.
 """
 from __future__ import annotations
 
-import argparse
 import time
 
 import torch
 
 from arstudio.bench.sampling_images import CONFIGS, sync
+from arstudio.cli import OneLineParser
 from arstudio.models.registry import build_model
 from arstudio.spec import DataSpec
 
@@ -55,7 +55,7 @@ def throughput(device, batch, steps, warmup, amp, channels_last, compile_, confi
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="arstudio bench training", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="arstudio bench training", description=__doc__.splitlines()[0])
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--batch", type=int, default=None, help="default 256 (16 with --quick)")
     p.add_argument("--steps", type=int, default=None, help="timed steps (default 20, 3 quick)")

@@ -13,10 +13,11 @@ the others go on. Used by scripts/gpu_figures.sh.
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 
 import torch
+
+from arstudio.cli import OneLineParser
 
 ROWS = [("fp32", "fp32", False, "off"), ("auto precision (bf16/fp16)", "auto", False, "off"),
         ("fp32 + channels-last", "fp32", True, "off"), ("auto + channels-last", "auto", True, "off"),
@@ -54,7 +55,7 @@ def steps_per_s(preset_name, device, steps, batch, precision, channels_last, com
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m arstudio.bench.training_speed",
+    p = OneLineParser(prog="python -m arstudio.bench.training_speed",
                                 description=__doc__.splitlines()[0])
     p.add_argument("--preset", default="gated-pixelcnn-mnist5k-binary")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")

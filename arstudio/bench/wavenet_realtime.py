@@ -20,11 +20,11 @@ the one that says whether a free core keeps up. CUDA rows when a GPU is there.
 """
 from __future__ import annotations
 
-import argparse
 import time
 
 import torch
 
+from arstudio.cli import OneLineParser
 from arstudio.models.registry import build_model
 from arstudio.paths import BUNDLED_MODELS
 from arstudio.spec import DataSpec
@@ -98,7 +98,7 @@ def timed_run(model, rate, seconds, cond):
 
 
 def build_parser():
-    p = argparse.ArgumentParser(prog="arstudio bench wavenet_realtime", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="arstudio bench wavenet_realtime", description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=10.0, help="audio to generate per model (CPU)")
     p.add_argument("--cuda-seconds", type=float, default=1.0, help="audio per model on CUDA")
     p.add_argument("--check", type=int, default=512, help="positions compared with log_prob")

@@ -71,6 +71,49 @@ def write_arz(header: Header, words: np.ndarray) -> bytes:
     return header.pack() + np.ascontiguousarray(words, dtype="<u4").tobytes()
 
 
+MAX_CODES = 1 << 26  # rows × dimensions one file may ask the decoder for (64 M codes)
+MAX_BATCH = 4096  # rows per stepper run that compress writes (arstudio compress --batch)
+MAX_RATE = 384_000  # a sound file's sample rate, as the audio reader allows
+
+
+def _check_header(h: Header, name: str) -> None:
+    """A parsed header's fields are what the encoder writes: anything else (a stranger's
+    file, a damaged one) is refused before the decoder allocates or loops on it."""
+    import math
+
+    def bad(why):
+        return CodecError(f"{name}: damaged .arz header ({why})")
+
+    dims = math.prod(h.shape) if h.shape else 0
+    if not h.shape or dims < 1:
+        raise bad(f"data shape {h.shape}")
+    if h.rows < 1 or h.rows * dims > MAX_CODES:
+        raise bad(f"{h.rows:,} rows of {dims:,} codes; at most {MAX_CODES:,} codes in all")
+    if not 1 <= h.batch <= max(h.rows, MAX_BATCH) or h.batch * dims > MAX_CODES:
+        raise bad(f"batch {h.batch} for {h.rows:,} rows of {dims:,} codes")
+    if not isinstance(h.extras, dict):
+        raise bad("its extras are not a table")
+    files = h.extras.get("files")
+    if files is not None:
+        if not isinstance(files, list) or not all(
+                isinstance(f, list) and len(f) == 2 and isinstance(f[0], str) and "\0" not in f[0]
+                and len(f[0]) <= 255 and type(f[1]) is int and 0 < f[1] <= MAX_CODES for f in files):
+            raise bad("file names and lengths")
+        if h.kind != "images" and sum(-(-f[1] // dims) for f in files) != h.rows:
+            raise bad(f"the file lengths do not add up to {h.rows:,} rows")
+    labels = h.extras.get("labels")
+    if labels is not None and (not isinstance(labels, list) or len(labels) != h.rows
+                               or not all(type(v) is int and 0 <= v < 1 << 16 for v in labels)):
+        raise bad("labels")
+    for key, low in (("label", 0), ("label_ids", 1)):  # version 2: one class, or the classes coded first
+        v = h.extras.get(key)
+        if v is not None and not (type(v) is int and low <= v < 1 << 16):
+            raise bad(f"{key} {v!r}")
+    rate = h.extras.get("rate")
+    if rate is not None and not (type(rate) is int and 1000 <= rate <= MAX_RATE):
+        raise bad(f"sample rate {rate!r}")
+
+
 def read_arz(blob: bytes, name: str = "file") -> tuple[Header, np.ndarray]:
     """Parse a .arz file; anything malformed is a one-line CodecError."""
     try:
@@ -102,7 +145,9 @@ def read_arz(blob: bytes, name: str = "file") -> tuple[Header, np.ndarray]:
         if (len(blob) - pos) % 4:
             raise CodecError(f"{name}: truncated (the payload is not whole 32-bit words)")
         words = np.frombuffer(blob[pos:], dtype="<u4").astype(np.uint32)
-        return Header(KINDS[kind], key, weights, tuple(shape), levels, batch, rows, checksum, extras,
-                      version), words
+        header = Header(KINDS[kind], key, weights, tuple(shape), levels, batch, rows, checksum, extras,
+                        version)
+        _check_header(header, name)
+        return header, words
     except (struct.error, IndexError, UnicodeDecodeError, ValueError) as e:
         raise CodecError(f"{name}: damaged .arz header ({e})") from None

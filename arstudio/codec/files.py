@@ -64,14 +64,16 @@ def _kind_of(path: Path) -> str:
 
 def read_image(path: Path, spec) -> torch.Tensor:
     """An image file as (C, H, W) levels of ``spec`` (nearest level of its 8-bit values)."""
-    from PIL import Image
+    from arstudio.untrusted import FileRefused, open_image
 
     C, H, W = spec.shape
     try:
-        with Image.open(path) as im:
+        with open_image(path) as im:
             im = im.convert("L" if C == 1 else "RGB")
             arr = np.asarray(im, dtype=np.float64)
-    except OSError as e:
+    except FileRefused as e:
+        raise CodecError(str(e)) from None
+    except (OSError, ValueError) as e:
         raise CodecError(f"{path}: cannot read the image ({e})") from None
     if arr.shape[:2] != (H, W):
         raise CodecError(f"{path}: {arr.shape[1]}×{arr.shape[0]} pixels, but the model codes {W}×{H}")
@@ -98,9 +100,13 @@ def load_files(model, paths) -> Items:
     if len(kinds) > 1:
         raise CodecError(f"mixed inputs ({', '.join(sorted(kinds))}): compress one kind per file")
     kind = kinds.pop()
+    from arstudio.untrusted import FileRefused, check_file
+
     for p in paths:
-        if not p.is_file():
-            raise CodecError(f"{p}: no such file")
+        try:
+            check_file(p, 1 << 40)  # a regular file (never a device or FIFO); each reader bounds its size
+        except FileRefused as e:
+            raise CodecError(str(e)) from None
     if kind == "images":
         if spec.modality != "image":
             raise CodecError(f"{model.registry_name} models {spec.describe()}, not images")
@@ -128,8 +134,15 @@ def load_files(model, paths) -> Items:
             if spec.levels != LEVELS:
                 raise CodecError(f"{model.registry_name} has {spec.levels} levels, not the "
                                  f"{LEVELS}-character text alphabet")
-            text = p.read_text(encoding="utf-8", errors="replace")
+            from arstudio.untrusted import MAX_TEXT_FILE_BYTES, read_text
+
+            try:
+                text = read_text(p, MAX_TEXT_FILE_BYTES, errors="replace")
+            except FileRefused as e:
+                raise CodecError(str(e)) from None
             stream = encode_text(text)
+            if len(stream) == 0:
+                raise CodecError(f"{p}: no characters of the 96-character text alphabet to code")
             changed = len(text) - len(stream) + text.count("\t")
             if changed:
                 notes.append(f"{p.name}: {changed} characters outside the 96-character alphabet "

@@ -154,6 +154,16 @@ def _reason(e: Exception) -> str:
     return text.replace("\n", " ")
 
 
+def _warn_skipped(folder, skipped: list[str]) -> None:
+    """One warning line for every file skipped (the first few named), not one line each."""
+    if skipped:  # a warning, not a log line: the command line prints it after a command that worked
+        import warnings
+
+        more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+        warnings.warn(f"{folder}: skipped {len(skipped)} file(s): {'; '.join(skipped[:3])}{more}",
+                      RuntimeWarning, stacklevel=2)
+
+
 def decode_folder(folder, options: ImageFolderOptions, progress: Callable[[int, int], None] | None = None,
                   limit: int | None = None):
     """Read every image once: (uint8 array (N, C, H, W), labels (N,), class names,
@@ -196,8 +206,6 @@ def decode_folder(folder, options: ImageFolderOptions, progress: Callable[[int, 
             break
     if bar is not None:
         bar.close()
-    for line in skipped:
-        log.warning("skipped %s", line)
     if not arrays:
         raise DataError(f"{folder}: no readable image among {len(entries)} files; "
                         + "; ".join(skipped[:10]) + (" …" if len(skipped) > 10 else ""))
@@ -221,7 +229,9 @@ def read_folder_cached(folder, options: ImageFolderOptions, progress=None):
         raise DataError(f"{folder}: not a folder")
     entries, _, _ = list_image_files(folder)
     if len(entries) < CACHE_MIN_FILES:
-        return decode_folder(folder, options, progress)
+        out = decode_folder(folder, options, progress)
+        _warn_skipped(folder, out[3])
+        return out
     base = _cache_root() / _cache_key(folder, entries, options)
     npy, meta_path = base.with_suffix(".npy"), base.with_suffix(".json")
     if npy.is_file() and meta_path.is_file():
@@ -229,12 +239,12 @@ def read_folder_cached(folder, options: ImageFolderOptions, progress=None):
             meta = json.loads(meta_path.read_text())
             images = np.load(npy, mmap_mode="r", allow_pickle=False)
             log.info("%s: %d images from the cache %s", folder, len(images), npy)
-            for line in meta["skipped"]:
-                log.warning("skipped %s", line)
+            _warn_skipped(folder, meta["skipped"])
             return images, np.asarray(meta["labels"], dtype=np.int64), meta["classes"], meta["skipped"]
         except (OSError, ValueError, KeyError) as e:
             log.warning("%s: unreadable image cache (%s); reading the folder again", npy, e)
     images, labels, classes, skipped = decode_folder(folder, options, progress)
+    _warn_skipped(folder, skipped)
     from arstudio.atomic import atomic_write
 
     def write_npy(tmp):

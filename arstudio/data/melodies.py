@@ -166,12 +166,26 @@ def make_melodies(seed: int = 0, rate: int = RATE, instruments=None, splits=None
     return out
 
 
+MAX_SCORE_SECONDS = 600  # the longest score played at once (as the longest sound file read)
+
+
 def parse_score(text: str) -> list[tuple[int | None, int]]:
     """``"C4 E4 G4:2 - C5"`` -> [(scale index or None, frames), ...]; one beat = 32 frames."""
-    notes = []
+    import math
+
+    notes, total = [], 0
     for token in str(text).replace(",", " ").split():
         name, _, beats = token.partition(":")
-        frames = round(float(beats or 1) * BEAT)
+        try:
+            length = float(beats or 1)
+        except ValueError:
+            length = math.nan
+        if not math.isfinite(length):
+            raise ValueError(f"{token!r}: BEATS is a number, e.g. E4:2")
+        frames = round(length * BEAT)
+        total += frames
+        if total > MAX_SCORE_SECONDS * FRAME_RATE:
+            raise ValueError(f"the score lasts over {MAX_SCORE_SECONDS} s; play at most that much at once")
         if frames < 1:
             raise ValueError(f"{token!r}: a note lasts at least one frame")
         if name in ("-", "r", "rest"):

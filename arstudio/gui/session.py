@@ -109,11 +109,13 @@ def save_session(studio, path) -> Path:
 
 
 def load_session(path) -> dict:
+    from arstudio.untrusted import read_bytes
+
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_SESSION_BYTES:
+        if path.is_file() and path.stat().st_size > MAX_SESSION_BYTES:
             raise SessionError(f"session {path.name} is over {MAX_SESSION_BYTES} bytes; not a session")
-        return tomllib.loads(path.read_bytes().decode("utf-8"))
+        return tomllib.loads(read_bytes(path, MAX_SESSION_BYTES).decode("utf-8"))  # never a FIFO or device
     except OSError as e:
         raise SessionError(f"cannot read session {path}: {e.strerror or e}") from None
     except UnicodeDecodeError as e:

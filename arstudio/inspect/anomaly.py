@@ -50,15 +50,16 @@ def read_folder(folder: Path, spec, n: int | None = None) -> torch.Tensor:
     from PIL import Image
 
     from arstudio.codec.files import IMAGE_SUFFIXES
+    from arstudio.untrusted import open_image
 
     C, H, W = spec.shape
     out = []
     for p in sorted(q for q in Path(folder).rglob("*") if q.suffix.lower() in IMAGE_SUFFIXES):
         try:
-            with Image.open(p) as im:
+            with open_image(p) as im:
                 im = im.convert("L" if C == 1 else "RGB").resize((W, H), Image.Resampling.BILINEAR)
                 arr = np.asarray(im, dtype=np.float64).reshape(H, W, -1).transpose(2, 0, 1)
-        except OSError:
+        except (OSError, ValueError):  # unreadable, too big, a FIFO: not an image to score
             continue
         out.append(torch.from_numpy(np.rint(arr * (spec.levels - 1) / 255.0).astype(np.int64)))
         if n is not None and len(out) >= n:
@@ -78,6 +79,8 @@ def load_set(spec, name: str, in_name: str | None = None, n: int | None = None, 
 
     g = torch.Generator().manual_seed(seed)
     count = n or 500
+    if spec.levels is None and name.partition(":")[0] in ("noise", "constant", "inverted"):
+        raise ValueError(f"{name} is made of levels; the model scores {spec.describe()}")
     if name == "noise":
         return "noise", torch.randint(0, spec.levels, (count, *spec.shape), generator=g)
     if name == "constant":

@@ -117,13 +117,17 @@ def _unknown(keys, allowed: dict) -> str:
 
 def read_lesson(path, source: str = "user", models: set[str] | None = None) -> Lesson:
     """Read and check one lesson file; any problem is one LessonError naming the file and line."""
+    from arstudio.untrusted import MAX_SMALL_FILE_BYTES, read_bytes
+
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bytes(path, MAX_SMALL_FILE_BYTES).decode("utf-8")  # never a FIFO or device
     except (OSError, UnicodeDecodeError) as e:
         raise LessonError(path, None, f"cannot read it ({e})") from None
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise LessonError(path, None, "not valid TOML: nested too deeply") from None
     except tomllib.TOMLDecodeError as e:
         m = re.search(r"\(at line (\d+), column \d+\)", str(e))
         reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(e)) or "not valid TOML"

@@ -101,11 +101,44 @@ def make_config(info: ModelInfo, **overrides):
     unknown = set(overrides) - set(fields)
     if unknown:
         raise ValueError(f"{info.name} has no setting(s) {sorted(unknown)}; it has {sorted(fields)}")
+    from arstudio.config_check import check_settings
+
+    # JSON (checkpoints, run configs) turns tuples such as hidden=(500, 500) into lists: the check
+    # takes a list for a tuple; a value of the wrong type is one error naming the setting
+    overrides = {k: (v,) if isinstance(fields[k].default, tuple) and type(v) is int else v
+                 for k, v in overrides.items()}  # hidden=500: one layer of 500
+    overrides = check_settings(info.config, overrides, f"{info.name} setting")
     for name, value in overrides.items():
-        # JSON (checkpoints, run configs) turns tuples such as hidden=(500, 500) into lists
-        if isinstance(value, list) and isinstance(fields[name].default, tuple):
-            overrides[name] = tuple(value)
+        _check_value(info.name, name, value, fields[name].default)
     return info.config(**overrides)
+
+
+MAY_BE_ZERO = ("layers", "resnets", "residuals", "downsample")  # counts of blocks: 0 = none
+MAX_SETTING_INT = 2 ** 31  # any whole number in a model's settings (as a checkpoint allows)
+
+
+def _check_value(model: str, name: str, value, default) -> None:
+    """Numbers a model is built from: whole numbers are never negative, widths and counts
+    whose default is positive are at least 1 (a block count may be 0), floats are finite.
+    A model of zero or negative width builds in torch and trains to nothing."""
+    import math
+
+    def refuse(why):
+        raise ValueError(f"{model} setting {name!r} {why}, got {value!r}")
+
+    items = value if isinstance(value, tuple) else (value,)
+    for v in items:
+        if isinstance(v, bool):
+            continue
+        if isinstance(v, int):
+            floor = 1 if (isinstance(default, tuple) or (isinstance(default, int) and default >= 1
+                                                        and name not in MAY_BE_ZERO)) else 0
+            if v < floor:
+                refuse(f"must be at least {floor}")
+            if v > MAX_SETTING_INT:
+                refuse(f"must be at most {MAX_SETTING_INT:,}")
+        elif isinstance(v, float) and not math.isfinite(v):
+            refuse("must be finite")
 
 
 def build_model(name: str, spec, **config):

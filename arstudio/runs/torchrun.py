@@ -101,6 +101,10 @@ def launch(args, argv: list[str], out, batch_size: int | None = None, resume: bo
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import get_args_parser, run
 
+    nnodes = args.nnodes or 1
+    if args.node_rank is not None and not 0 <= args.node_rank < nnodes:
+        raise SystemExit(f"arstudio train: --node-rank {args.node_rank} is not one of the {nnodes} node(s) "
+                         f"0..{nnodes - 1}")
     n = processes(args.nproc_per_node)
     world = n * (args.nnodes or 1) if n else None
     if world and batch_size and batch_size % world:
