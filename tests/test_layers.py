@@ -13,7 +13,7 @@ inside functions): imports only point downward.
     nn        arstudio.nn                                      (masked / causal layers)
     data      arstudio.data                                    (the dataset registry and loaders)
     distributions arstudio.distributions                       (output distributions, mu-law)
-    base      arstudio, spec, paths, devices, discovery, presets, values, atomic, config_check,
+    base      arstudio, spec, paths, devices, discovery, presets, values, atomic, untrusted, config_check,
               syscheck, audio                                  (small shared modules)
 
 A module may import its own layer or any layer below. Besides: only arstudio.gui
@@ -47,7 +47,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [  # top to bottom
     ("data", ("arstudio.data",)),
     ("distributions", ("arstudio.distributions",)),
     ("base", ("arstudio", "arstudio.spec", "arstudio.paths", "arstudio.devices", "arstudio.discovery",
-              "arstudio.presets", "arstudio.values", "arstudio.atomic", "arstudio.config_check", "arstudio.syscheck",
+              "arstudio.presets", "arstudio.values", "arstudio.atomic", "arstudio.untrusted", "arstudio.config_check",
+              "arstudio.syscheck",
               "arstudio.audio", "arstudio.lessons")),
 ]
 GUI_WINDOW = {"arstudio.gui.main_window", "arstudio.gui.launch", "arstudio.gui.latency_bench"}
