@@ -276,12 +276,22 @@ def cmd_sample(args) -> int:
         x = s.x
         bar.update(1)
     bar.close()
-    x = x.clone().cpu()
+    x, spec = x.clone().cpu(), model.spec
+    named = str(model.checkpoint_meta.get("dataset", ""))
+    if named.startswith("vqcodes:"):  # a prior over a VQ-VAE's codes
+        from arstudio.checkpoint import dataset_named_by
+        from arstudio.training.codes import load_vqvae
+
+        if dataset_named_by(model.checkpoint_meta):  # a bundled VQ-VAE (a path is never followed)
+            vqvae = load_vqvae(named.split(":", 1)[1], model.device)  # prior -> codes -> decoder
+            x, spec = vqvae.decode_image(x[:, 0].to(model.device)).cpu(), vqvae.spec
+        else:
+            log.warning("%s is not a bundled VQ-VAE: saving the code grids, not images", named)
     facts = model_facts(model, Temperature=args.temperature, Seed=args.seed)
     if text_out:
         save_text_samples(x, args.out, facts)
     else:
-        samples_png(x, model.spec, args.out, facts=facts)
+        samples_png(x, spec, args.out, facts=facts)
     log.info("%d samples from %s in %.2f s", args.n, model.registry_name, time.perf_counter() - t0)
     print(args.out)
     return 0

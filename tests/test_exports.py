@@ -32,6 +32,24 @@ def test_sample_png_carries_model_data_and_bits(tmp_path, capsys):
     assert im.text["Software"] == "ARStudio"
 
 
+def test_sample_a_prior_over_codes_writes_decoded_images(tmp_path):
+    """`arstudio sample` on a prior over a bundled VQ-VAE's codes saves the decoded images
+    (prior -> codes -> decoder, the pair's own sample for the seed), not the code grids."""
+    import torch
+
+    from arstudio.imaging import grid
+    from arstudio.training.codes import load_latent
+
+    key = "gated-pixelcnn-vqvae-shapes-colour"
+    assert main(["sample", key, "--n", "4", "--seed", "2", "--out", str(tmp_path / "s.png"), "--device", "cpu"]) == 0
+    pair = load_latent(key)
+    x = pair.sample(4, generator=torch.Generator().manual_seed(2))
+    assert x.shape == (4, 3, 16, 16)
+    im = Image.open(tmp_path / "s.png")
+    assert im.text["Data"] == "vqcodes:vqvae-shapes-colour"
+    assert (np.asarray(im.convert("RGB")) == grid(x, pair.spec.levels, scale=8)).all()
+
+
 def test_sample_text_model_writes_text(tmp_path):
     assert main(["sample", "rnn-arm-text", "--n", "2", "--out", str(tmp_path / "x.txt"), "--device", "cpu"]) == 0
     text = (tmp_path / "x.txt").read_text()

@@ -142,9 +142,10 @@ def test_code_grid_inspector_click_a_code(qtbot):
     image = tab.codes.test[3]
     codes = pair.vqvae.encode(image.long().unsqueeze(0))[0]
     assert (view.codes == codes.numpy()).all()
+    assert pair.code_shape == (8, 8)  # 8x8 codes, each over 2x2 pixels of the 16x16 image
     qtbot.mouseClick(view.grid, Qt.MouseButton.LeftButton, pos=view.grid.cell_centre(2, 1))
-    assert view.index == 9 and view.grid.highlight == (2, 1)
-    p = pair.code_conditional(codes, 9).numpy()
+    assert view.index == 17 and view.grid.highlight == (2, 1)
+    p = pair.code_conditional(codes, 17).numpy()
     assert np.allclose(view.probs, p, atol=1e-6) and np.allclose(view.bars.opts["height"], p, atol=1e-6)
     listed = [int(view.top.item(i).text().split()[1].rstrip(":")) for i in range(view.top.count())]
     assert listed == np.argsort(-p, kind="stable")[:8].tolist()  # the likeliest codes, best first
@@ -155,13 +156,13 @@ def test_code_grid_inspector_click_a_code(qtbot):
         grid = codes.clone()
         grid[2, 1] = j
         with torch.no_grad():
-            x = pair.vqvae.decode_image(grid.unsqueeze(0))[0, :, 4:16, 0:12]  # the code's pixels, a margin
+            x = pair.vqvae.decode_image(grid.unsqueeze(0))[0, :, 2:8, 0:6]  # the code's pixels, a margin
         assert (view.patches[j] == image_rgb(x.numpy(), pair.spec.levels)).all()
-    assert view.picture.region == pair.code_region(9) == (slice(8, 12), slice(4, 8))
+    assert view.picture.region == pair.code_region(17) == (slice(4, 6), slice(2, 4))
     assert (view.entry.rgb == image_rgb(pair.decode_entry(actual).numpy(), pair.spec.levels)).all()
     assert f"= {actual}: p = {p[actual]:.3f}" in view.title.text()
     qtbot.mouseClick(view.picture, Qt.MouseButton.LeftButton, pos=view.picture.cell_centre(13, 2))
-    assert view.index == 12 and view.picture.region == (slice(12, 16), slice(0, 4))  # the code over a pixel
+    assert view.index == 49 and view.picture.region == (slice(12, 14), slice(2, 4))  # the code over a pixel
 
     other = next(k for k in range(tab.choice.count()) if "mnist5k" in tab.choice.itemData(k))
     with qtbot.waitSignal(tab.loaded, timeout=60_000):
