@@ -224,6 +224,50 @@ def make_corpus(folder: Path, seed: int = 22) -> list[Path]:
     return files
 
 
+FAMILIES = ("gated-pixelcnn-where-digits", "pixelcnn-vqvae-mnist5k", "vqvae-mnist5k", "docnade-docs",
+            "wavenet-melodies-8k")  # newer families: a lighter corpus each (FAMILY_CASES)
+
+
+def family_corpus(folder: Path, seed: int = 22) -> list[Path]:
+    """A lighter corpus for each newer family: every whole-number setting of its config set to
+    huge, zero and negative values (re-signed, as a hostile author would), a few byte flips
+    and truncations, NaN weights with a valid hash, and the intact file."""
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+
+    def put(base, name, blob):
+        path = folder / f"{base}__{len(files):03d}__{name.replace('/', '_')[:60]}.safetensors"
+        path.write_bytes(blob)
+        files.append(path)
+
+    for base in FAMILIES:
+        raw = (ROOT / "models" / f"{base}.safetensors").read_bytes()
+        n, header, data = split_file(raw)
+        meta = json.loads(header["__metadata__"]["arstudio"])
+        cfg = meta["config"]
+        for key, value in sorted(cfg.items()):
+            values = ((10 ** 6, 0, -1) if type(value) is int else
+                      ([10 ** 7], [0], "x") if isinstance(value, list) else ())
+            for v in values:
+                put(base, f"signed-{key}={v}", with_meta(raw, {**meta, "config": {**cfg, key: v}}, resign=True))
+        put(base, "signed-shape-huge", with_meta(raw, {**meta, "spec": {**meta["spec"], "shape": [1, 2 ** 16, 2 ** 16]}},
+                                                 resign=True))
+        for i in range(4):
+            b = bytearray(raw)
+            b[rng.randrange(8, 8 + n)] ^= 1 << rng.randrange(8)
+            put(base, f"flip-header-{i}", bytes(b))
+            b = bytearray(raw)
+            b[rng.randrange(8 + n, len(raw))] ^= rng.randrange(1, 256)
+            put(base, f"flip-data-{i}", bytes(b))
+        for cut in (8 + n // 2, 8 + n + 1, len(raw) - 1):
+            put(base, f"truncate-{cut}", raw[:cut])
+        for name, blob in nan_edits(raw, meta)[:2]:  # NaN, signed and unsigned
+            put(base, name, blob)
+        put(base, "intact", raw)
+    return files
+
+
 def judge(folder: Path) -> list[dict]:
     """Load every file of the corpus; one record per file."""
     import resource
@@ -238,8 +282,9 @@ def judge(folder: Path) -> list[dict]:
         meta, table = read_header(path)
         return upgrade(path, meta, table, _tensors(path.read_bytes()))[2]
 
-    originals = {base: original(base) for base in BASES}
-    for base in BASES:  # warm up: imports and first builds are not the corpus's cost
+    bases = sorted({p.name.split("__")[0] for p in folder.glob("*.safetensors")})
+    originals = {base: original(base) for base in bases}
+    for base in bases:  # warm up: imports and first builds are not the corpus's cost
         load_checkpoint(ROOT / "models" / f"{base}.safetensors")
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     out = []
@@ -277,6 +322,8 @@ if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))
     if sys.argv[1] == "make":
         print(len(make_corpus(Path(sys.argv[2]))))
+    elif sys.argv[1] == "make-families":
+        print(len(family_corpus(Path(sys.argv[2]))))
     else:
         import torch
 

@@ -78,6 +78,9 @@ class VQVAE(ARModel):
     def __init__(self, spec, config: Config):
         super().__init__(spec, config)
         C, L, ch, D = spec.shape[0], spec.levels, config.channels, config.code_dim
+        if not 0 <= config.downsample <= max(spec.shape[1:]).bit_length():  # before 2**downsample
+            raise ValueError(f"downsample {config.downsample} halves a {spec.shape[1]}×{spec.shape[2]} image "
+                             "to nothing")
         f = 2 ** config.downsample
         if spec.shape[1] % f or spec.shape[2] % f:
             raise ValueError(f"image sides {spec.shape[1:]} must be multiples of 2^downsample = {f}")
