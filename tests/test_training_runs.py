@@ -122,31 +122,48 @@ def _cli(*args, cwd=None):
                           timeout=300, cwd=cwd)
 
 
-def test_cli_train_eval_sample(tmp_path):
+def _cli_here(capfd, *args):
+    """``arstudio ARGS`` run in this process (``python -m arstudio`` is ``SystemExit(main())``;
+    the entry point's own process is tested by the --help tests): what the shell would see,
+    as a CompletedProcess; output read at the file descriptors, as a pipe would."""
+    from arstudio.cli import main
+
+    capfd.readouterr()
+    try:
+        rc = main(list(args))
+    except SystemExit as e:  # the interpreter prints a string code on stderr, exit 1
+        rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        if isinstance(e.code, str):
+            print(e.code, file=sys.stderr)
+    out, err = capfd.readouterr()
+    return subprocess.CompletedProcess(["arstudio", *args], rc or 0, out, err)
+
+
+def test_cli_train_eval_sample(tmp_path, capfd):
     out = tmp_path / "run"
-    r = _cli("train", "--model", "pixelcnn", "--data", "digits", "--steps", "8", "--device", "cpu",
+    r = _cli_here(capfd, "train", "--model", "pixelcnn", "--data", "digits", "--steps", "8", "--device", "cpu",
              "--set", "channels=8", "--set", "layers=1", "--train-set", "eval_every=4", "--out", str(out))
     assert r.returncode == 0, r.stderr
     assert "pixelcnn on digits: test" in r.stdout and "bits/dim" in r.stdout
     assert "8/8" in r.stderr and "step/s" in r.stderr  # the progress bar, with its rate
-    r = _cli("eval", str(out), "--device", "cpu")
+    r = _cli_here(capfd, "eval", str(out), "--device", "cpu")
     assert r.returncode == 0, r.stderr
     done = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()][-1]
     assert f"{done['test_bpd']:.4f} bits/dim" in r.stdout
-    r = _cli("sample", str(out), "--n", "4", "--out", str(tmp_path / "g.png"), "--device", "cpu")
+    r = _cli_here(capfd, "sample", str(out), "--n", "4", "--out", str(tmp_path / "g.png"), "--device", "cpu")
     assert r.returncode == 0, r.stderr
     from PIL import Image
 
     assert Image.open(tmp_path / "g.png").size[0] > 8
 
 
-def test_cli_errors_are_messages(tmp_path):
-    r = _cli("train", "--model", "nope", "--data", "digits", "--out", str(tmp_path / "x"))
+def test_cli_errors_are_messages(tmp_path, capfd):
+    r = _cli_here(capfd, "train", "--model", "nope", "--data", "digits", "--out", str(tmp_path / "x"))
     assert r.returncode == 2 and "unknown model 'nope'" in r.stderr and "Traceback" not in r.stderr
     (tmp_path / "bad.safetensors").write_bytes(b"garbage")
-    r = _cli("eval", str(tmp_path / "bad.safetensors"))
+    r = _cli_here(capfd, "eval", str(tmp_path / "bad.safetensors"))
     assert r.returncode != 0 and "cannot open checkpoint" in r.stderr and "Traceback" not in r.stderr
-    r = _cli("sample", str(tmp_path / "missing"))
+    r = _cli_here(capfd, "sample", str(tmp_path / "missing"))
     assert r.returncode != 0 and "not a run folder" in r.stderr
 
 
