@@ -243,7 +243,7 @@ def family_corpus(folder: Path, seed: int = 22) -> list[Path]:
 
     for base in FAMILIES:
         raw = (ROOT / "models" / f"{base}.safetensors").read_bytes()
-        n, header, data = split_file(raw)
+        n, header, _ = split_file(raw)
         meta = json.loads(header["__metadata__"]["arstudio"])
         cfg = meta["config"]
         for key, value in sorted(cfg.items()):

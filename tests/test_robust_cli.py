@@ -411,3 +411,28 @@ def test_hostile_arguments_and_files_are_one_line_each(tmp_path, capsys):
             failures.append((name, rc, lines[:4]))
     assert not failures, failures
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.png"))
+
+
+def test_a_damaged_resumable_state_is_refused_in_one_line(tmp_path, capsys):
+    """train_state.safetensors holds the weights and optimizer moments a resume goes on from:
+    one flipped byte is refused by its content hash, and a config.json of the wrong shape is
+    one line too (before this, both resumed or raised from deep inside)."""
+    import json
+    import shutil
+
+    run = tmp_path / "run"
+    assert run_cli(["train", *TINY, "--data", "digits-binary", "--steps", "2", "--out", str(run)], capsys)[0] == 0
+    flipped, odd = tmp_path / "flipped", tmp_path / "odd"
+    shutil.copytree(run, flipped)
+    shutil.copytree(run, odd)
+    state = flipped / "checkpoints" / "train_state.safetensors"
+    raw = bytearray(state.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    state.write_bytes(bytes(raw))
+    cfg = json.loads((odd / "config.json").read_text())
+    (odd / "config.json").write_text(json.dumps({**cfg, "train": [1, 2]}))
+    for folder, word in ((flipped, "content hash"), (odd, "'train' is list")):
+        rc, err = run_cli(["train", "--resume", str(folder), "--steps", "4"], capsys)
+        assert rc != 0 and word in one_line(err), err
+    rc, err = run_cli(["train", "--resume", str(run), "--steps", "3", "--quiet"], capsys)
+    assert rc == 0, err  # the intact one goes on

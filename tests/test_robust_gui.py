@@ -169,3 +169,16 @@ def test_complete_refuses_a_bomb_checkpoint_before_building(window, qtbot, tmp_p
     assert "refused before building" in text
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 300 * 1024  # KiB
     assert window.isVisible()
+
+
+def test_a_session_that_is_a_device_or_fifo_is_one_message(tmp_path):
+    """/dev/zero never ends and a FIFO blocks: neither is read, each is one SessionError."""
+    import os
+
+    from arstudio.gui.session import SessionError, load_session
+
+    fifo = tmp_path / "s.toml"
+    os.mkfifo(fifo)
+    for path, word in (("/dev/zero", "not a regular file"), (fifo, "not a regular file"), (tmp_path, "is a folder")):
+        with pytest.raises(SessionError, match=word):
+            load_session(path)

@@ -146,6 +146,11 @@ def resume_training(path, steps: int | None = None, on_event: Callable | None = 
     ddp = current()  # under torchrun: every rank reads the run, rank 0 alone writes it
     run = RunFolder.open(path) if ddp.is_main else RunFolder(path)
     cfg = run.config()
+    for key, kind in (("model", str), ("dataset", str), ("spec", dict), ("train", (dict, type(None))),
+                      ("model_config", (dict, type(None)))):
+        if not isinstance(cfg.get(key), kind):
+            raise RunError(f"{run.path}: config.json's {key!r} is {type(cfg.get(key)).__name__}; "
+                           "not a run this studio wrote")
     try:
         state = load_state(run.checkpoints_dir / STATE_FILE)
     except StateError as e:

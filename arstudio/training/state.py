@@ -122,8 +122,25 @@ def save_state(state: TrainState, path) -> Path:
             "last_val": state.last_val}
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
     text = json.dumps(_jsonable(meta))
-    atomic_write(Path(path), lambda tmp: save_file(tensors, tmp, metadata={"arstudio-train-state": text}))
+    digest = _digest(text, tensors)
+    atomic_write(Path(path), lambda tmp: save_file(tensors, tmp, metadata={"arstudio-train-state": text,
+                                                                           HASH_KEY: digest}))
     return Path(path)
+
+
+HASH_KEY = "arstudio-train-state-sha256"  # over the metadata text and every tensor, checked on resume
+
+
+def _digest(text: str, tensors: dict) -> str:
+    """SHA-256 of the state's metadata text and every tensor (name, dtype, shape, bytes)."""
+    import hashlib
+
+    h = hashlib.sha256(text.encode())
+    for name in sorted(tensors):
+        t = tensors[name].detach().to("cpu").contiguous()
+        h.update(f"\0{name}\0{t.dtype}\0{tuple(t.shape)}\0".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
 
 
 def _read_state(path, tensors: bool) -> tuple[dict, dict]:
@@ -135,10 +152,21 @@ def _read_state(path, tensors: bool) -> tuple[dict, dict]:
         raise StateError(f"{path}: no resumable state (the run saved no checkpoint yet)")
     try:
         with safe_open(str(path), framework="pt", device="cpu") as f:
-            meta = _unjson(json.loads(f.metadata()["arstudio-train-state"]))
-            return meta, ({k: f.get_tensor(k) for k in f.keys()} if tensors else {})
-    except (SafetensorError, OSError, KeyError, ValueError, TypeError) as e:
+            header = f.metadata()
+            text = header["arstudio-train-state"]
+            meta = _unjson(json.loads(text))
+            if not isinstance(meta, dict):
+                raise TypeError("its metadata is not a table")
+            out = {k: f.get_tensor(k) for k in f.keys()} if tensors else {}
+    except (SafetensorError, OSError, KeyError, ValueError, TypeError, RecursionError) as e:
         raise StateError(f"{path}: unreadable resumable state ({e})") from None
+    if tensors:  # states written before the hash carry none: only the finite check applies to them
+        if header.get(HASH_KEY) is not None and _digest(text, out) != header[HASH_KEY]:
+            raise StateError(f"{path}: damaged resumable state (its content hash does not match)")
+        for k, v in out.items():
+            if k.startswith(("model/", "ema/", "best/")) and v.is_floating_point() and not bool(torch.isfinite(v).all()):
+                raise StateError(f"{path}: resumable state {k!r} holds NaN or Inf values")
+    return meta, out
 
 
 def state_step(path) -> int:
@@ -151,6 +179,13 @@ def state_step(path) -> int:
 
 
 def load_state(path) -> TrainState:
+    try:
+        return _load_state(path)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:  # a wrong-typed field of the metadata
+        raise StateError(f"{path}: damaged resumable state ({type(e).__name__}: {e})") from None
+
+
+def _load_state(path) -> TrainState:
     meta, tensors = _read_state(path, tensors=True)
     if meta.get("format") != STATE_FORMAT:
         raise StateError(f"{path}: unsupported state format {meta.get('format')!r}")
