@@ -105,12 +105,25 @@ def make_config(info: ModelInfo, **overrides):
 
     # JSON (checkpoints, run configs) turns tuples such as hidden=(500, 500) into lists: the check
     # takes a list for a tuple; a value of the wrong type is one error naming the setting
-    overrides = {k: (v,) if isinstance(fields[k].default, tuple) and type(v) is int else v
-                 for k, v in overrides.items()}  # hidden=500: one layer of 500
+    overrides = {k: _as_tuple(v) if isinstance(fields[k].default, tuple) else v
+                 for k, v in overrides.items()}  # hidden=500 or "500,500" (the CLI's text)
     overrides = check_settings(info.config, overrides, f"{info.name} setting")
     for name, value in overrides.items():
         _check_value(info.name, name, value, fields[name].default)
     return info.config(**overrides)
+
+
+def _as_tuple(v):
+    """A tuple setting as typed: 500 is (500,), "500,500" is (500, 500); anything else is left
+    for the type check to name."""
+    if type(v) is int:
+        return (v,)
+    if isinstance(v, str):
+        try:
+            return tuple(int(h) for h in v.strip("[]() ").replace(" ", "").split(",") if h)
+        except ValueError:
+            return v
+    return v
 
 
 MAY_BE_ZERO = ("layers", "resnets", "residuals", "downsample")  # counts of blocks: 0 = none
