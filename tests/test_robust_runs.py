@@ -206,3 +206,28 @@ def test_readers_ignore_wrong_typed_json(tmp_path):
 
     with pytest.raises(RunError):
         RunFolder.open(run.path)
+
+
+def test_a_sigterm_while_a_failure_is_written_does_not_cut_it_short(tmp_path):
+    """A distributed run's survivor: its collective failed (a peer died) and torchrun's SIGTERM
+    arrives while the failure is being recorded. The record is finished, status says failed."""
+    from arstudio.runs import launch
+
+    run = RunFolder.create(tmp_path / "r", {"model": "x"})
+    real_set_status = run.set_status
+
+    def set_status_and_get_terminated(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)  # delivered here, in the main thread, at once
+        real_set_status(*args, **kwargs)
+
+    run.set_status = set_status_and_get_terminated
+    previous = signal.signal(signal.SIGTERM, launch._on_sigterm)  # as _record installs it
+    try:
+        launch._fail(run, "another process of this distributed run stopped", "details")
+        assert signal.getsignal(signal.SIGTERM) is launch._on_sigterm  # given back afterwards
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    status = RunFolder(run.path).status()
+    assert status["state"] == "failed" and "another process" in status["message"]
+    assert (run.path / "error.log").read_text().startswith("another process")
+    assert [json.loads(line) for line in (run.path / "events.jsonl").read_text().splitlines()][-1]["event"] == "error"

@@ -10,6 +10,7 @@ import dataclasses
 import platform
 import traceback
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -304,7 +305,27 @@ def _quietly(write, *args) -> bool:
 def _fail(run: RunFolder, message: str, details: str = "") -> None:
     """Record a failure even on a full disk: the reserved space is given back first, then
     status.json (what the window reads first), error.log and the last event."""
-    run.release_space()
-    _quietly(run.set_status, "failed", message)
-    _quietly((run.path / "error.log").write_text, f"{message}\n\n{details}")
-    _quietly(run.append_event, {"event": "error", "message": message})
+    with _sigterm_held():
+        run.release_space()
+        _quietly(run.set_status, "failed", message)
+        _quietly((run.path / "error.log").write_text, f"{message}\n\n{details}")
+        _quietly(run.append_event, {"event": "error", "message": message})
+
+
+@contextmanager
+def _sigterm_held():
+    """No SIGTERM while a failure is written. In a distributed run the two come together:
+    a peer dies, this rank's collective fails, and torchrun's SIGTERM to the survivors lands
+    while the failure is being recorded; raised there, it cut the writing short and left
+    status.json saying 'running' (seen once under load). The process ends right after."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
