@@ -77,7 +77,10 @@ def evaluate_bundled(bundled: BundledModel, device: str = "auto") -> dict:
         raise CheckpointError(f"{bundled.path}: names no built-in dataset to evaluate on")
     model = load_checkpoint(bundled.path, pick_device(device))
     data = load_dataset(bundled.dataset)
-    nats, bpd = evaluate(model, data.test, labels=data.labels.get("test"),
+    # batches of 64 on a CPU: the convolutional bundles score their 500 test images in half
+    # the time of batches of 256 (the activations stay in cache; the same figure)
+    batch = 64 if model.device.type == "cpu" else 256
+    nats, bpd = evaluate(model, data.test, batch, labels=data.labels.get("test"),
                          local=data.extras.get("local", {}).get("test"))
     preset = PRESETS.get(bundled.key)
     return {"nats": nats, "bpd": bpd, "parameters": model.num_parameters(),
