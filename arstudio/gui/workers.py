@@ -30,8 +30,8 @@ class Job(QRunnable):
             result = self.fn(*self.args, **self.kwargs)
         except Exception as e:  # shown to the user as a message, never a crash
             text = f"{type(e).__name__}: {e}"
+            _print_once(text)  # before the message: whoever reads it finds the terminal written
             self._emit(self.signals.failed, text)
-            _print_once(text)
         else:
             self._emit(self.signals.done, result)
 
