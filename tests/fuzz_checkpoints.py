@@ -180,9 +180,9 @@ def nan_edits(raw: bytes, meta: dict) -> list[tuple[str, bytes]]:
     return out
 
 
-def make_corpus(folder: Path, seed: int = 22) -> list[Path]:
-    """Write the corpus; returns the files. Names say what was done to each."""
-    rng = random.Random(seed)
+def corpus_writer(folder: Path):
+    """The list of files written and ``put(base, name, blob)``, which writes one into
+    ``folder`` as BASE__NNN__NAME.safetensors (the name says what was done to it)."""
     folder.mkdir(parents=True, exist_ok=True)
     files = []
 
@@ -190,6 +190,14 @@ def make_corpus(folder: Path, seed: int = 22) -> list[Path]:
         path = folder / f"{base}__{len(files):03d}__{name.replace('/', '_')[:60]}.safetensors"
         path.write_bytes(blob)
         files.append(path)
+
+    return files, put
+
+
+def make_corpus(folder: Path, seed: int = 22) -> list[Path]:
+    """Write the corpus; returns the files. Names say what was done to each."""
+    rng = random.Random(seed)
+    files, put = corpus_writer(folder)
 
     for base, share in BASES.items():
         raw = (ROOT / "models" / f"{base}.safetensors").read_bytes()
@@ -233,13 +241,7 @@ def family_corpus(folder: Path, seed: int = 22) -> list[Path]:
     huge, zero and negative values (re-signed, as a hostile author would), a few byte flips
     and truncations, NaN weights with a valid hash, and the intact file."""
     rng = random.Random(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    files = []
-
-    def put(base, name, blob):
-        path = folder / f"{base}__{len(files):03d}__{name.replace('/', '_')[:60]}.safetensors"
-        path.write_bytes(blob)
-        files.append(path)
+    files, put = corpus_writer(folder)
 
     for base in FAMILIES:
         raw = (ROOT / "models" / f"{base}.safetensors").read_bytes()

@@ -163,17 +163,9 @@ def regular_file(path, limit: int = MAX_DATA_FILE_BYTES) -> int:
     """The size of ``path`` if it is a regular file within ``limit`` bytes; DataError for a
     missing file, a device (``/dev/zero``), a FIFO or socket, or a file too large. Checked
     with stat before any open, so a FIFO never blocks the reader."""
-    import os
-    import stat
+    from arstudio.untrusted import FileRefused, check_file
 
     try:
-        st = os.stat(path)
-    except OSError as e:
-        raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise DataError(f"{path}: is a folder, not a file")
-    if not stat.S_ISREG(st.st_mode):
-        raise DataError(f"{path}: not a regular file (a device, FIFO or socket); refused")
-    if st.st_size > limit:
-        raise DataError(f"{path}: {st.st_size:,} bytes, over the limit of {limit:,}")
-    return st.st_size
+        return check_file(path, limit)
+    except FileRefused as e:  # the same check every reader makes, as this layer's error
+        raise DataError(str(e)) from None
