@@ -80,6 +80,17 @@ class DataclassForm(QWidget):
         else:
             w.setText(self.text_of(value))
 
+    def set_values(self, values: dict) -> None:
+        """Several settings at once, announced as one change by the caller: a form half set
+        is no configuration (each field's own signal started a build of a model nobody asked
+        for, such as a PixelCNN with a kernel of 0 while a model's defaults were filled in)."""
+        blocked = self.blockSignals(True)
+        try:
+            for name, value in values.items():
+                self.set_value(name, value)
+        finally:
+            self.blockSignals(blocked)
+
     def set_fields(self, cls) -> bool:
         """One row per field of ``cls`` (none for None); False when there is no ``cls``."""
         while self.layout_.rowCount():

@@ -65,8 +65,7 @@ class ConfigForm(DataclassForm):
 
     def set_config(self, config_cls) -> None:
         self.set_fields(config_cls)
-        for name, default in self.defaults.items():
-            self.set_value(name, default)
+        self.set_values(self.defaults)
 
     def _editor_for(self, name: str, default) -> QWidget:
         if isinstance(default, bool):
@@ -201,9 +200,7 @@ class PickerPanel(QWidget):
         if preset and self.preset.findText(preset) >= 0:
             self.preset.setCurrentText(preset)
             self._apply_preset(preset)
-        for name, value in (settings or {}).items():
-            if name in self.form.editors:
-                self.form.set_value(name, value)
+        self.form.set_values({k: v for k, v in (settings or {}).items() if k in self.form.editors})
         if settings is not None:
             self._show_matching_preset()
         self._settings_changed()
@@ -286,8 +283,7 @@ class PickerPanel(QWidget):
         if preset == CUSTOM:
             return
         overrides = self.models[name].presets.get(preset, {}) if preset != DEFAULTS else {}
-        for field_name, default in self.form.defaults.items():
-            self.form.set_value(field_name, overrides.get(field_name, default))
+        self.form.set_values({k: overrides.get(k, default) for k, default in self.form.defaults.items()})
         self._settings_changed()
 
     def _settings_changed(self) -> None:
